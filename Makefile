@@ -1,0 +1,40 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+# Both (re)build the virtual environment from pyproject.toml when it is missing or stale.
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test unit lint typecheck check bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## Start the whole local stack on the embedded broker (Ctrl-C stops everything).
+run: $(STAMP)
+	$(BIN)/frontdoor up
+
+## Everything CI runs: lint, format check, strict typing, unit and integration tests.
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest
+
+## The fast unit tests alone, while you work.
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/codec.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .frontdoor-data

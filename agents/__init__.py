@@ -1,0 +1,8 @@
+"""Faust agents: thin shells that decode, call a pure function and send.
+
+Importing this package registers every agent on the app (``streams.app.app``).
+"""
+
+from agents import dead_letters, intake
+
+__all__ = ["dead_letters", "intake"]

@@ -1,0 +1,75 @@
+"""Intake agents: validate each partner event, accept it or dead-letter it.
+
+One agent per intake topic. Each decodes nothing itself: :func:`streams.intake.triage` decides,
+and the shell publishes what it decided. Logs carry ids and codes only, never personal details.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from agents.delivery import inbound, send
+from connectors.schools import DEFAULT_DIRECTORY, load_directory
+from schemas.models import PARTNER_EVENT_MODELS, EventType
+from streams import topology
+from streams.app import app, codec, worker_settings
+from streams.intake import triage
+
+log = logging.getLogger(__name__)
+
+schools = load_directory(worker_settings.school_directory or DEFAULT_DIRECTORY)
+
+AgentFunction = Callable[[faust.StreamT[bytes]], Coroutine[Any, Any, None]]
+
+
+def _intake_agent(event_type: EventType) -> AgentFunction:
+    model = PARTNER_EVENT_MODELS[event_type]
+
+    async def accept(stream: faust.StreamT[bytes]) -> None:
+        events: AsyncIterator[Any] = stream.events()
+        async for event in events:
+            message = inbound(event)
+            outcome = triage(
+                message,
+                event_type=event_type,
+                model=model,  # type: ignore[arg-type]
+                codec=codec,
+                now=datetime.now(UTC),
+                known_urns=schools,
+            )
+            if outcome.dead_letter is not None:
+                letter = outcome.dead_letter
+                log.warning(
+                    "dead-lettered %s:%s@%s code=%s sender=%s",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    letter.error_code,
+                    letter.sender,
+                )
+                await send(topology.dead_letters, message.topic, letter)
+                continue
+            if outcome.accepted is not None:
+                accepted = outcome.accepted
+                await send(topology.accepted_events, accepted.event_id, accepted)
+                log.info(
+                    "accepted %s %s dq_issues=%d",
+                    event_type.value,
+                    accepted.event_id,
+                    len(accepted.data_quality_issues),
+                )
+            if outcome.information_request is not None:
+                request = outcome.information_request
+                await send(topology.information_requests, request.about_event_id, request)
+
+    accept.__name__ = accept.__qualname__ = f"accept_{event_type.value}s"
+    return accept
+
+
+for _event_type, _topic in topology.INTAKE_TOPICS.items():
+    app.agent(_topic, name=f"intake.{_event_type.value}")(_intake_agent(_event_type))

@@ -1,0 +1,1 @@
+"""Everything at the edges: partner intake, reference data, work queues, alerts, notifications."""

@@ -1,0 +1,417 @@
+"""The event models: the single source of truth for every contract the front door publishes.
+
+Each top-level record has ``AVRO_NAME`` (its Avro full name). The Avro schemas under
+``schemas/avro/`` are generated from these classes (``frontdoor schemas export``) and a test fails
+when the two drift. Rules that make a message *unusable* (no event id or time, no child at all, a
+decision without its reason) live here as validation; data-quality problems in usable messages are
+not validation errors: see :mod:`schemas.quality`.
+
+Evolution rule: a released record only gains fields that have defaults, so every new version can
+read what the old one wrote (BACKWARD compatibility, checked by tests).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.types import AwareDatetime, Code, EventId, LongText, Name, Reference, ShortText
+
+NAMESPACE = "uk.frontdoor.events"
+
+
+class Record(BaseModel):
+    """Base of every contract model: immutable, closed to unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+class Event(Record):
+    """A top-level event: it has an Avro name and an id that consumers deduplicate on."""
+
+    AVRO_NAME: ClassVar[str]
+
+    event_id: EventId = Field(description="Globally unique id; consumers deduplicate on it.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Closed enumerations. Symbols are lower_snake_case and are never removed once released.
+
+
+class Agency(StrEnum):
+    POLICE = "police"
+    HEALTH = "health"
+    EDUCATION = "education"
+    LOCAL_AUTHORITY = "local_authority"
+    PROBATION = "probation"
+    HOUSING = "housing"
+    VOLUNTARY_SECTOR = "voluntary_sector"
+    PUBLIC = "public"
+    ANONYMOUS = "anonymous"
+
+
+class ConcernCategory(StrEnum):
+    PHYSICAL_ABUSE = "physical_abuse"
+    SEXUAL_ABUSE = "sexual_abuse"
+    EMOTIONAL_ABUSE = "emotional_abuse"
+    NEGLECT = "neglect"
+    DOMESTIC_ABUSE = "domestic_abuse"
+    EXPLOITATION = "exploitation"
+    MENTAL_HEALTH = "mental_health"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    MISSING = "missing"
+    ONLINE_SAFETY = "online_safety"
+    OTHER = "other"
+
+
+class ServiceRequested(StrEnum):
+    ADVICE = "advice"
+    EARLY_HELP = "early_help"
+    CHILD_IN_NEED_ASSESSMENT = "child_in_need_assessment"
+    CHILD_PROTECTION = "child_protection"
+    NOT_SPECIFIED = "not_specified"
+
+
+class ConsentPosition(StrEnum):
+    GIVEN = "given"
+    REFUSED = "refused"
+    NOT_SOUGHT = "not_sought"
+
+
+class AdultRole(StrEnum):
+    MOTHER = "mother"
+    FATHER = "father"
+    STEP_PARENT = "step_parent"
+    PARENT_PARTNER = "parent_partner"
+    CARER = "carer"
+    RELATIVE = "relative"
+    SIBLING_ADULT = "sibling_adult"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class IncidentType(StrEnum):
+    DOMESTIC_ABUSE = "domestic_abuse"
+    MISSING_CHILD = "missing_child"
+    CHILD_NEGLECT = "child_neglect"
+    CHILD_EXPLOITATION = "child_exploitation"
+    SEXUAL_OFFENCE = "sexual_offence"
+    OTHER_CHILD_CONCERN = "other_child_concern"
+
+
+class DashRiskLevel(StrEnum):
+    STANDARD = "standard"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class ConsentAction(StrEnum):
+    SOUGHT = "sought"
+    GIVEN = "given"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    OVERRIDDEN = "overridden"
+
+
+class DeciderRole(StrEnum):
+    PARENT = "parent"
+    CARER = "carer"
+    YOUNG_PERSON = "young_person"
+    SOCIAL_WORKER = "social_worker"
+    TEAM_MANAGER = "team_manager"
+    PRACTITIONER = "practitioner"
+
+
+class LawfulBasis(StrEnum):
+    """Lawful bases for sharing without consent (UK GDPR Art. 6/9, DPA 2018)."""
+
+    PUBLIC_TASK = "public_task"  # UK GDPR 6(1)(e)
+    LEGAL_OBLIGATION = "legal_obligation"  # UK GDPR 6(1)(c)
+    VITAL_INTERESTS = "vital_interests"  # UK GDPR 6(1)(d)
+    SAFEGUARDING_OF_CHILDREN = "safeguarding_of_children"  # DPA 2018 Sch. 1 para 18 / Sch. 8 para 4
+
+
+class EventType(StrEnum):
+    CONTACT = "contact"
+    POLICE_NOTIFICATION = "police_notification"
+    CONSENT_EVENT = "consent_event"
+
+
+class RequestReason(StrEnum):
+    DATA_QUALITY = "data_quality"
+    MISSING_INFORMATION = "missing_information"
+
+
+class TaskKind(StrEnum):
+    DEAD_LETTER_REVIEW = "dead_letter_review"
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared parts.
+
+
+class Address(Record):
+    line1: ShortText | None = None
+    line2: ShortText | None = None
+    town: ShortText | None = None
+    postcode: ShortText | None = None
+
+
+class Child(Record):
+    """One child as a partner knows them. Every identifier is optional: a thin record is asked
+    about (information request), never rejected."""
+
+    given_name: Name | None = None
+    family_name: Name | None = None
+    other_names: list[Name] = Field(default_factory=list, max_length=10)
+    date_of_birth: date | None = None
+    expected_date_of_delivery: date | None = Field(
+        default=None, description="For an unborn child, instead of a date of birth."
+    )
+    nhs_number: Reference | None = None
+    unique_pupil_number: Reference | None = None
+    partner_reference: Reference | None = Field(
+        default=None, description="The sending partner's own id for this child."
+    )
+    address: Address | None = None
+    school_urn: Reference | None = Field(default=None, description="School or setting URN (GIAS).")
+    school_name: ShortText | None = None
+
+
+class Adult(Record):
+    given_name: Name | None = None
+    family_name: Name | None = None
+    role: AdultRole = AdultRole.UNKNOWN
+    date_of_birth: date | None = None
+    address: Address | None = None
+
+
+class Referrer(Record):
+    name: Name | None = None
+    role: ShortText | None = None
+    organisation: ShortText | None = None
+    agency: Agency
+    phone: ShortText | None = None
+    email: ShortText | None = None
+
+
+class DataQualityIssue(Record):
+    """A problem in one field of a usable event. The field is not used for matching."""
+
+    field: Code = Field(description="Dotted path, e.g. children.1.nhs_number")
+    code: Code = Field(description="Stable code, e.g. DQ-NHS-CHECK-DIGIT")
+    message: ShortText
+
+
+class SourcePosition(Record):
+    topic: Code
+    partition: int
+    offset: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Partner events (inbound).
+
+
+class Contact(Event):
+    """A contact or referral about one or more children, from any partner or the public."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.Contact"
+
+    received_at: AwareDatetime
+    partner_reference: Reference | None = None
+    referrer: Referrer
+    children: list[Child] = Field(min_length=1, max_length=20)
+    adults: list[Adult] = Field(default_factory=list, max_length=20)
+    concern_categories: list[ConcernCategory] = Field(default_factory=list, max_length=11)
+    description: LongText | None = None
+    immediate_risk: bool = False
+    child_voice: LongText | None = Field(
+        default=None, description="What the child said, if recorded."
+    )
+    service_requested: ServiceRequested = ServiceRequested.NOT_SPECIFIED
+    consent: ConsentPosition
+    consent_not_sought_reason: ShortText | None = None
+
+
+class NotificationChild(Child):
+    """A child in a police notification: identity plus what happened to them."""
+
+    present: bool | None = Field(default=None, description="Present at the incident.")
+    present_location: ShortText | None = Field(default=None, description="Where, if present.")
+    spoken_to: bool | None = None
+    child_voice: LongText | None = Field(default=None, description="What the child said.")
+    injuries: ShortText | None = None
+    relationship_to_perpetrator: AdultRole | None = None
+
+
+class PoliceNotification(Event):
+    """A police notification about children: domestic abuse first, other child concerns too."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.PoliceNotification"
+
+    received_at: AwareDatetime
+    police_reference: Reference | None = None
+    force: ShortText | None = None
+    occurred_at: AwareDatetime | None = None
+    reported_at: AwareDatetime | None = None
+    location: Address | None = None
+    incident_type: IncidentType
+    dash_risk_level: DashRiskLevel | None = None
+    dash_score: int | None = Field(default=None, description="Yes answers of 24 on the DASH form.")
+    victim_role: AdultRole | None = None
+    perpetrator_role: AdultRole | None = None
+    children: list[NotificationChild] = Field(min_length=1, max_length=20)
+    circumstances: LongText | None = None
+    marac_referral_made: bool | None = None
+
+
+class ConsentEvent(Event):
+    """Consent sought, given, refused, withdrawn or overridden for a contact's children."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.ConsentEvent"
+
+    received_at: AwareDatetime
+    action: ConsentAction
+    decided_at: AwareDatetime
+    decided_by: Name
+    decided_by_role: DeciderRole
+    contact_event_id: EventId
+    children: list[Child] = Field(min_length=1, max_length=20)
+    lawful_basis: LawfulBasis | None = None
+    rationale: LongText | None = None
+    information_shared: LongText | None = None
+    shared_with: list[ShortText] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _override_is_a_recorded_decision(self) -> ConsentEvent:
+        # An override without its reason is not a usable record of a decision (domain brief).
+        if self.action is ConsentAction.OVERRIDDEN:
+            if self.decided_by_role is not DeciderRole.TEAM_MANAGER:
+                raise ValueError(
+                    "decided_by_role: an override of consent is made by a team manager"
+                )
+            missing = [
+                name
+                for name, value in (
+                    ("lawful_basis", self.lawful_basis),
+                    ("rationale", self.rationale),
+                    ("information_shared", self.information_shared),
+                    ("shared_with", self.shared_with),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"{missing[0]}: an override must record {', '.join(missing)}")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# Internal and outbound events.
+
+
+class AcceptedEvent(Event):
+    """A usable partner event, validated, with its data-quality problems attached.
+
+    Exactly one of ``contact``, ``police_notification`` and ``consent_event`` is set, matching
+    ``event_type``. ``event_id`` is the partner event's id.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.AcceptedEvent"
+
+    event_type: EventType
+    sender: Code
+    source: SourcePosition
+    accepted_at: AwareDatetime
+    data_quality_issues: list[DataQualityIssue] = Field(default_factory=list)
+    contact: Contact | None = None
+    police_notification: PoliceNotification | None = None
+    consent_event: ConsentEvent | None = None
+
+    @model_validator(mode="after")
+    def _one_payload_matching_type(self) -> AcceptedEvent:
+        payloads = {
+            EventType.CONTACT: self.contact,
+            EventType.POLICE_NOTIFICATION: self.police_notification,
+            EventType.CONSENT_EVENT: self.consent_event,
+        }
+        present = [kind for kind, value in payloads.items() if value is not None]
+        if present != [self.event_type]:
+            raise ValueError(f"event_type {self.event_type} needs exactly that payload set")
+        return self
+
+
+class RequestedItem(Record):
+    field: Code
+    code: Code
+    message: ShortText
+
+
+class InformationRequest(Event):
+    """A request to the sending agency to correct or supply information about an event."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.InformationRequest"
+
+    about_event_id: EventId
+    about_event_type: EventType
+    addressed_to_agency: Agency
+    addressed_to_sender: Code
+    reason: RequestReason
+    items: list[RequestedItem] = Field(min_length=1)
+    created_at: AwareDatetime
+
+
+class DeadLetter(Event):
+    """A message that could not be used, kept whole with where it came from and why.
+
+    ``event_id`` is derived from the source position, so re-delivery yields the same dead letter.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.DeadLetter"
+
+    source: SourcePosition
+    original_key: bytes | None = None
+    original_value: bytes | None = None
+    original_headers: dict[str, bytes] = Field(default_factory=dict)
+    sender: Code
+    error_code: Code
+    error_field: Code | None = None
+    reason: ShortText
+    original_event_id: Code | None = None
+    dead_lettered_at: AwareDatetime
+
+
+class MashTask(Event):
+    """A task for the MASH team that is not a child's work item, e.g. review a dead letter."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.MashTask"
+
+    kind: TaskKind
+    title: ShortText
+    sender: Code
+    reason: ShortText
+    error_code: Code | None = None
+    reference: Code = Field(description="What the task is about, e.g. the dead letter's id.")
+    created_at: AwareDatetime
+
+
+#: Every top-level record, in the order their schemas are published.
+ALL_EVENTS: tuple[type[Event], ...] = (
+    Contact,
+    PoliceNotification,
+    ConsentEvent,
+    AcceptedEvent,
+    InformationRequest,
+    DeadLetter,
+    MashTask,
+)
+
+#: The partner event model for each event type.
+PARTNER_EVENT_MODELS: dict[EventType, type[Event]] = {
+    EventType.CONTACT: Contact,
+    EventType.POLICE_NOTIFICATION: PoliceNotification,
+    EventType.CONSENT_EVENT: ConsentEvent,
+}

@@ -1,0 +1,32 @@
+"""Constrained field types shared by the models.
+
+Times are timezone-aware, free text is length-bounded, and identifiers are short printable strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+
+def _must_be_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValueError("must be timezone-aware (include an offset such as Z or +01:00)")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_must_be_aware)]
+
+EventId = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=8, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$"
+    ),
+]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+Code = Annotated[str, StringConstraints(max_length=64)]

@@ -1,0 +1,1 @@
+"""Streaming core of the front door: settings, errors, topology, the Faust app, codec, broker."""

@@ -1,0 +1,253 @@
+"""The ``frontdoor`` command line.
+
+    frontdoor up                       broker + topics + workers, Ctrl-C stops everything
+    frontdoor broker [--address A]     run the embedded Tansu broker in the foreground
+    frontdoor topics                   create/verify every topic, print the topology
+    frontdoor worker                   run one Faust worker
+    frontdoor config                   print the settings in force, secrets masked
+    frontdoor schemas list|export      released schema ids; write new versions after a model change
+    frontdoor publish TYPE FILE        validate a JSON event and publish it (acks=all)
+    frontdoor dead-letters list        dead letters with counts by code and sender
+    frontdoor dead-letters resubmit ID FILE   publish a corrected message in a dead letter's place
+
+Heavy modules (Faust, the app) are imported inside the commands that need them, so a bad setting
+gives a one-line error with its code instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from schemas.models import PARTNER_EVENT_MODELS, DeadLetter, Event, EventType
+from streams.errors import FrontDoorError, UnusableEventError
+from streams.publisher import RESUBMISSION_HEADER, SENDER_HEADER, Publisher
+from streams.settings import (
+    KafkaSettings,
+    SchemaRegistrySettings,
+    WorkerSettings,
+    load,
+    masked,
+)
+
+log = logging.getLogger("frontdoor")
+
+
+def _out(text: str) -> None:
+    print(text, flush=True)  # noqa: T201 - a command-line program's output
+
+
+def cmd_config(_: argparse.Namespace) -> int:
+    settings = {
+        "kafka": masked(load(KafkaSettings)),
+        "worker": masked(load(WorkerSettings)),
+        "schema_registry": masked(load(SchemaRegistrySettings)),
+    }
+    _out(json.dumps(settings, indent=2, default=str))
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    from streams.broker import EmbeddedBroker  # noqa: PLC0415
+
+    address = args.address or load(KafkaSettings).servers[0]
+    broker = EmbeddedBroker(address).start()
+    _out(f"embedded broker ready at {address} (pid {broker.pid}); Ctrl-C stops it")
+    try:
+        while True:
+            signal_wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        broker.stop()
+
+
+def signal_wait() -> None:
+    """Sleep until a signal arrives (SIGTERM is turned into KeyboardInterrupt)."""
+    import signal  # noqa: PLC0415
+
+    def _interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.pause()
+
+
+def cmd_topics(_: argparse.Namespace) -> int:
+    from streams.admin import ensure_topics, format_reports  # noqa: PLC0415
+    from streams.topology import TOPICS  # noqa: PLC0415
+
+    worker = load(WorkerSettings)
+    reports = ensure_topics(
+        load(KafkaSettings), TOPICS, replication_factor=worker.replication_factor
+    )
+    _out(format_reports(reports))
+    return 0
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    from faust.worker import Worker  # noqa: PLC0415
+
+    import agents  # noqa: F401, PLC0415 - registers the agents on the app
+    from streams.admin import ensure_topics  # noqa: PLC0415
+    from streams.app import app, kafka_settings, worker_settings  # noqa: PLC0415
+    from streams.topology import TOPICS  # noqa: PLC0415
+
+    # Idempotent; guarantees the partition counts before Faust would auto-create anything.
+    ensure_topics(kafka_settings, TOPICS, replication_factor=worker_settings.replication_factor)
+    worker_settings.data_dir.mkdir(parents=True, exist_ok=True)
+    worker = Worker(app, loglevel=worker_settings.log_level)
+    worker.execute_from_commandline()  # exits the process when the worker stops
+    return 0
+
+
+def cmd_up(_: argparse.Namespace) -> int:
+    from streams.supervisor import Supervisor  # noqa: PLC0415
+
+    return Supervisor(load(KafkaSettings), load(WorkerSettings)).run()
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from schemas import contract  # noqa: PLC0415
+
+    if args.action == "export":
+        added = contract.export()
+        for entry in added:
+            _out(f"new version: id {entry.schema_id} {entry.name} v{entry.version} ({entry.file})")
+        if not added:
+            _out("no model changed: nothing to export")
+        return 0
+    _out("id  version  record  file")
+    for entry in contract.released():
+        _out(f"{entry.schema_id:<3} v{entry.version:<7} {entry.name}  schemas/avro/{entry.file}")
+    return 0
+
+
+def _intake_topic_for(event_type: EventType) -> tuple[str, type[Event]]:
+    from streams.topology import INTAKE_TOPICS, spec_of  # noqa: PLC0415
+
+    return spec_of(INTAKE_TOPICS[event_type]).full_name, PARTNER_EVENT_MODELS[event_type]
+
+
+def _read_event_json(path: Path, model: type[Event]) -> Event:
+    from streams.codec import first_error  # noqa: PLC0415
+
+    try:
+        return model.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise FrontDoorError(f"cannot read {path}") from exc
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        raise UnusableEventError(message, field=field) from exc
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from streams.app import codec, kafka_settings  # noqa: PLC0415
+
+    topic, model = _intake_topic_for(EventType(args.type))
+    event = _read_event_json(Path(args.file), model)
+    with Publisher(kafka_settings, codec) as publisher:
+        partition, offset = publisher.publish(topic, event, headers={SENDER_HEADER: args.sender})
+    _out(f"published {event.event_id} to {topic} [{partition}@{offset}]")
+    return 0
+
+
+def _dead_letters() -> list[DeadLetter]:
+    from streams.app import codec, kafka_settings  # noqa: PLC0415
+    from streams.reader import read_topic  # noqa: PLC0415
+    from streams.topology import dead_letters, spec_of  # noqa: PLC0415
+
+    topic = spec_of(dead_letters).full_name
+    return [codec.decode(m.value, DeadLetter) for m in read_topic(kafka_settings, topic)]
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    letters = _dead_letters()
+    if args.action == "list":
+        by_code = Counter(letter.error_code for letter in letters)
+        by_sender = Counter(letter.sender for letter in letters)
+        _out(f"{len(letters)} dead letter(s)")
+        for code, count in by_code.most_common():
+            _out(f"  {count:>5}  {code}")
+        for sender, count in by_sender.most_common():
+            _out(f"  {count:>5}  from {sender}")
+        for letter in letters[-args.limit :]:
+            _out(
+                f"{letter.event_id}  {letter.dead_lettered_at:%Y-%m-%d %H:%M}  "
+                f"{letter.source.topic}[{letter.source.partition}@{letter.source.offset}]  "
+                f"{letter.error_code}  {letter.sender}  {letter.reason}"
+            )
+        return 0
+    return _resubmit(letters, args.dead_letter_id, Path(args.file))
+
+
+def _resubmit(letters: list[DeadLetter], dead_letter_id: str, file: Path) -> int:
+    """Publish a corrected event to the dead letter's source topic in the original sender's name."""
+    from streams.app import codec, kafka_settings  # noqa: PLC0415
+
+    letter = next((dl for dl in letters if dl.event_id == dead_letter_id), None)
+    if letter is None:
+        raise FrontDoorError(f"no dead letter {dead_letter_id}")
+    intake = {_intake_topic_for(kind)[0]: kind for kind in EventType}
+    if letter.source.topic not in intake:
+        raise FrontDoorError(f"{letter.source.topic} is not an intake topic; cannot resubmit")
+    topic, model = _intake_topic_for(intake[letter.source.topic])
+    event = _read_event_json(file, model)
+    headers = {SENDER_HEADER: letter.sender, RESUBMISSION_HEADER: letter.event_id}
+    with Publisher(kafka_settings, codec) as publisher:
+        partition, offset = publisher.publish(topic, event, headers=headers)
+    _out(f"resubmitted {dead_letter_id} as {event.event_id} to {topic} [{partition}@{offset}]")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="frontdoor", description=__doc__.split("\n")[0])
+    commands = top.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="start broker, topics and workers").set_defaults(run=cmd_up)
+    broker = commands.add_parser("broker", help="run the embedded Tansu broker")
+    broker.add_argument("--address", help="host:port (default: KAFKA_BOOTSTRAP_SERVERS)")
+    broker.set_defaults(run=cmd_broker)
+    commands.add_parser("topics", help="create/verify every topic").set_defaults(run=cmd_topics)
+    commands.add_parser("worker", help="run a Faust worker").set_defaults(run=cmd_worker)
+    commands.add_parser("config", help="print settings, secrets masked").set_defaults(
+        run=cmd_config
+    )
+    schemas = commands.add_parser("schemas", help="released Avro schemas")
+    schemas.add_argument("action", choices=["list", "export"])
+    schemas.set_defaults(run=cmd_schemas)
+    publish = commands.add_parser("publish", help="validate a JSON event file and publish it")
+    publish.add_argument("type", choices=["contact", "police_notification", "consent_event"])
+    publish.add_argument("file")
+    publish.add_argument("--sender", default="cli", help="partner id put in the sender header")
+    publish.set_defaults(run=cmd_publish)
+    letters = commands.add_parser("dead-letters", help="list or resubmit dead letters")
+    letter_actions = letters.add_subparsers(dest="action", required=True)
+    listing = letter_actions.add_parser("list")
+    listing.add_argument("--limit", type=int, default=50)
+    resubmit = letter_actions.add_parser("resubmit")
+    resubmit.add_argument("dead_letter_id")
+    resubmit.add_argument("file", help="the corrected event as JSON")
+    letters.set_defaults(run=cmd_dead_letters)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is connection chatter
+    try:
+        code: int = args.run(args)
+    except FrontDoorError as error:
+        print(f"frontdoor: error: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

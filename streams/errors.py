@@ -1,0 +1,132 @@
+"""The one error tree of the front door.
+
+Every error the project raises is a :class:`FrontDoorError` with a stable ``code``. Codes are part
+of the contract: they travel in dead letters, information requests and HTTP answers, and partners
+and dashboards match on them, so a code is never renamed or reused once released. Library errors are
+wrapped with ``raise ... from exc`` so the cause stays visible in logs.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class FrontDoorError(Exception):
+    """Base of every error raised by the front door."""
+
+    code: ClassVar[str] = "FD-ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+class ConfigurationError(FrontDoorError):
+    """Settings or a configuration file are invalid; raised at start-up, never mid-stream."""
+
+    code = "FD-CONFIG"
+
+
+class BrokerError(FrontDoorError):
+    """The Kafka broker could not be reached, started or administered."""
+
+    code = "FD-BROKER"
+
+
+class BrokerBinaryNotFoundError(BrokerError):
+    """The embedded Tansu broker binary is not installed."""
+
+    code = "FD-BROKER-BINARY"
+
+
+class BrokerUnavailableError(BrokerError):
+    """No broker answered at the configured address in time."""
+
+    code = "FD-BROKER-UNAVAILABLE"
+
+
+class TopicMismatchError(BrokerError):
+    """A topic exists with a layout (partition count) other than the declared topology."""
+
+    code = "FD-TOPIC-MISMATCH"
+
+
+class PublishError(BrokerError):
+    """The broker did not acknowledge a write; the event must be treated as not sent."""
+
+    code = "FD-PUBLISH"
+
+
+class SchemaError(FrontDoorError):
+    """A schema contract problem on our side (registry, generation, compatibility)."""
+
+    code = "FD-SCHEMA"
+
+
+class SchemaRegistryError(SchemaError):
+    """The schema registry could not register or return a schema."""
+
+    code = "FD-SCHEMA-REGISTRY"
+
+
+class SchemaCompatibilityError(SchemaError):
+    """A new schema version cannot read data written with a released one."""
+
+    code = "FD-SCHEMA-COMPATIBILITY"
+
+
+class UnusableEventError(FrontDoorError):
+    """An inbound message that cannot be used at all: it is rejected to the dead-letter topic.
+
+    ``field`` names the offending field (dotted path) where there is one, so a partner's developer
+    can act on it; ``event_id`` is the message's own id when it could be read. Messages never carry
+    field *values*: they may be personal data.
+    """
+
+    code = "FD-UNUSABLE"
+
+    def __init__(
+        self, message: str, *, field: str | None = None, event_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.event_id = event_id
+
+
+class EmptyMessageError(UnusableEventError):
+    """The message has no value bytes."""
+
+    code = "FD-DECODE-EMPTY"
+
+
+class NotWireFormatError(UnusableEventError):
+    """The bytes do not start with the Confluent wire-format header (magic byte 0, schema id)."""
+
+    code = "FD-DECODE-WIRE-FORMAT"
+
+
+class UnknownSchemaIdError(UnusableEventError):
+    """The schema id in the header is not one the registry knows."""
+
+    code = "FD-DECODE-UNKNOWN-SCHEMA"
+
+
+class WrongEventTypeError(UnusableEventError):
+    """The message was written with another record's schema than this topic carries."""
+
+    code = "FD-DECODE-WRONG-TYPE"
+
+
+class MalformedAvroError(UnusableEventError):
+    """The Avro body is truncated, corrupt or has bytes left over after the record."""
+
+    code = "FD-DECODE-MALFORMED"
+
+
+class EventValidationError(UnusableEventError):
+    """The record decoded but breaks the contract (no event id or time, no child, bad enum...)."""
+
+    code = "FD-VALIDATION"

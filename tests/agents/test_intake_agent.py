@@ -1,0 +1,206 @@
+"""Intake end to end on the real broker: a real worker process, real topics, real bytes.
+
+Each story publishes to an intake topic the way a partner would and reads what the worker wrote.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import fastavro
+import pytest
+
+from schemas.models import AcceptedEvent, Contact, DeadLetter, InformationRequest, MashTask
+from streams.app import codec
+from streams.codec import MAGIC_BYTE
+from streams.publisher import SENDER_HEADER, Publisher
+from streams.registry import EmbeddedSchemaRegistry
+from streams.settings import KafkaSettings
+from streams.topology import (
+    accepted_events,
+    contacts,
+    dead_letters,
+    information_requests,
+    mash_tasks,
+    police_notifications,
+    spec_of,
+)
+from tests.helpers import (
+    INVALID_NHS_NUMBER,
+    contact,
+    new_id,
+    police_notification,
+    running_worker,
+    wait_for_messages,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def namespace() -> str:
+    return f"test-intake-{uuid.uuid4().hex[:8]}."
+
+
+@pytest.fixture(scope="module")
+def worker(
+    kafka: KafkaSettings, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    with running_worker(kafka, namespace, tmp_path_factory.mktemp("worker")):
+        yield
+
+
+@pytest.fixture
+def publisher(kafka: KafkaSettings) -> Iterator[Publisher]:
+    with Publisher(kafka, codec) as publisher:
+        yield publisher
+
+
+def name(topic: object, namespace: str) -> str:
+    return spec_of(topic).name_under(namespace)  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("worker")
+def test_a_valid_contact_is_accepted_by_the_worker_and_published_onward(
+    kafka: KafkaSettings, namespace: str, publisher: Publisher
+) -> None:
+    sent = contact()
+    publisher.publish(name(contacts, namespace), sent, headers={SENDER_HEADER: "school.990001"})
+
+    accepted = [
+        codec.decode(m.value, AcceptedEvent)
+        for m in wait_for_messages(kafka, name(accepted_events, namespace), 1)
+    ]
+
+    mine = [event for event in accepted if event.event_id == sent.event_id]
+    assert len(mine) == 1
+    assert mine[0].contact == sent
+    assert mine[0].sender == "school.990001"
+    assert mine[0].data_quality_issues == []
+
+
+@pytest.mark.usefixtures("worker")
+def test_a_wrong_nhs_check_digit_is_accepted_and_the_police_are_asked_to_correct_it(
+    kafka: KafkaSettings, namespace: str, publisher: Publisher
+) -> None:
+    notification = police_notification()
+    first_child = notification.children[0].model_copy(update={"nhs_number": INVALID_NHS_NUMBER})
+    notification = notification.model_copy(
+        update={"children": [first_child, *notification.children[1:]]}
+    )
+    publisher.publish(
+        name(police_notifications, namespace), notification, headers={SENDER_HEADER: "police.synth"}
+    )
+
+    requests = [
+        codec.decode(m.value, InformationRequest)
+        for m in wait_for_messages(kafka, name(information_requests, namespace), 1)
+    ]
+    accepted = [
+        codec.decode(m.value, AcceptedEvent)
+        for m in wait_for_messages(kafka, name(accepted_events, namespace), 1)
+    ]
+
+    request = next(r for r in requests if r.about_event_id == notification.event_id)
+    assert request.addressed_to_sender == "police.synth"
+    assert [(item.field, item.code) for item in request.items] == [
+        ("children.0.nhs_number", "DQ-NHS-NUMBER")
+    ]
+    event = next(a for a in accepted if a.event_id == notification.event_id)
+    assert [issue.field for issue in event.data_quality_issues] == ["children.0.nhs_number"]
+
+
+def _garbage_messages() -> list[tuple[str, bytes]]:
+    """Unusable messages of every kind, each under a unique key."""
+    registry = EmbeddedSchemaRegistry()
+    contact_id = registry.writer_id(Contact.AVRO_NAME)
+    without_children = contact().model_dump(mode="python") | {"children": []}
+    body = bytearray([MAGIC_BYTE]) + contact_id.to_bytes(4, "big")
+    writer = fastavro.parse_schema(registry.schema_by_id(contact_id))
+    buffer = io.BytesIO()
+    fastavro.schemaless_writer(buffer, writer, without_children)
+    no_child = bytes(body) + buffer.getvalue()
+    valid = codec.encode(contact())
+    return [
+        (new_id("bad"), b""),
+        (new_id("bad"), b"not avro at all"),
+        (new_id("bad"), json.dumps({"event_id": "x"}).encode()),
+        (new_id("bad"), bytes([0, 0, 0, 0x7F, 0x7F]) + b"\x02"),  # unknown schema id
+        (new_id("bad"), valid[:-3]),  # truncated
+        (new_id("bad"), valid + b"\x00\x01"),  # trailing bytes
+        (new_id("bad"), codec.encode(police_notification())),  # wrong event type
+        (new_id("bad"), no_child),  # decodes, but no child at all
+    ]
+
+
+@pytest.mark.usefixtures("worker")
+def test_valid_and_invalid_messages_split_exactly_between_onward_and_dead_letter_topics(
+    kafka: KafkaSettings, namespace: str, publisher: Publisher
+) -> None:
+    valid = [contact() for _ in range(12)]
+    garbage = _garbage_messages()
+    for event in valid:
+        publisher.publish(name(contacts, namespace), event, headers={SENDER_HEADER: "la.synth"})
+    for key, value in garbage:
+        publisher.publish_raw(
+            name(contacts, namespace), value, key=key, headers={SENDER_HEADER: "partner.x"}
+        )
+
+    valid_ids = {event.event_id for event in valid}
+    garbage_keys = {key.encode() for key, _ in garbage}
+    onward = [
+        codec.decode(m.value, AcceptedEvent)
+        for m in wait_for_messages(kafka, name(accepted_events, namespace), len(valid))
+    ]
+    letters = [
+        codec.decode(m.value, DeadLetter)
+        for m in wait_for_messages(kafka, name(dead_letters, namespace), len(garbage))
+    ]
+
+    assert {e.event_id for e in onward if e.event_id in valid_ids} == valid_ids
+    assert len([e for e in onward if e.event_id in valid_ids]) == len(valid)
+    mine = [letter for letter in letters if letter.original_key in garbage_keys]
+    assert len(mine) == len(garbage)
+    assert {letter.original_key: letter.original_value for letter in mine} == {
+        key.encode(): value for key, value in garbage
+    }
+    assert all(letter.sender == "partner.x" and letter.reason for letter in mine)
+    assert {letter.error_code for letter in mine} == {
+        "FD-DECODE-EMPTY",
+        "FD-DECODE-WIRE-FORMAT",
+        "FD-DECODE-UNKNOWN-SCHEMA",
+        "FD-DECODE-MALFORMED",
+        "FD-DECODE-WRONG-TYPE",
+        "FD-VALIDATION",
+    }
+    no_child = next(letter for letter in mine if letter.error_code == "FD-VALIDATION")
+    assert no_child.error_field == "children"
+
+
+@pytest.mark.usefixtures("worker")
+def test_every_dead_letter_becomes_a_mash_task_naming_the_sender_and_reason(
+    kafka: KafkaSettings, namespace: str, publisher: Publisher, tmp_path: Path
+) -> None:
+    key = new_id("bad")
+    publisher.publish_raw(
+        name(contacts, namespace), b"\x00garbage", key=key, headers={SENDER_HEADER: "gp.synth"}
+    )
+
+    letters = [
+        codec.decode(m.value, DeadLetter)
+        for m in wait_for_messages(kafka, name(dead_letters, namespace), 1)
+    ]
+    letter = next(dl for dl in letters if dl.original_key == key.encode())
+    tasks = [
+        codec.decode(m.value, MashTask)
+        for m in wait_for_messages(kafka, name(mash_tasks, namespace), 1)
+    ]
+
+    task = next(t for t in tasks if t.reference == letter.event_id)
+    assert task.sender == "gp.synth"
+    assert task.error_code == letter.error_code
+    assert task.reason == letter.reason

@@ -1,0 +1,58 @@
+"""Shared fixtures: a session broker, unique topic namespaces, and synthetic events.
+
+The broker is, in order of preference: the one named by ``KAFKA_BOOTSTRAP_SERVERS``; a
+testcontainers Kafka when ``FRONTDOOR_TEST_BROKER=testcontainers`` and Docker is available; else an
+embedded Tansu on a free port, started once per session and always stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.broker import EmbeddedBroker, free_port, wait_until_ready
+from streams.settings import KafkaSettings
+
+
+def _testcontainers_kafka() -> Iterator[KafkaSettings]:
+    from testcontainers.kafka import KafkaContainer  # type: ignore[import-not-found]  # noqa: PLC0415
+
+    with KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft() as container:
+        settings = KafkaSettings(bootstrap_servers=container.get_bootstrap_server(), embedded=False)
+        wait_until_ready(settings, timeout=120)
+        yield settings
+
+
+@pytest.fixture(scope="session")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSettings]:
+    """Settings of the broker the integration tests talk to."""
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        settings = KafkaSettings(bootstrap_servers=external, embedded=False)
+        wait_until_ready(settings, timeout=60)
+        yield settings
+        return
+    if os.environ.get("FRONTDOOR_TEST_BROKER") == "testcontainers":
+        yield from _testcontainers_kafka()
+        return
+    address = f"127.0.0.1:{free_port()}"
+    log_file = tmp_path_factory.mktemp("broker") / "tansu.log"
+    with EmbeddedBroker(address, log_file=log_file):
+        yield KafkaSettings(bootstrap_servers=address, embedded=False)
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A topic namespace of this test's own, so tests never see each other's messages."""
+    return f"test-{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path

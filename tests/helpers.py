@@ -1,0 +1,171 @@
+"""Test helpers: synthetic events, a worker subprocess, and waiting for messages on a topic.
+
+All personal data here is synthetic (Faker-style invented names and the NHS test number range).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from schemas.models import (
+    Agency,
+    Child,
+    ConcernCategory,
+    ConsentPosition,
+    Contact,
+    DashRiskLevel,
+    IncidentType,
+    NotificationChild,
+    PoliceNotification,
+    Referrer,
+)
+from streams.reader import StoredMessage, read_topic
+from streams.settings import KafkaSettings
+
+VALID_NHS_NUMBER = "9434765919"
+INVALID_NHS_NUMBER = "9434765918"
+RECEIVED = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def new_id(prefix: str = "evt") -> str:
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+def contact(**changes: object) -> Contact:
+    """A usable contact about one child, with consent; override any field."""
+    fields: dict[str, object] = {
+        "event_id": new_id(),
+        "received_at": RECEIVED,
+        "referrer": Referrer(
+            name="Priya Hartley", agency=Agency.EDUCATION, email="dsl@school.example"
+        ),
+        "children": [
+            Child(
+                given_name="Amelia",
+                family_name="Thornbury",
+                date_of_birth=date(2016, 3, 14),
+                nhs_number=VALID_NHS_NUMBER,
+                school_urn="990001",
+            )
+        ],
+        "concern_categories": [ConcernCategory.NEGLECT],
+        "description": "Synthetic description of a worry.",
+        "consent": ConsentPosition.GIVEN,
+    }
+    fields.update(changes)
+    return Contact.model_validate(fields)
+
+
+def police_notification(**changes: object) -> PoliceNotification:
+    """A complete domestic-abuse notification about two children; override any field."""
+    fields: dict[str, object] = {
+        "event_id": new_id(),
+        "received_at": RECEIVED,
+        "police_reference": "NP-2026-000123",
+        "force": "Synthetic Constabulary",
+        "occurred_at": datetime(2026, 11, 23, 22, 15, tzinfo=UTC),
+        "incident_type": IncidentType.DOMESTIC_ABUSE,
+        "dash_risk_level": DashRiskLevel.MEDIUM,
+        "dash_score": 9,
+        "children": [
+            NotificationChild(
+                given_name="Oscar",
+                family_name="Pembleton",
+                date_of_birth=date(2018, 7, 2),
+                school_urn="990001",
+                present=True,
+                present_location="living room",
+                spoken_to=True,
+                child_voice="Synthetic words of the child.",
+            ),
+            NotificationChild(
+                given_name="Isla",
+                family_name="Pembleton",
+                date_of_birth=date(2023, 1, 9),
+                present=False,
+                spoken_to=False,
+            ),
+        ],
+        "circumstances": "Synthetic circumstances.",
+        "marac_referral_made": False,
+    }
+    fields.update(changes)
+    return PoliceNotification.model_validate(fields)
+
+
+def wait_for_messages(
+    settings: KafkaSettings, topic: str, count: int, *, timeout: float = 60.0
+) -> list[StoredMessage]:
+    """Read ``topic`` until it holds at least ``count`` messages; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    messages: list[StoredMessage] = []
+    while time.monotonic() < deadline:
+        messages = list(read_topic(settings, topic, idle_seconds=0.5))
+        if len(messages) >= count:
+            return messages
+        time.sleep(0.5)
+    raise AssertionError(f"{topic}: {len(messages)} of {count} messages after {timeout:.0f}s")
+
+
+@contextmanager
+def running_worker(
+    settings: KafkaSettings, topic_prefix: str, data_dir: Path, *, timeout: float = 90.0
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real ``frontdoor worker`` process on the test broker, under its own topic namespace."""
+    log_path = data_dir / "worker.log"
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "FRONTDOOR_TOPIC_PREFIX": topic_prefix,
+        "FRONTDOOR_APP_ID": f"{topic_prefix}worker",
+        "FRONTDOOR_DATA_DIR": str(data_dir),
+        "FRONTDOOR_SESSION_TIMEOUT_SECONDS": "6",
+        "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": "1",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for_line(process, log_path, "Worker]: Ready", timeout)
+        yield process
+    finally:
+        stop_process_group(process)
+
+
+def _wait_for_line(
+    process: subprocess.Popen[bytes], log_path: Path, needle: str, timeout: float
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if needle in log_path.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    tail = log_path.read_text(errors="replace")[-3000:]
+    raise AssertionError(f"worker not ready (exit {process.poll()}):\n{tail}")
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """SIGTERM the process's group, then SIGKILL if it lingers: tests leave nothing behind."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
