@@ -41,7 +41,8 @@ def _issue(field: str, code: str, message: str) -> DataQualityIssue:
 def nhs_number_is_valid(value: str) -> bool:
     """Ten digits (spaces or hyphens allowed) whose last digit is the modulus-11 check digit."""
     digits = value.replace(" ", "").replace("-", "")
-    if len(digits) != 10 or not digits.isdigit():
+    # isascii: str.isdigit() also accepts "²" (which int() rejects) and other scripts' digits.
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
         return False
     total = sum(
         int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True)

@@ -26,7 +26,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from schemas.models import PARTNER_EVENT_MODELS, DeadLetter, Event, EventType
-from streams.errors import FrontDoorError, UnusableEventError
+from streams.errors import EventValidationError, FrontDoorError
 from streams.publisher import RESUBMISSION_HEADER, SENDER_HEADER, Publisher
 from streams.settings import (
     KafkaSettings,
@@ -144,7 +144,7 @@ def _read_event_json(path: Path, model: type[Event]) -> Event:
         raise FrontDoorError(f"cannot read {path}") from exc
     except ValidationError as exc:
         field, message = first_error(exc)
-        raise UnusableEventError(message, field=field) from exc
+        raise EventValidationError(message, field=field) from exc
 
 
 def cmd_publish(args: argparse.Namespace) -> int:

@@ -95,6 +95,10 @@ class UnusableEventError(FrontDoorError):
         self.field = field
         self.event_id = event_id
 
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"[{self.code}] {where}{self.message}"
+
 
 class EmptyMessageError(UnusableEventError):
     """The message has no value bytes."""

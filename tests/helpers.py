@@ -17,16 +17,35 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from schemas.models import (
+    AcceptedEvent,
+    Address,
+    Adult,
+    AdultRole,
     Agency,
     Child,
     ConcernCategory,
+    ConsentAction,
+    ConsentEvent,
     ConsentPosition,
     Contact,
     DashRiskLevel,
+    DataQualityIssue,
+    DeadLetter,
+    DeciderRole,
+    Event,
+    EventType,
     IncidentType,
+    InformationRequest,
+    LawfulBasis,
+    MashTask,
     NotificationChild,
     PoliceNotification,
     Referrer,
+    RequestedItem,
+    RequestReason,
+    ServiceRequested,
+    SourcePosition,
+    TaskKind,
 )
 from streams.reader import StoredMessage, read_topic
 from streams.settings import KafkaSettings
@@ -169,3 +188,82 @@ def stop_process_group(process: subprocess.Popen[bytes], grace: float = 30.0) ->
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def consent_override(**changes: object) -> ConsentEvent:
+    """A team manager's recorded override of consent; override any field."""
+    fields: dict[str, object] = {
+        "event_id": new_id(),
+        "received_at": RECEIVED,
+        "action": ConsentAction.OVERRIDDEN,
+        "decided_at": datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
+        "decided_by": "Morgan Ellery",
+        "decided_by_role": DeciderRole.TEAM_MANAGER,
+        "contact_event_id": new_id(),
+        "children": [Child(given_name="Amelia", family_name="Thornbury")],
+        "lawful_basis": LawfulBasis.SAFEGUARDING_OF_CHILDREN,
+        "rationale": "Seeking consent would place the child at risk of significant harm.",
+        "information_shared": "Police and health records of the last 12 months.",
+        "shared_with": ["police", "health"],
+    }
+    fields.update(changes)
+    return ConsentEvent.model_validate(fields)
+
+
+def one_of_every_event() -> list[Event]:
+    """A filled-in instance of every top-level event model, for round-trip tests."""
+    source = SourcePosition(topic="frontdoor.intake.contacts", partition=2, offset=41)
+    a_contact = contact(
+        adults=[Adult(given_name="Dana", family_name="Thornbury", role=AdultRole.MOTHER)],
+        child_voice="Synthetic words.",
+        immediate_risk=True,
+        service_requested=ServiceRequested.EARLY_HELP,
+    )
+    issue = DataQualityIssue(field="children.0.nhs_number", code="DQ-NHS-NUMBER", message="bad")
+    return [
+        a_contact,
+        police_notification(location=Address(line1="1 Synthetic Road", postcode="ZZ1 1ZZ")),
+        consent_override(),
+        AcceptedEvent(
+            event_id=a_contact.event_id,
+            event_type=EventType.CONTACT,
+            sender="school.990001",
+            source=source,
+            accepted_at=RECEIVED,
+            data_quality_issues=[issue],
+            contact=a_contact,
+        ),
+        InformationRequest(
+            event_id=new_id("ir"),
+            about_event_id=a_contact.event_id,
+            about_event_type=EventType.CONTACT,
+            addressed_to_agency=Agency.EDUCATION,
+            addressed_to_sender="school.990001",
+            reason=RequestReason.DATA_QUALITY,
+            items=[RequestedItem(field=issue.field, code=issue.code, message=issue.message)],
+            created_at=RECEIVED,
+        ),
+        DeadLetter(
+            event_id=new_id("dl"),
+            source=source,
+            original_key=b"key",
+            original_value=b"\x00\x01garbage",
+            original_headers={"frontdoor-sender": b"gp.synth"},
+            sender="gp.synth",
+            error_code="FD-DECODE-MALFORMED",
+            error_field=None,
+            reason="the Avro body does not match",
+            original_event_id=None,
+            dead_lettered_at=RECEIVED,
+        ),
+        MashTask(
+            event_id=new_id("task"),
+            kind=TaskKind.DEAD_LETTER_REVIEW,
+            title="Unusable message from gp.synth",
+            sender="gp.synth",
+            reason="the Avro body does not match",
+            error_code="FD-DECODE-MALFORMED",
+            reference="dl-1",
+            created_at=RECEIVED,
+        ),
+    ]
