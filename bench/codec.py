@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from schemas.models import PoliceNotification  # noqa: E402
-from schemas.quality import data_quality_issues  # noqa: E402
-from streams.codec import AvroCodec  # noqa: E402
-from streams.registry import EmbeddedSchemaRegistry  # noqa: E402
-from tests.helpers import police_notification  # noqa: E402
+from schemas.models import PoliceNotification
+from schemas.quality import data_quality_issues
+from streams.codec import AvroCodec
+from streams.registry import EmbeddedSchemaRegistry
+from tests.helpers import police_notification
 
 ROUNDS = 7
 NUMBER = 5_000
@@ -50,7 +50,9 @@ def main() -> None:
     )
 
     print(f"date: {datetime.now(UTC):%Y-%m-%d}")
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"message: police notification, 2 children, {len(data)} bytes on the wire")
     print(f"encode (model -> wire bytes):                {encode:7.1f} us")
     print(f"decode + validate (wire bytes -> model):     {decode:7.1f} us")

@@ -26,6 +26,7 @@ from schemas.models import (
 ENGLAND = ZoneInfo("Europe/London")
 OLDEST_CHILD_AGE_YEARS = 25  # care leavers and young people with SEND are served to 25
 LONGEST_PREGNANCY_DAYS = 300
+OVERDUE_BIRTH_DAYS = 14  # past this, the baby has almost certainly been born
 DASH_QUESTIONS = 24
 
 _POSTCODE = re.compile(r"^(GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2})$")
@@ -95,6 +96,11 @@ def check_school_urn(
         yield _issue(field, "DQ-SCHOOL-URN-UNKNOWN", "school URN is not in the school directory")
 
 
+def age_in_years(born: date, today: date) -> int:
+    """Completed years of age on ``today``."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 def check_child_dates(field: str, child: Child, today: date) -> Iterator[DataQualityIssue]:
     born = child.date_of_birth
     if born is not None:
@@ -102,7 +108,7 @@ def check_child_dates(field: str, child: Child, today: date) -> Iterator[DataQua
             yield _issue(
                 f"{field}.date_of_birth", "DQ-DOB-FUTURE", "date of birth is in the future"
             )
-        elif (today - born).days > OLDEST_CHILD_AGE_YEARS * 366:
+        elif age_in_years(born, today) > OLDEST_CHILD_AGE_YEARS:
             yield _issue(
                 f"{field}.date_of_birth",
                 "DQ-DOB-AGE",
@@ -114,6 +120,12 @@ def check_child_dates(field: str, child: Child, today: date) -> Iterator[DataQua
             f"{field}.expected_date_of_delivery",
             "DQ-EDD-RANGE",
             "expected date of delivery is more than 300 days away",
+        )
+    elif due is not None and born is None and (today - due).days > OVERDUE_BIRTH_DAYS:
+        yield _issue(
+            f"{field}.expected_date_of_delivery",
+            "DQ-EDD-PASSED",
+            "expected date of delivery has passed: the child's date of birth is needed",
         )
 
 

@@ -53,7 +53,7 @@ class AvroCodec:
         self._registry = registry
         self._parsed_by_id: dict[int, Any] = {}
         self._names_by_id: dict[int, str] = {}
-        self._readers: dict[str, Any] = {}
+        self._readers_by_id: dict[int, tuple[Any]] = {}
 
     def encode(self, event: Event) -> bytes:
         name = type(event).AVRO_NAME
@@ -91,11 +91,9 @@ class AvroCodec:
                 f"schema id {schema_id} is {writer_name}; this topic carries {model.AVRO_NAME}"
             )
         body = io.BytesIO(data[_HEADER.size :])
-        reader = self._reader(model.AVRO_NAME)
+        reader = self._reader(schema_id, model.AVRO_NAME)
         try:
-            record = fastavro.schemaless_reader(
-                body, writer, reader if reader is not writer else None
-            )
+            record = fastavro.schemaless_reader(body, writer, reader)
         except Exception as exc:
             raise MalformedAvroError(
                 f"the Avro body does not match schema id {schema_id} ({type(exc).__name__})"
@@ -120,17 +118,20 @@ class AvroCodec:
             self._names_by_id[schema_id] = str(schema.get("name", ""))
         return parsed
 
-    def _reader(self, name: str) -> Any:
-        reader = self._readers.get(name)
-        if reader is None:
-            writer_id = self._registry.writer_id(name)
-            # When the registry's writer id is our latest schema, reuse its parse: decoding is then
-            # a plain read with no resolution step, the common and fastest case.
-            reader = self._parsed(writer_id)
-            if self._registry.schema_by_id(writer_id) != latest_schema(name):
-                reader = fastavro.parse_schema(latest_schema(name), named_schemas={})
-            self._readers[name] = reader
-        return reader
+    def _reader(self, schema_id: int, name: str) -> Any:
+        """The reader schema for data written with ``schema_id``: None when it is our latest.
+
+        Decoding never registers anything, so a consumer with read-only registry credentials
+        works. When the writer used our latest schema (the common case) the read is plain, with no
+        resolution step; an older writer is resolved into our latest release.
+        """
+        cached = self._readers_by_id.get(schema_id)
+        if cached is None:
+            latest = latest_schema(name)
+            same = self._registry.schema_by_id(schema_id) == latest
+            cached = (None if same else fastavro.parse_schema(latest, named_schemas={}),)
+            self._readers_by_id[schema_id] = cached
+        return cached[0]
 
 
 def first_error(exc: ValidationError) -> tuple[str | None, str]:

@@ -94,9 +94,16 @@ class ConfluentSchemaRegistry:
             if name in self._ids:
                 return self._ids[name]
         schema = latest_schema(name)
-        subject = urllib.parse.quote(name, safe="")
-        answer = self._call("POST", f"/subjects/{subject}/versions", {"schema": json.dumps(schema)})
-        schema_id = int(answer["id"])
+        path = f"/subjects/{urllib.parse.quote(name, safe='')}/versions"
+        try:
+            answer = self._call("POST", path, {"schema": json.dumps(schema)})
+            schema_id = int(answer["id"])
+        except _RegistryRefusal as refusal:
+            raise SchemaRegistryError(
+                f"schema registry refused POST {path}: {refusal}"
+            ) from refusal
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaRegistryError(f"schema registry gave no id for {name}") from exc
         with self._lock:
             self._ids[name] = schema_id
             self._schemas[schema_id] = schema
@@ -106,13 +113,22 @@ class ConfluentSchemaRegistry:
         with self._lock:
             if schema_id in self._schemas:
                 return self._schemas[schema_id]
+        path = f"/schemas/ids/{schema_id}"
         try:
-            answer = self._call("GET", f"/schemas/ids/{schema_id}", None)
-        except _NotFoundError:
-            raise UnknownSchemaIdError(
-                f"schema id {schema_id} is unknown to the registry"
-            ) from None
-        schema: dict[str, Any] = json.loads(answer["schema"])
+            answer = self._call("GET", path, None)
+            schema = json.loads(answer["schema"])
+        except _RegistryRefusal as refusal:
+            if refusal.error_code == SCHEMA_NOT_FOUND:
+                # The registry itself says so: the sender's fault, the message is unusable.
+                raise UnknownSchemaIdError(
+                    f"schema id {schema_id} is unknown to the registry"
+                ) from None
+            # Anything else (a wrong URL's 404 included) is ours: retried, never dead-lettered.
+            raise SchemaRegistryError(f"schema registry refused GET {path}: {refusal}") from refusal
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaRegistryError(f"schema registry gave no schema for id {schema_id}") from exc
+        if not isinstance(schema, dict):
+            raise SchemaRegistryError(f"schema id {schema_id} is not a record schema")
         with self._lock:
             self._schemas[schema_id] = schema
         return schema
@@ -132,17 +148,29 @@ class ConfluentSchemaRegistry:
                 answer: dict[str, Any] = json.loads(response.read())
                 return answer
         except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                raise _NotFoundError(path) from exc
-            raise SchemaRegistryError(
-                f"schema registry answered {exc.code} to {method} {path}"
-            ) from exc
+            raise _RegistryRefusal(exc.code, _error_code(exc)) from exc
         except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
             raise SchemaRegistryError(f"schema registry unreachable for {method} {path}") from exc
 
 
-class _NotFoundError(Exception):
-    """Internal: the registry answered 404."""
+#: The Confluent error code for "schema not found" (as opposed to any other 404).
+SCHEMA_NOT_FOUND = 40403
+
+
+def _error_code(error: urllib.error.HTTPError) -> int | None:
+    try:
+        body = json.loads(error.read() or b"{}")
+        return int(body["error_code"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+class _RegistryRefusal(Exception):  # noqa: N818 - internal, never escapes this module
+    """Internal: the registry answered with an HTTP error status."""
+
+    def __init__(self, status: int, error_code: int | None) -> None:
+        super().__init__(f"HTTP {status}, error code {error_code}")
+        self.error_code = error_code
 
 
 def registry_from(settings: SchemaRegistrySettings) -> SchemaRegistry:

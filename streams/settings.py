@@ -126,6 +126,14 @@ class SchemaRegistrySettings(BaseSettings):
     password: SecretStr | None = None
     timeout_seconds: float = Field(default=10.0, gt=0)
 
+    @model_validator(mode="after")
+    def _credentials_in_pairs(self) -> SchemaRegistrySettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError(
+                "set both FRONTDOOR_SCHEMA_REGISTRY_USERNAME and _PASSWORD, or neither"
+            )
+        return self
+
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 

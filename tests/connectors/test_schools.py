@@ -124,3 +124,22 @@ def test_a_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
 def test_a_directory_instead_of_a_file_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot read the school directory"):
         load_directory(tmp_path)
+
+
+def test_a_gias_download_in_windows_1252_loads_with_its_accents(tmp_path: Path) -> None:
+    path = tmp_path / "edubasealldata.csv"
+    text = (
+        "URN,EstablishmentName,EstablishmentStatus (name)\n990031,St Chad\u2019s \u00c9cole,Open\n"
+    )
+    path.write_bytes(text.encode("cp1252"))
+
+    directory = load_directory(path)
+
+    assert directory.schools["990031"].name == "St Chad\u2019s \u00c9cole"
+
+
+def test_a_short_row_reads_its_missing_cells_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "short.csv"
+    path.write_text("URN,EstablishmentStatus (name),EstablishmentName,Postcode\n990032,Open\n")
+
+    assert load_directory(path).schools["990032"].name == ""

@@ -35,7 +35,7 @@ def test_a_notification_without_an_event_id_is_unusable() -> None:
 
 
 def test_a_time_without_a_timezone_is_unusable() -> None:
-    data = contact().model_dump() | {"received_at": datetime(2026, 11, 24, 10, 0)}  # noqa: DTZ001
+    data = contact().model_dump() | {"received_at": datetime(2026, 11, 24, 10, 0)}
     assert rejected_field(Contact, data) == "received_at"
 
 
@@ -91,12 +91,14 @@ def test_events_are_immutable() -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(
-        st.sampled_from(["event_id", "received_at", "children", "referrer", "consent", "x"])
-        | st.text(max_size=8),
-        children,
-        max_size=6,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["event_id", "received_at", "children", "referrer", "consent", "x"])
+            | st.text(max_size=8),
+            children,
+            max_size=6,
+        )
     ),
     max_leaves=25,
 )

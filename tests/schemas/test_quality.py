@@ -40,6 +40,9 @@ from tests.helpers import (
 
 RECEIVED_DAY = date(2026, 11, 24)  # RECEIVED (10:00 UTC) is the same day in London (GMT)
 NHS_WEIGHTS = range(10, 1, -1)  # the modulus-11 weights of the first nine digits
+# The valid number in other scripts' digits: str.isdigit() says yes, but they are not NHS digits.
+ARABIC_INDIC_NHS_NUMBER = "".join(chr(0x0660 + int(d)) for d in VALID_NHS_NUMBER)
+FULL_WIDTH_NHS_NUMBER = "".join(chr(0xFF10 + int(d)) for d in VALID_NHS_NUMBER)
 
 
 def child(**fields: object) -> Child:
@@ -123,7 +126,8 @@ def test_an_nhs_number_of_the_wrong_length_is_invalid(number: str) -> None:
         "943476591x",
         "9434.76591",
         "943476591²",
-        "٩٤٣٤٧٦٥٩١٩",  # 9434765919 in Arabic-Indic digits: digits, but not NHS digits
+        ARABIC_INDIC_NHS_NUMBER,
+        FULL_WIDTH_NHS_NUMBER,
     ],
 )
 def test_an_nhs_number_with_anything_but_ascii_digits_is_invalid(number: str) -> None:
@@ -144,7 +148,7 @@ def test_an_invalid_nhs_number_is_reported_on_its_field() -> None:
 
 @given(st.text())
 @example("943476591²")
-@example("１２３４５６７８９０")  # full-width digits
+@example(FULL_WIDTH_NHS_NUMBER)
 def test_checking_an_nhs_number_never_raises_for_any_text(text: str) -> None:
     assert isinstance(nhs_number_is_valid(text), bool)
 
@@ -279,6 +283,16 @@ def test_a_young_person_of_24_is_within_age() -> None:
     assert issues_of_child(date_of_birth=date(2002, 6, 1)) == []
 
 
+def test_age_is_counted_in_completed_years_to_the_day() -> None:
+    turned_26_today = RECEIVED_DAY.replace(year=RECEIVED_DAY.year - 26)
+    turns_26_tomorrow = turned_26_today + timedelta(days=1)
+
+    assert issues_of_child(date_of_birth=turned_26_today) == [
+        ("children.0.date_of_birth", "DQ-DOB-AGE")
+    ]
+    assert issues_of_child(date_of_birth=turns_26_tomorrow) == []
+
+
 def test_an_expected_delivery_more_than_300_days_away_is_reported() -> None:
     assert issues_of_child(expected_date_of_delivery=RECEIVED_DAY + timedelta(days=301)) == [
         ("children.0.expected_date_of_delivery", "DQ-EDD-RANGE")
@@ -287,6 +301,13 @@ def test_an_expected_delivery_more_than_300_days_away_is_reported() -> None:
 
 def test_an_expected_delivery_300_days_away_is_plausible() -> None:
     assert issues_of_child(expected_date_of_delivery=RECEIVED_DAY + timedelta(days=300)) == []
+
+
+def test_an_expected_delivery_long_past_without_a_birth_date_asks_for_the_date_of_birth() -> None:
+    assert issues_of_child(expected_date_of_delivery=RECEIVED_DAY - timedelta(days=15)) == [
+        ("children.0.expected_date_of_delivery", "DQ-EDD-PASSED")
+    ]
+    assert issues_of_child(expected_date_of_delivery=RECEIVED_DAY - timedelta(days=14)) == []
 
 
 # ---------------------------------------------------------------------------------------------

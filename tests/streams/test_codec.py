@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import struct
@@ -144,7 +145,10 @@ def test_random_bytes_never_raise_anything_but_an_unusable_event_error(data: byt
     try:
         codec.decode(data, PoliceNotification)
     except UnusableEventError as error:
-        assert error.code.startswith("FD-")
+        code = error.code
+    else:
+        code = "FD-DECODED"  # random bytes that happen to be a valid notification are fine
+    assert code.startswith("FD-")
 
 
 _VALID = codec.encode(police_notification())
@@ -156,16 +160,15 @@ def test_truncated_or_spliced_real_messages_never_escape_as_other_errors(
     cut: int, junk: bytes
 ) -> None:
     for data in (_VALID[:cut], _VALID[:cut] + junk, _VALID[: max(cut, 5)] + junk):
-        try:
+        with contextlib.suppress(UnusableEventError):
             codec.decode(data, PoliceNotification)
-        except UnusableEventError:
-            pass
 
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=6)
+    ),
     max_leaves=20,
 )
 
@@ -175,3 +178,34 @@ _json = st.recursive(
 def test_random_json_as_message_bytes_is_unusable_not_a_crash(document: object) -> None:
     with pytest.raises(UnusableEventError):
         codec.decode(json.dumps(document).encode(), Contact)
+
+
+class _RegistryWithAnOlderContact:
+    """The embedded registry plus id 900: a Contact schema from before ``child_voice`` existed."""
+
+    OLD_ID = 900
+
+    def __init__(self) -> None:
+        self._embedded = EmbeddedSchemaRegistry()
+        latest = self._embedded.schema_by_id(self._embedded.writer_id(Contact.AVRO_NAME))
+        self.old = json.loads(json.dumps(latest))
+        self.old["fields"] = [f for f in self.old["fields"] if f["name"] != "child_voice"]
+
+    def writer_id(self, name: str) -> int:
+        return self._embedded.writer_id(name)
+
+    def schema_by_id(self, schema_id: int) -> dict[str, Any]:
+        return self.old if schema_id == self.OLD_ID else self._embedded.schema_by_id(schema_id)
+
+
+def test_a_partner_still_on_an_older_schema_version_is_read_into_the_latest() -> None:
+    registry = _RegistryWithAnOlderContact()
+    event = contact()
+    record = event.model_dump(mode="python")
+    del record["child_voice"]
+
+    decoded = AvroCodec(registry).decode(
+        partner_encode(registry.old, registry.OLD_ID, record), Contact
+    )
+
+    assert decoded == event  # child_voice takes its default, None

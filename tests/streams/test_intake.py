@@ -32,7 +32,9 @@ NOW = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)
 KNOWN_SCHOOLS = {"990001", "990002"}
 
 
-def message(value: bytes | None, *, sender: str | None = "police.synth", offset: int = 7) -> InboundMessage:
+def message(
+    value: bytes | None, *, sender: str | None = "police.synth", offset: int = 7
+) -> InboundMessage:
     headers = {SENDER_HEADER: sender.encode()} if sender else {}
     return InboundMessage(
         topic="frontdoor.intake.police-notifications",
@@ -170,7 +172,9 @@ def test_a_dead_letter_becomes_a_mash_review_task_with_a_stable_id() -> None:
 
 @settings(max_examples=300)
 @given(st.binary(max_size=200), st.integers(min_value=0, max_value=10**9))
-def test_any_bytes_end_as_exactly_one_of_accepted_or_dead_lettered(data: bytes, offset: int) -> None:
+def test_any_bytes_end_as_exactly_one_of_accepted_or_dead_lettered(
+    data: bytes, offset: int
+) -> None:
     outcome = triage_notification(data, offset=offset)
 
     assert (outcome.accepted is None) != (outcome.dead_letter is None)

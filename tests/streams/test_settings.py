@@ -38,6 +38,7 @@ def test_secrets_are_masked_when_settings_are_printed(monkeypatch: pytest.Monkey
     monkeypatch.setenv("FRONTDOOR_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512")
     monkeypatch.setenv("FRONTDOOR_KAFKA_SASL_USERNAME", "frontdoor")
     monkeypatch.setenv("FRONTDOOR_KAFKA_SASL_PASSWORD", "hunter2-synthetic")
+    monkeypatch.setenv("FRONTDOOR_SCHEMA_REGISTRY_USERNAME", "frontdoor")
     monkeypatch.setenv("FRONTDOOR_SCHEMA_REGISTRY_PASSWORD", "registry-synthetic")
 
     kafka, registry = KafkaSettings(), SchemaRegistrySettings()
@@ -71,4 +72,4 @@ def test_a_heartbeat_too_close_to_the_session_timeout_is_refused() -> None:
 def test_settings_are_frozen() -> None:
     settings = WorkerSettings()
     with pytest.raises(ValidationError):
-        settings.workers = 3  # type: ignore[misc]
+        settings.workers = 3
