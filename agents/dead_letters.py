@@ -9,27 +9,26 @@ from __future__ import annotations
 import logging
 
 import faust
+from faust.types import EventT
 
-from agents.delivery import send
+from agents.delivery import each_event, send
 from schemas.models import DeadLetter
 from streams import topology
 from streams.app import app, codec
-from streams.errors import UnusableEventError
 from streams.intake import review_task_for
 
 log = logging.getLogger(__name__)
 
 
+async def _raise_task(event: EventT[bytes]) -> None:
+    # Only our own agents write dead letters: one that does not decode is a bug, and raising
+    # leaves it unacked, to be seen in the logs and processed again after the fix.
+    letter = codec.decode(event.value, DeadLetter)
+    task = review_task_for(letter)
+    await send(topology.mash_tasks, task.reference, task)
+    log.info("review task %s for dead letter %s", task.event_id, letter.event_id)
+
+
 @app.agent(topology.dead_letters, name="dead-letters.review")
 async def raise_review_tasks(stream: faust.StreamT[bytes]) -> None:
-    async for value in stream:
-        try:
-            letter = codec.decode(value, DeadLetter)
-        except UnusableEventError:
-            # Only our own agents write here; an unreadable dead letter is a bug to see loudly,
-            # but it must not stop the review of the others.
-            log.exception("unreadable dead letter")
-            continue
-        task = review_task_for(letter)
-        await send(topology.mash_tasks, task.reference, task)
-        log.info("review task %s for dead letter %s", task.event_id, letter.event_id)
+    await each_event(stream, _raise_task)

@@ -1,22 +1,43 @@
-"""Shared plumbing of the agent shells: turning a Faust event into an inbound message, and sending.
+"""Shared plumbing of the agent shells: at-least-once iteration, retries, and acknowledged sends.
 
-``send`` waits for the broker's acknowledgement of each write before the agent moves on, so an
-input offset is never committed ahead of the outputs it produced (at-least-once, end to end).
+Faust acks an event in a ``finally`` block, so an exception or a shutdown in the middle of an event
+would mark it done and commit its offset with its outputs unsent. :func:`each_event` therefore
+iterates with manual acks and acks an event only after its handler finished: a crash, a shutdown or
+a rebalance mid-event leaves it unacked, and it is processed again (outputs are idempotent).
+
+Our own transient faults (broker or schema registry unavailable) are retried in place, with
+back-off, for as long as they last: the partition waits rather than skipping a child's event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import faust
 from faust.types import EventT
+from kafka.errors import KafkaError
 
 from schemas.models import Event
 from streams.app import codec
+from streams.errors import BrokerError, SchemaRegistryError
 from streams.intake import InboundMessage
 
 log = logging.getLogger(__name__)
+
+#: Faults that are ours and pass: retried, never dead-lettered, never skipped.
+TRANSIENT_FAULTS: tuple[type[BaseException], ...] = (
+    SchemaRegistryError,
+    BrokerError,
+    KafkaError,
+    ConnectionError,
+    TimeoutError,
+)
+FIRST_RETRY_SECONDS = 0.5
+LONGEST_RETRY_SECONDS = 30.0
+
+Handler = Callable[[EventT[bytes]], Awaitable[None]]
 
 
 def inbound(event: EventT[bytes]) -> InboundMessage:
@@ -33,6 +54,45 @@ def inbound(event: EventT[bytes]) -> InboundMessage:
         value=message.value,
         headers=headers,
     )
+
+
+async def until_done(
+    handle: Handler,
+    event: EventT[bytes],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Run ``handle(event)``, retrying transient faults with back-off until it succeeds."""
+    delay = FIRST_RETRY_SECONDS
+    attempt = 1
+    while True:
+        try:
+            await handle(event)
+        except TRANSIENT_FAULTS as fault:
+            message = event.message
+            log.error(  # noqa: TRY400 - the fault is expected; its class and code say enough
+                "attempt %d at %s[%s@%s] failed (%s: %s); retrying in %.1fs",
+                attempt,
+                message.topic,
+                message.partition,
+                message.offset,
+                type(fault).__name__,
+                getattr(fault, "code", ""),
+                delay,
+            )
+            await sleep(delay)
+            delay = min(delay * 2, LONGEST_RETRY_SECONDS)
+            attempt += 1
+        else:
+            return
+
+
+async def each_event(stream: faust.StreamT[bytes], handle: Handler) -> None:
+    """Process every event of ``stream`` at least once, acking each only when handled."""
+    manual: faust.StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]  # on Stream only
+    async for event in manual.events():
+        await until_done(handle, event)
+        await manual.ack(event)
 
 
 async def send(topic: faust.TopicT, key: str, event: Event) -> None:

@@ -53,6 +53,10 @@ app = faust.App(
     broker_session_timeout=worker_settings.session_timeout_seconds,
     broker_heartbeat_interval=worker_settings.heartbeat_interval_seconds,
     processing_guarantee="at_least_once",
+    # Agents ack by hand, only after an event's outputs are acknowledged (agents/delivery.py), so
+    # an unfinished event is never committed. Waiting for in-flight events at shutdown or rebalance
+    # would hang for as long as an outage is being retried; not waiting loses nothing.
+    stream_wait_empty=False,
     producer_acks=-1,
     key_serializer="raw",
     value_serializer="raw",

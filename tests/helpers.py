@@ -137,10 +137,16 @@ def wait_for_messages(
 
 @contextmanager
 def running_worker(
-    settings: KafkaSettings, topic_prefix: str, data_dir: Path, *, timeout: float = 90.0
+    settings: KafkaSettings,
+    topic_prefix: str,
+    data_dir: Path,
+    *,
+    timeout: float = 90.0,
+    extra_env: dict[str, str] | None = None,
+    log_name: str = "worker.log",
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real ``frontdoor worker`` process on the test broker, under its own topic namespace."""
-    log_path = data_dir / "worker.log"
+    log_path = data_dir / log_name
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
@@ -149,6 +155,7 @@ def running_worker(
         "FRONTDOOR_DATA_DIR": str(data_dir),
         "FRONTDOOR_SESSION_TIMEOUT_SECONDS": "6",
         "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": "1",
+        **(extra_env or {}),
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(

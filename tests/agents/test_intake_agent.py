@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +17,10 @@ import pytest
 
 from schemas.models import AcceptedEvent, Contact, DeadLetter, InformationRequest, MashTask
 from streams.app import codec
+from streams.broker import free_port
 from streams.codec import MAGIC_BYTE
 from streams.publisher import SENDER_HEADER, Publisher
+from streams.reader import read_topic
 from streams.registry import EmbeddedSchemaRegistry
 from streams.settings import KafkaSettings
 from streams.topology import (
@@ -204,3 +207,27 @@ def test_every_dead_letter_becomes_a_mash_task_naming_the_sender_and_reason(
     assert task.sender == "gp.synth"
     assert task.error_code == letter.error_code
     assert task.reason == letter.reason
+
+
+def test_an_event_caught_by_our_own_outage_and_a_shutdown_is_processed_after_restart(
+    kafka: KafkaSettings, publisher: Publisher, tmp_path: Path
+) -> None:
+    # A worker whose schema registry is down cannot decode: the event is ours to retry, not the
+    # sender's fault. Stopping that worker mid-retry must not mark the event done.
+    namespace = f"test-outage-{uuid.uuid4().hex[:8]}."
+    down = {"FRONTDOOR_SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{free_port()}"}
+    sent = contact()
+    with running_worker(kafka, namespace, tmp_path, extra_env=down, log_name="down.log"):
+        publisher.publish(name(contacts, namespace), sent, headers={SENDER_HEADER: "la.synth"})
+        deadline = time.monotonic() + 60
+        while "retrying" not in (tmp_path / "down.log").read_text(errors="replace"):
+            assert time.monotonic() < deadline, "the worker never tried the event"
+            time.sleep(0.2)
+
+    assert list(read_topic(kafka, name(dead_letters, namespace), idle_seconds=0.5)) == []
+    assert list(read_topic(kafka, name(accepted_events, namespace), idle_seconds=0.5)) == []
+
+    with running_worker(kafka, namespace, tmp_path, log_name="restarted.log"):
+        onward = wait_for_messages(kafka, name(accepted_events, namespace), 1)
+
+    assert [codec.decode(m.value, AcceptedEvent).event_id for m in onward] == [sent.event_id]
