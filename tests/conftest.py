@@ -27,6 +27,29 @@ def _testcontainers_kafka() -> Iterator[KafkaSettings]:
         yield settings
 
 
+def _child_processes() -> set[int]:
+    """Pids of this test process's living children (zombies excluded)."""
+    me = str(os.getpid())
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == me and fields[0] != "Z":
+            children.add(int(stat.parent.name))
+    return children
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_processes_left_behind() -> Iterator[None]:
+    """Fails the session if a test left a broker or worker running."""
+    before = _child_processes()
+    yield
+    leftover = _child_processes() - before
+    assert not leftover, f"processes left behind by the tests: {sorted(leftover)}"
+
+
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaSettings]:
     """Settings of the broker the integration tests talk to."""

@@ -43,3 +43,12 @@ def test_the_readme_opens_with_the_two_commands() -> None:
     opening = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:15]
     assert any("make run" in line for line in opening)
     assert any("make test" in line for line in opening)
+
+
+def test_the_example_events_in_the_readme_are_valid_contracts() -> None:
+    from schemas.models import Contact, PoliceNotification  # noqa: PLC0415
+
+    Contact.model_validate_json((ROOT / "examples" / "contact.json").read_bytes())
+    PoliceNotification.model_validate_json(
+        (ROOT / "examples" / "police-notification-with-a-typo.json").read_bytes()
+    )
