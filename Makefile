@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## Start the whole local stack on the embedded broker (Ctrl-C stops everything).
+## Start the whole local stack on the embedded broker, with synthetic partner traffic so the
+## queues fill (Ctrl-C stops everything).
+FRONTDOOR_DEMO_EVENTS_PER_SECOND ?= 1
+export FRONTDOOR_DEMO_EVENTS_PER_SECOND
 run: $(STAMP)
 	$(BIN)/frontdoor up
 

@@ -3,6 +3,6 @@
 Importing this package registers every agent on the app (``streams.app.app``).
 """
 
-from agents import dead_letters, intake
+from agents import dead_letters, identification, intake, routing
 
-__all__ = ["dead_letters", "intake"]
+__all__ = ["dead_letters", "identification", "intake", "routing"]

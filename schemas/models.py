@@ -149,6 +149,31 @@ class TaskKind(StrEnum):
     DEAD_LETTER_REVIEW = "dead_letter_review"
 
 
+class Queue(StrEnum):
+    EARLY_HELP = "early_help"
+    MASH = "mash"
+    DUTY_TEAM = "duty_team"
+
+
+class Priority(StrEnum):
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+
+class MatchKind(StrEnum):
+    CONFIRMED = "confirmed"
+    POSSIBLE = "possible"
+    NEW = "new"
+
+
+class OpenPlan(StrEnum):
+    CHILD_IN_NEED = "child_in_need"
+    CHILD_PROTECTION = "child_protection"
+    LOOKED_AFTER = "looked_after"
+    EARLY_HELP = "early_help"
+
+
 # ---------------------------------------------------------------------------------------------
 # Shared parts.
 
@@ -398,6 +423,95 @@ class MashTask(Event):
     created_at: AwareDatetime
 
 
+class ChildMatch(Record):
+    """How a child in an event was linked to a child key."""
+
+    child_key: Code
+    kind: MatchKind
+    score: float
+    reason: ShortText
+
+
+class ChildEvent(Event):
+    """One child of an accepted event, identified: the unit the history and routing work on.
+
+    ``event_id`` is derived from the accepted event's id and the child's position in it.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.ChildEvent"
+
+    accepted: AcceptedEvent
+    child_index: int
+    match: ChildMatch
+    missing_information: list[RequestedItem] = Field(default_factory=list)
+
+
+class HistorySummary(Record):
+    """A child's history at the time of an event, as the router and the MASH worker see it."""
+
+    previous_events: int = 0
+    contacts_12m: int = 0
+    referrals_12m: int = 0
+    re_referral: bool = False
+    domestic_abuse_incidents_12m: int = 0
+    open_plans: list[OpenPlan] = Field(default_factory=list)
+    strategy_discussions_12m: int = 0
+    last_queue: Queue | None = None
+    last_event_at: AwareDatetime | None = None
+
+
+class RationaleEntry(Record):
+    """One reason for a routing: an indicator that fired, or a rule of the router itself."""
+
+    rule: Code = Field(description="Indicator id from the rules file, or a router rule id.")
+    description: ShortText
+    level: int | None = None
+    evidence: ShortText
+
+
+class WorkItem(Event):
+    """A routed piece of work for one child, on one queue, with the reason written down.
+
+    ``event_id`` is derived from the source event, the child and the queue, so reprocessing the
+    same input never creates a second work item.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.WorkItem"
+
+    queue: Queue
+    source_event_id: EventId
+    source_event_type: EventType
+    sender: Code
+    child_key: Code
+    match: ChildMatch
+    child: Child
+    level: int = Field(ge=1, le=4)
+    priority: Priority
+    rationale: list[RationaleEntry] = Field(min_length=1)
+    received_at: AwareDatetime
+    decision_due_at: AwareDatetime
+    out_of_hours: bool
+    history: HistorySummary
+    missing_information: list[RequestedItem] = Field(default_factory=list)
+    data_quality_issues: list[DataQualityIssue] = Field(default_factory=list)
+    routed_at: AwareDatetime
+
+
+class DutyTeamAlert(Event):
+    """An alert to the out-of-hours Emergency Duty Team: a child at immediate risk, now."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.DutyTeamAlert"
+
+    work_item_id: EventId
+    source_event_id: EventId
+    child_key: Code
+    priority: Priority
+    reason: ShortText
+    rationale: list[RationaleEntry] = Field(min_length=1)
+    received_at: AwareDatetime
+    raised_at: AwareDatetime
+
+
 #: Every top-level record, in the order their schemas are published.
 ALL_EVENTS: tuple[type[Event], ...] = (
     Contact,
@@ -407,6 +521,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     InformationRequest,
     DeadLetter,
     MashTask,
+    ChildEvent,
+    WorkItem,
+    DutyTeamAlert,
 )
 
 #: The partner event model for each event type.

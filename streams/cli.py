@@ -9,6 +9,8 @@
     frontdoor publish TYPE FILE        validate a JSON event and publish it (acks=all)
     frontdoor dead-letters list        dead letters with counts by code and sender
     frontdoor dead-letters resubmit ID FILE   publish a corrected message in a dead letter's place
+    frontdoor generate [--count N] [--rate R]  publish synthetic partner events (Faker en_GB)
+    frontdoor tail QUEUE [--follow] [--details]  a queue's work items, readable
 
 Heavy modules (Faust, the app) are imported inside the commands that need them, so a bad setting
 gives a one-line error with its code instead of a traceback.
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from schemas.models import PARTNER_EVENT_MODELS, DeadLetter, Event, EventType
+from schemas.models import PARTNER_EVENT_MODELS, DeadLetter, Event, EventType, Queue, WorkItem
 from streams.errors import EventValidationError, FrontDoorError
 from streams.publisher import RESUBMISSION_HEADER, SENDER_HEADER, Publisher
 from streams.settings import (
@@ -206,6 +208,78 @@ def _resubmit(letters: list[DeadLetter], dead_letter_id: str, file: Path) -> int
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Publish synthetic partner events, acknowledged, with progress on standard error."""
+    import time  # noqa: PLC0415
+
+    from connectors.generator import Generator  # noqa: PLC0415
+    from streams.app import codec, kafka_settings  # noqa: PLC0415
+
+    topics = {kind: _intake_topic_for(kind)[0] for kind in EventType}
+    interval = 1.0 / args.rate if args.rate > 0 else 0.0
+    published = 0
+    with Publisher(kafka_settings, codec) as publisher:
+        for generated in Generator(seed=args.seed):
+            if args.count and published >= args.count:
+                break
+            publisher.publish(
+                topics[generated.event_type],
+                generated.event,
+                headers={SENDER_HEADER: generated.sender},
+            )
+            published += 1
+            if published % 50 == 0 or published == args.count:
+                print(f"generated {published} event(s)", file=sys.stderr, flush=True)  # noqa: T201
+            if interval:
+                time.sleep(interval)
+    _out(f"published {published} synthetic event(s)")
+    return 0
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    """Print a queue's work items: ids, priority, due time and rationale; details on request."""
+    import time  # noqa: PLC0415
+
+    from streams.app import codec, kafka_settings  # noqa: PLC0415
+    from streams.reader import read_topic  # noqa: PLC0415
+    from streams.topology import QUEUE_TOPICS, spec_of  # noqa: PLC0415
+
+    topic = spec_of(QUEUE_TOPICS[Queue(args.queue)]).full_name
+    shown: set[tuple[int, int]] = set()
+    while True:
+        for message in read_topic(kafka_settings, topic, idle_seconds=0.5):
+            if (message.partition, message.offset) in shown:
+                continue
+            shown.add((message.partition, message.offset))
+            _out(describe_work_item(codec.decode(message.value, WorkItem), details=args.details))
+        if not args.follow:
+            return 0
+        time.sleep(1.0)
+
+
+def describe_work_item(item: WorkItem, *, details: bool) -> str:
+    """A work item in readable form: ids, priority, due time, rationale; personal details only
+    when asked for."""
+    lines = [
+        f"{item.event_id}  {item.priority.value.upper():5}  level {item.level}  "
+        f"due {item.decision_due_at:%a %d %b %H:%M}  child {item.child_key} "
+        f"({item.match.kind.value})  from {item.sender}  event {item.source_event_id}"
+    ]
+    lines += [
+        f"    - {entry.rule}: {entry.description} [{entry.evidence}]" for entry in item.rationale
+    ]
+    if item.missing_information:
+        missing = ", ".join(entry.field for entry in item.missing_information)
+        lines.append(f"    missing information: {missing}")
+    if details:
+        child = item.child
+        lines.append(
+            f"    child: {child.given_name or '?'} {child.family_name or '?'}, "
+            f"born {child.date_of_birth or '?'}, NHS {child.nhs_number or '?'}"
+        )
+    return "\n".join(lines)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="frontdoor", description=__doc__.split("\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -234,6 +308,16 @@ def parser() -> argparse.ArgumentParser:
     resubmit.add_argument("dead_letter_id")
     resubmit.add_argument("file", help="the corrected event as JSON")
     letters.set_defaults(run=cmd_dead_letters)
+    generate = commands.add_parser("generate", help="publish synthetic partner events")
+    generate.add_argument("--count", type=int, default=0, help="stop after N (0: run until Ctrl-C)")
+    generate.add_argument("--rate", type=float, default=1.0, help="events a second (0: no pause)")
+    generate.add_argument("--seed", type=int, default=1)
+    generate.set_defaults(run=cmd_generate)
+    tail = commands.add_parser("tail", help="print a queue's work items")
+    tail.add_argument("queue", choices=["early_help", "mash", "duty_team"])
+    tail.add_argument("--follow", action="store_true", help="keep printing new items")
+    tail.add_argument("--details", action="store_true", help="include the child's details")
+    tail.set_defaults(run=cmd_tail)
     return top
 
 

@@ -104,6 +104,17 @@ class WorkerSettings(BaseSettings):
     heartbeat_interval_seconds: float = Field(default=2.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     workers: int = Field(default=1, ge=1, le=8, description="Workers `frontdoor up` starts.")
+    demo_events_per_second: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        description="`frontdoor up` also runs the synthetic generator at this rate (0: off).",
+    )
+    rules_file: Path | None = Field(
+        default=None,
+        description="The local authority's thresholds and required information (YAML); unset "
+        "uses the documented default, streams/default_rules.yaml.",
+    )
     school_directory: Path | None = Field(
         default=None,
         description="GIAS establishment CSV; unset uses the synthetic directory shipped for demos.",

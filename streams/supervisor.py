@@ -47,7 +47,9 @@ class Supervisor:
             self._start()
             print(  # noqa: T201 - the command's own output
                 f"front door up: broker {self.kafka.bootstrap_servers}, "
-                f"{len(self.children)} worker(s). Ctrl-C stops everything.",
+                f"{self.worker.workers} worker(s), synthetic events at "
+                f"{self.worker.demo_events_per_second}/s. Watch a queue with "
+                "`.venv/bin/frontdoor tail mash --follow`. Ctrl-C stops everything.",
                 flush=True,
             )
             return self._watch()
@@ -74,6 +76,11 @@ class Supervisor:
         print(format_reports(reports), flush=True)  # noqa: T201
         for index in range(self.worker.workers):
             self._spawn(f"worker-{index + 1}", [sys.executable, "-m", "streams.cli", "worker"])
+        if self.worker.demo_events_per_second > 0:
+            rate = str(self.worker.demo_events_per_second)
+            self._spawn(
+                "generator", [sys.executable, "-m", "streams.cli", "generate", "--rate", rate]
+            )
 
     def _spawn(self, name: str, command: list[str]) -> None:
         process = subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own module

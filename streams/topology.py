@@ -19,14 +19,18 @@ import faust
 
 from schemas.models import (
     AcceptedEvent,
+    ChildEvent,
     ConsentEvent,
     Contact,
     DeadLetter,
+    DutyTeamAlert,
     Event,
     EventType,
     InformationRequest,
     MashTask,
     PoliceNotification,
+    Queue,
+    WorkItem,
 )
 from streams.app import app, worker_settings
 
@@ -101,6 +105,18 @@ accepted_events = _declare(
         key="event_id",
         value=AcceptedEvent,
         description="Usable partner events with their data-quality problems attached.",
+        # One partition: identification needs one index of every child (tens of events a
+        # second at national peak; one worker identifies thousands a second).
+        partitions=1,
+    )
+)
+child_events = _declare(
+    TopicSpec(
+        "child-events",
+        key="child_key",
+        value=ChildEvent,
+        description="One identified child of an accepted event; keyed so a child's history is "
+        "on one partition.",
     )
 )
 information_requests = _declare(
@@ -128,6 +144,48 @@ mash_tasks = _declare(
     )
 )
 
+early_help_queue = _declare(
+    TopicSpec(
+        "queue.early-help",
+        key="child_key",
+        value=WorkItem,
+        description="Work items for the Early Help Unit (levels 1-2, with consent).",
+    )
+)
+mash_queue = _declare(
+    TopicSpec(
+        "queue.mash",
+        key="child_key",
+        value=WorkItem,
+        description="Work items for the MASH (levels 3-4, urgent, consent conversations).",
+    )
+)
+duty_team_queue = _declare(
+    TopicSpec(
+        "queue.duty-team",
+        key="child_key",
+        value=WorkItem,
+        description="Work items for the out-of-hours Emergency Duty Team.",
+    )
+)
+duty_team_alerts = _declare(
+    TopicSpec(
+        "alerts.duty-team",
+        key="child_key",
+        value=DutyTeamAlert,
+        description="Alerts to the Emergency Duty Team: a child at immediate risk, now.",
+    )
+)
+
+#: The work queue topic of each queue.
+QUEUE_TOPICS: Mapping[Queue, faust.TopicT] = MappingProxyType(
+    {
+        Queue.EARLY_HELP: early_help_queue,
+        Queue.MASH: mash_queue,
+        Queue.DUTY_TEAM: duty_team_queue,
+    }
+)
+
 #: The inbound topic of each partner event type.
 INTAKE_TOPICS: Mapping[EventType, faust.TopicT] = MappingProxyType(
     {
@@ -142,3 +200,18 @@ def spec_of(topic: faust.TopicT) -> TopicSpec:
     """The spec behind a declared topic object."""
     (name,) = topic.topics
     return next(spec for spec in TOPICS if spec.full_name == name)
+
+
+# Tables: JSON documents (Faust's default serializer) keyed by string, changelogged, so rebuilt
+# after a restart. A table has the partitions of the topic its agent reads, so each key lives
+# with its events.
+identity_index = app.Table(
+    "identity-index",
+    partitions=spec_of(accepted_events).partitions,
+    help="Child identifiers to child keys, and what is known of each child (streams.identify).",
+)
+child_history = app.Table(
+    "child-history",
+    partitions=spec_of(child_events).partitions,
+    help="Each child's history, keyed by child key (streams.history.ChildHistory).",
+)

@@ -95,6 +95,7 @@ def police_notification(**changes: object) -> PoliceNotification:
         "incident_type": IncidentType.DOMESTIC_ABUSE,
         "dash_risk_level": DashRiskLevel.MEDIUM,
         "dash_score": 9,
+        "location": Address(line1="1 Synthetic Road", town="Synthton", postcode="ZZ1 1ZZ"),
         "children": [
             NotificationChild(
                 given_name="Oscar",
@@ -110,6 +111,7 @@ def police_notification(**changes: object) -> PoliceNotification:
                 given_name="Isla",
                 family_name="Pembleton",
                 date_of_birth=date(2023, 1, 9),
+                school_name="Synthetic Little Acorns Nursery",
                 present=False,
                 spoken_to=False,
             ),
@@ -229,7 +231,7 @@ def one_of_every_event() -> list[Event]:
     issue = DataQualityIssue(field="children.0.nhs_number", code="DQ-NHS-NUMBER", message="bad")
     return [
         a_contact,
-        police_notification(location=Address(line1="1 Synthetic Road", postcode="ZZ1 1ZZ")),
+        police_notification(),
         consent_override(),
         AcceptedEvent(
             event_id=a_contact.event_id,

@@ -15,7 +15,14 @@ from pathlib import Path
 import fastavro
 import pytest
 
-from schemas.models import AcceptedEvent, Contact, DeadLetter, InformationRequest, MashTask
+from schemas.models import (
+    AcceptedEvent,
+    Contact,
+    DeadLetter,
+    InformationRequest,
+    MashTask,
+    RequestReason,
+)
 from streams.app import codec
 from streams.broker import free_port
 from streams.codec import MAGIC_BYTE
@@ -108,7 +115,11 @@ def test_a_wrong_nhs_check_digit_is_accepted_and_the_police_are_asked_to_correct
         for m in wait_for_messages(kafka, name(accepted_events, namespace), 1)
     ]
 
-    request = next(r for r in requests if r.about_event_id == notification.event_id)
+    request = next(
+        r
+        for r in requests
+        if r.about_event_id == notification.event_id and r.reason is RequestReason.DATA_QUALITY
+    )
     assert request.addressed_to_sender == "police.synth"
     assert [(item.field, item.code) for item in request.items] == [
         ("children.0.nhs_number", "DQ-NHS-NUMBER")

@@ -1,0 +1,45 @@
+"""Identification agent: every child of an accepted event gets a child key; missing information
+is asked for. It reads ``accepted-events`` (one partition) so one index holds every child.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import faust
+from faust.types import EventT
+
+from agents.delivery import each_event, send
+from agents.runtime import rules
+from schemas.models import AcceptedEvent
+from streams import topology
+from streams.app import app, codec
+from streams.identify import identify
+
+log = logging.getLogger(__name__)
+
+
+async def _identify(event: EventT[bytes]) -> None:
+    accepted = codec.decode(event.value, AcceptedEvent)
+    identified = identify(accepted, topology.identity_index, rules, datetime.now(UTC))
+    for child_event in identified.child_events:
+        await send(topology.child_events, child_event.match.child_key, child_event)
+        log.info(
+            "identified %s child %d as %s (%s)",
+            accepted.event_id,
+            child_event.child_index,
+            child_event.match.child_key,
+            child_event.match.kind.value,
+        )
+    if identified.information_request is not None:
+        request = identified.information_request
+        await send(topology.information_requests, request.about_event_id, request)
+        log.info("asked %s for %d missing item(s)", request.addressed_to_sender, len(request.items))
+    for key, value in identified.index_updates.items():
+        topology.identity_index[key] = value
+
+
+@app.agent(topology.accepted_events, name="identification")
+async def identify_children(stream: faust.StreamT[bytes]) -> None:
+    await each_event(stream, _identify)

@@ -1,0 +1,287 @@
+"""Routing stories, end to end on the real broker: from the intake topics to the queue topics.
+
+Each story publishes what a partner would send and reads what a MASH worker, the Early Help Unit
+or the duty team would receive. Times are London times; the default rules file applies.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connectors.generator import synthetic_nhs_number
+from schemas.models import (
+    AcceptedEvent,
+    Child,
+    ConcernCategory,
+    ConsentPosition,
+    DutyTeamAlert,
+    Event,
+    InformationRequest,
+    NotificationChild,
+    Priority,
+    Queue,
+    RequestReason,
+    ServiceRequested,
+    WorkItem,
+)
+from streams.app import codec
+from streams.publisher import SENDER_HEADER, Publisher
+from streams.reader import read_topic
+from streams.settings import KafkaSettings
+from streams.topology import (
+    QUEUE_TOPICS,
+    accepted_events,
+    contacts,
+    duty_team_alerts,
+    information_requests,
+    police_notifications,
+    spec_of,
+)
+from tests.helpers import contact, police_notification, running_worker, wait_for_messages
+
+pytestmark = pytest.mark.integration
+
+LONDON = ZoneInfo("Europe/London")
+Found = TypeVar("Found", WorkItem, DutyTeamAlert, InformationRequest)
+_rng = random.Random()
+
+
+def london(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LONDON)
+
+
+def a_child(**changes: object) -> Child:
+    fields: dict[str, object] = {
+        "given_name": "Amelia",
+        "family_name": f"Synthetic{uuid.uuid4().hex[:6]}",
+        "date_of_birth": date(2016, 3, 14),
+        "nhs_number": synthetic_nhs_number(_rng),
+        "school_urn": "990001",
+    }
+    fields.update(changes)
+    return Child.model_validate(fields)
+
+
+class FrontDoor:
+    """The pipeline under test, seen from the partners' and the teams' side."""
+
+    def __init__(self, kafka: KafkaSettings, namespace: str, publisher: Publisher) -> None:
+        self.kafka = kafka
+        self.namespace = namespace
+        self.publisher = publisher
+
+    def topic(self, topic: object) -> str:
+        return spec_of(topic).name_under(self.namespace)  # type: ignore[arg-type]
+
+    def send(self, topic: object, event: Event, sender: str) -> None:
+        self.publisher.publish(self.topic(topic), event, headers={SENDER_HEADER: sender})
+
+    def work_items(self, queue: Queue, event_id: str, count: int = 1) -> list[WorkItem]:
+        return self._wait(self.topic(QUEUE_TOPICS[queue]), WorkItem, event_id, count)
+
+    def all_work_items(self, queue: Queue, event_id: str) -> list[WorkItem]:
+        messages = read_topic(self.kafka, self.topic(QUEUE_TOPICS[queue]), idle_seconds=0.5)
+        items = [codec.decode(m.value, WorkItem) for m in messages]
+        return [item for item in items if item.source_event_id == event_id]
+
+    def alerts(self, event_id: str) -> list[DutyTeamAlert]:
+        return self._wait(self.topic(duty_team_alerts), DutyTeamAlert, event_id, 1)
+
+    def information_requests(self, event_id: str) -> list[InformationRequest]:
+        found = self._wait(self.topic(information_requests), InformationRequest, event_id, 1)
+        return [r for r in found if r.reason is RequestReason.MISSING_INFORMATION]
+
+    def _wait(self, topic: str, model: type[Found], event_id: str, count: int) -> list[Found]:
+        for _ in range(120):
+            messages = read_topic(self.kafka, topic, idle_seconds=0.3)
+            found = [
+                event
+                for event in (codec.decode(m.value, model) for m in messages)
+                if _about(event) == event_id
+            ]
+            if len(found) >= count:
+                return found
+        raise AssertionError(f"no {model.__name__} about {event_id} on {topic}")
+
+
+def _about(event: object) -> str:
+    for attribute in ("source_event_id", "about_event_id", "event_id"):
+        value = getattr(event, attribute, None)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+@pytest.fixture(scope="module")
+def namespace() -> str:
+    return f"test-routing-{uuid.uuid4().hex[:8]}."
+
+
+@pytest.fixture(scope="module")
+def front_door(
+    kafka: KafkaSettings, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FrontDoor]:
+    with (
+        running_worker(kafka, namespace, tmp_path_factory.mktemp("routing")),
+        Publisher(kafka, codec) as publisher,
+    ):
+        yield FrontDoor(kafka, namespace, publisher)
+
+
+def early_help_contact(**changes: object) -> object:
+    """Level 2 under the default rules: an emotional-wellbeing worry, early help asked for."""
+    fields: dict[str, object] = {
+        "children": [a_child()],
+        "concern_categories": [ConcernCategory.MENTAL_HEALTH],
+        "service_requested": ServiceRequested.EARLY_HELP,
+        "consent": ConsentPosition.GIVEN,
+        "received_at": london(2026, 12, 1, 10),  # a Tuesday
+    }
+    fields.update(changes)
+    return contact(**fields)
+
+
+def test_a_level_2_contact_with_consent_goes_to_early_help_due_the_next_working_day(
+    front_door: FrontDoor,
+) -> None:
+    sent = early_help_contact()
+    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+
+    (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
+
+    assert item.level == 2
+    assert item.decision_due_at == london(2026, 12, 2, 10)
+    assert item.rationale
+    assert all(entry.level in (1, 2, None) for entry in item.rationale)
+
+
+def test_the_same_contact_without_consent_goes_to_the_mash_saying_consent_is_why(
+    front_door: FrontDoor,
+) -> None:
+    sent = early_help_contact(consent=ConsentPosition.REFUSED)
+    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+
+    (item,) = front_door.work_items(Queue.MASH, sent.event_id)  # type: ignore[attr-defined]
+
+    consent_entries = [entry for entry in item.rationale if entry.rule == "router.consent-needed"]
+    assert consent_entries
+    assert "refused" in consent_entries[0].evidence
+
+
+def test_immediate_risk_on_a_saturday_night_alerts_the_duty_team_and_the_mash_clock_waits(
+    front_door: FrontDoor,
+) -> None:
+    sent = contact(
+        children=[a_child()],
+        immediate_risk=True,
+        concern_categories=[ConcernCategory.PHYSICAL_ABUSE],
+        received_at=london(2026, 12, 5, 22),  # Saturday 22:00
+    )
+    front_door.send(contacts, sent, "public.web-form")
+
+    (alert,) = front_door.alerts(sent.event_id)
+    (duty_item,) = front_door.work_items(Queue.DUTY_TEAM, sent.event_id)
+    (mash_item,) = front_door.work_items(Queue.MASH, sent.event_id)
+
+    assert alert.priority is Priority.RED
+    assert duty_item.out_of_hours
+    assert duty_item.decision_due_at == sent.received_at
+    # The one-working-day clock starts at Monday's opening: due Tuesday at the same time.
+    assert mash_item.decision_due_at == london(2026, 12, 8, 8, 30)
+    assert any(entry.rule == "router.out-of-hours" for entry in mash_item.rationale)
+
+
+def test_two_children_without_dates_of_birth_give_one_request_to_the_police_naming_both(
+    front_door: FrontDoor,
+) -> None:
+    base = police_notification()
+    children = [
+        child.model_copy(update={"date_of_birth": None, "nhs_number": None})
+        for child in base.children
+    ]
+    sent = base.model_copy(update={"children": children})
+    front_door.send(police_notifications, sent, "police.synthetic")
+
+    (request,) = front_door.information_requests(sent.event_id)
+
+    assert request.addressed_to_sender == "police.synthetic"
+    assert request.addressed_to_agency.value == "police"
+    dob_fields = [item.field for item in request.items if "date_of_birth" in item.field]
+    assert dob_fields == ["children.0.date_of_birth", "children.1.date_of_birth"]
+
+
+def test_a_third_domestic_abuse_incident_in_12_months_raises_the_priority_and_says_why(
+    front_door: FrontDoor,
+) -> None:
+    child = NotificationChild.model_validate(
+        a_child().model_dump() | {"present": True, "spoken_to": True}
+    )
+    first_day = london(2026, 3, 2, 11)
+    items = []
+    for incident in range(3):
+        sent = police_notification(
+            children=[child], received_at=first_day + timedelta(days=60 * incident)
+        )
+        front_door.send(police_notifications, sent, "police.synthetic")
+        (item,) = front_door.work_items(Queue.MASH, sent.event_id)
+        items.append(item)
+
+    first, second, third = items
+    assert len({item.child_key for item in items}) == 1
+    assert third.history.domestic_abuse_incidents_12m == 2
+    order = [Priority.GREEN, Priority.AMBER, Priority.RED]
+    assert order.index(third.priority) > order.index(second.priority)
+    raised = [entry for entry in third.rationale if entry.rule == "router.priority-raised"]
+    assert raised
+    assert "repeat" in raised[0].evidence
+    assert not any(entry.rule == "router.priority-raised" for entry in first.rationale)
+
+
+def test_a_contact_on_christmas_eve_afternoon_is_due_after_christmas_and_boxing_day(
+    front_door: FrontDoor,
+) -> None:
+    sent = early_help_contact(received_at=london(2026, 12, 24, 16))  # Thursday 16:00
+    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+
+    (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
+
+    assert item.decision_due_at == london(2026, 12, 29, 16)  # Tuesday: 28th is Boxing Day's
+
+
+def test_the_same_event_published_twice_yields_one_work_item(
+    front_door: FrontDoor, kafka: KafkaSettings
+) -> None:
+    child = a_child()
+    sent = early_help_contact(children=[child])
+    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
+
+    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+    accepted_topic = front_door.topic(accepted_events)
+    twice = [
+        m
+        for m in wait_for_messages(kafka, accepted_topic, 2)
+        if codec.decode(m.value, AcceptedEvent).event_id == sent.event_id  # type: ignore[attr-defined]
+    ]
+    for _ in range(60):
+        if len(twice) >= 2:
+            break
+        twice = [
+            m
+            for m in read_topic(kafka, accepted_topic, idle_seconds=0.3)
+            if codec.decode(m.value, AcceptedEvent).event_id == sent.event_id  # type: ignore[attr-defined]
+        ]
+    assert len(twice) == 2
+    # A later event about the same child is routed after the duplicate (same partitions, in order).
+    marker = early_help_contact(children=[child], received_at=london(2026, 12, 1, 11))
+    front_door.send(contacts, marker, "school.990001")  # type: ignore[arg-type]
+    front_door.work_items(Queue.EARLY_HELP, marker.event_id)  # type: ignore[attr-defined]
+
+    assert len(front_door.all_work_items(Queue.EARLY_HELP, sent.event_id)) == 1  # type: ignore[attr-defined]
