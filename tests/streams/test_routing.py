@@ -1,4 +1,4 @@
-"""The router as a pure function: stories for each of its own rules, and properties for all input."""
+"""The router as a pure function: a story for each of its own rules, properties for any input."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ _moments = st.datetimes(
     contacts=st.integers(min_value=0, max_value=6),
     born=st.dates(min_value=date(2008, 1, 1), max_value=date(2024, 12, 31)),
 )
-def test_every_decision_has_a_reason_is_due_after_receipt_and_urgent_never_goes_below_mash(
+def test_every_decision_has_a_reason_is_due_after_receipt_and_urgent_never_goes_below_mash(  # noqa: PLR0917 - one argument per hypothesis strategy
     concerns: list[ConcernCategory],
     immediate_risk: bool,
     consent: ConsentPosition,
