@@ -1,5 +1,6 @@
-"""Identification agent: every child of an accepted event gets a child key; missing information
-is asked for. It reads ``accepted-events`` (one partition) so one index holds every child.
+"""Identification agents: every child of an accepted event, and of an imported history record,
+gets a child key; missing information is asked for. Both read one-partition topics, so one index
+(one table partition, one worker) holds every child.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from faust.types import EventT
 
 from agents.delivery import each_event, send
 from agents.runtime import rules
-from schemas.models import AcceptedEvent
+from schemas.models import AcceptedEvent, HistoryImport
 from streams import topology
 from streams.app import app, codec
-from streams.identify import identify
+from streams.identify import identify, identify_import
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +44,16 @@ async def _identify(event: EventT[bytes]) -> None:
 @app.agent(topology.accepted_events, name="identification")
 async def identify_children(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _identify)
+
+
+async def _identify_import(event: EventT[bytes]) -> None:
+    imported = codec.decode(event.value, HistoryImport)
+    identified, updates = identify_import(imported, topology.identity_index)
+    await send(topology.child_history_imports, identified.match.child_key, identified)
+    for key, value in updates.items():
+        topology.identity_index[key] = value
+
+
+@app.agent(topology.history_imports, name="identification.history-imports")
+async def identify_imported_history(stream: faust.StreamT[bytes]) -> None:
+    await each_event(stream, _identify_import)

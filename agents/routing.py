@@ -15,10 +15,10 @@ from faust.types import EventT
 
 from agents.delivery import each_event, send
 from agents.runtime import calendar, rules
-from schemas.models import ChildEvent, EventType, Queue
+from schemas.models import ChildEvent, EventType, ImportedHistory, Queue
 from streams import topology
 from streams.app import app, codec
-from streams.history import ChildHistory, received_at, summarise, with_event
+from streams.history import ChildHistory, received_at, summarise, with_event, with_imported
 from streams.routing import duty_team_alert, route, work_items
 
 log = logging.getLogger(__name__)
@@ -61,3 +61,16 @@ async def _route(event: EventT[bytes]) -> None:
 @app.agent(topology.child_events, name="routing")
 async def route_children(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _route)
+
+
+async def _record_import(event: EventT[bytes]) -> None:
+    imported = codec.decode(event.value, ImportedHistory)
+    key = imported.match.child_key
+    stored = topology.child_history.get(key)
+    history = ChildHistory.model_validate(stored) if stored else ChildHistory(child_key=key)
+    topology.child_history[key] = with_imported(history, imported).model_dump(mode="json")
+
+
+@app.agent(topology.child_history_imports, name="routing.history-imports")
+async def record_imported_history(stream: faust.StreamT[bytes]) -> None:
+    await each_event(stream, _record_import)

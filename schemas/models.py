@@ -167,6 +167,19 @@ class MatchKind(StrEnum):
     NEW = "new"
 
 
+class HistoryRecordType(StrEnum):
+    """Kinds of record a case-management export carries into a child's history."""
+
+    CONTACT = "contact"
+    REFERRAL = "referral"
+    DOMESTIC_ABUSE_INCIDENT = "domestic_abuse_incident"
+    CHILD_IN_NEED_PLAN = "child_in_need_plan"
+    CHILD_PROTECTION_PLAN = "child_protection_plan"
+    LOOKED_AFTER = "looked_after"
+    EARLY_HELP = "early_help"
+    STRATEGY_DISCUSSION = "strategy_discussion"
+
+
 class OpenPlan(StrEnum):
     CHILD_IN_NEED = "child_in_need"
     CHILD_PROTECTION = "child_protection"
@@ -512,6 +525,41 @@ class DutyTeamAlert(Event):
     raised_at: AwareDatetime
 
 
+class HistoryRecord(Record):
+    """One record of a child's past from a case-management system (no free text)."""
+
+    record_type: HistoryRecordType
+    started_on: date
+    ended_on: date | None = None
+    outcome: Code | None = Field(default=None, description="The system's outcome code, if any.")
+
+
+class HistoryImport(Event):
+    """One row of a case-management export: a child and one record of their past.
+
+    ``event_id`` is derived from the source system and its record id, so importing the same file
+    twice publishes the same events.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.HistoryImport"
+
+    source_system: Code
+    source_record_id: Reference
+    child: Child
+    record: HistoryRecord
+    imported_at: AwareDatetime
+
+
+class ImportedHistory(Event):
+    """An imported history record, its child identified; keyed by child key like child events."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.ImportedHistory"
+
+    match: ChildMatch
+    record: HistoryRecord
+    imported_at: AwareDatetime
+
+
 #: Every top-level record, in the order their schemas are published.
 ALL_EVENTS: tuple[type[Event], ...] = (
     Contact,
@@ -524,6 +572,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ChildEvent,
     WorkItem,
     DutyTeamAlert,
+    HistoryImport,
+    ImportedHistory,
 )
 
 #: The partner event model for each event type.

@@ -10,6 +10,7 @@
     frontdoor dead-letters list        dead letters with counts by code and sender
     frontdoor dead-letters resubmit ID FILE   publish a corrected message in a dead letter's place
     frontdoor generate [--count N] [--rate R]  publish synthetic partner events (Faker en_GB)
+    frontdoor history-import FILE      children's history from a case-management CSV export
     frontdoor tail QUEUE [--follow] [--details]  a queue's work items, readable
 
 Heavy modules (Faust, the app) are imported inside the commands that need them, so a bad setting
@@ -236,6 +237,32 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_history_import(args: argparse.Namespace) -> int:
+    """Import a case-management export; report each rejected row; exit 1 if any was rejected."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from connectors.history_import import parse_export  # noqa: PLC0415
+    from streams.app import codec, kafka_settings  # noqa: PLC0415
+    from streams.topology import history_imports, spec_of  # noqa: PLC0415
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FrontDoorError(f"cannot read {path} as UTF-8 text") from exc
+    events, problems = parse_export(text, args.source_system, datetime.now(UTC))
+    topic = spec_of(history_imports).full_name
+    with Publisher(kafka_settings, codec) as publisher:
+        for count, event in enumerate(events, start=1):
+            publisher.publish(topic, event, headers={SENDER_HEADER: args.source_system})
+            if count % 500 == 0 or count == len(events):
+                print(f"imported {count}/{len(events)} record(s)", file=sys.stderr, flush=True)  # noqa: T201
+    for problem in problems:
+        _out(f"row {problem.row}: rejected: {problem.reason}")
+    _out(f"{len(events)} record(s) imported, {len(problems)} row(s) rejected")
+    return 1 if problems else 0
+
+
 def cmd_tail(args: argparse.Namespace) -> int:
     """Print a queue's work items: ids, priority, due time and rationale; details on request."""
     import time  # noqa: PLC0415
@@ -313,6 +340,12 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--rate", type=float, default=1.0, help="events a second (0: no pause)")
     generate.add_argument("--seed", type=int, default=1)
     generate.set_defaults(run=cmd_generate)
+    history = commands.add_parser(
+        "history-import", help="import children's history from a case-management CSV export"
+    )
+    history.add_argument("file")
+    history.add_argument("--source-system", default="case-management", help="the export's system")
+    history.set_defaults(run=cmd_history_import)
     tail = commands.add_parser("tail", help="print a queue's work items")
     tail.add_argument("queue", choices=["early_help", "mash", "duty_team"])
     tail.add_argument("--follow", action="store_true", help="keep printing new items")

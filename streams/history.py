@@ -10,14 +10,16 @@ Counts "in the last 12 months" look back 365 days from the event being routed an
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.models import (
     AcceptedEvent,
     EventType,
+    HistoryRecordType,
     HistorySummary,
+    ImportedHistory,
     IncidentType,
     OpenPlan,
     Queue,
@@ -128,5 +130,45 @@ def with_event(
         domestic_abuse=is_domestic_abuse(accepted),
         queue=queue,
         level=level,
+    )
+    return history.model_copy(update={"events": [*history.events, past]})
+
+
+_PLANS: dict[HistoryRecordType, OpenPlan] = {
+    HistoryRecordType.CHILD_IN_NEED_PLAN: OpenPlan.CHILD_IN_NEED,
+    HistoryRecordType.CHILD_PROTECTION_PLAN: OpenPlan.CHILD_PROTECTION,
+    HistoryRecordType.LOOKED_AFTER: OpenPlan.LOOKED_AFTER,
+    HistoryRecordType.EARLY_HELP: OpenPlan.EARLY_HELP,
+}
+
+
+def with_imported(history: ChildHistory, imported: ImportedHistory) -> ChildHistory:
+    """The history after one imported record (unchanged if it was imported before)."""
+    record = imported.record
+    if record.record_type in _PLANS:
+        plan = Plan(
+            plan=_PLANS[record.record_type], started_on=record.started_on, ended_on=record.ended_on
+        )
+        if any(p.plan is plan.plan and p.started_on == plan.started_on for p in history.plans):
+            return history
+        return history.model_copy(update={"plans": [*history.plans, plan]})
+    if record.record_type is HistoryRecordType.STRATEGY_DISCUSSION:
+        if record.started_on in history.strategy_discussions:
+            return history
+        days = sorted([*history.strategy_discussions, record.started_on])
+        return history.model_copy(update={"strategy_discussions": days})
+    if history.has_seen(imported.event_id):
+        return history
+    referral = record.record_type is HistoryRecordType.REFERRAL
+    past = PastEvent(
+        event_id=imported.event_id,
+        event_type=EventType.POLICE_NOTIFICATION
+        if record.record_type is HistoryRecordType.DOMESTIC_ABUSE_INCIDENT
+        else EventType.CONTACT,
+        # Exports carry dates, not times: noon keeps the day whatever the timezone.
+        received_at=datetime.combine(record.started_on, time(12), tzinfo=UTC),
+        domestic_abuse=record.record_type is HistoryRecordType.DOMESTIC_ABUSE_INCIDENT,
+        queue=Queue.MASH if referral else None,
+        level=REFERRAL_LEVEL if referral else None,
     )
     return history.model_copy(update={"events": [*history.events, past]})

@@ -25,11 +25,14 @@ from schemas.models import (
     Child,
     ChildEvent,
     ChildMatch,
+    HistoryImport,
+    ImportedHistory,
     InformationRequest,
     MatchKind,
     RequestedItem,
     RequestReason,
 )
+from schemas.quality import check_child
 from streams.identity import (
     KnownChild,
     candidate_keys,
@@ -93,47 +96,20 @@ def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datet
     missing = _missing_items(accepted, rules)
     child_events = []
     for position, child in enumerate(_children(accepted)):
-        invalid = _invalid_fields(accepted, position)
-        exact = [
-            (key, str(view[key]))
-            for key in exact_identifiers(child, accepted.sender, invalid)
-            if view.get(key)
-        ]
-        candidates = [
-            known_child_from_json(view[f"child:{child_key}"])
-            for dob_key in candidate_keys(child, invalid)
-            for child_key in view.get(dob_key) or []
-            if view.get(f"child:{child_key}")
-        ]
-        match = resolve(
+        match = link_child(
             child,
-            exact_matches=exact,
-            candidates=candidates,
+            sender=accepted.sender,
+            invalid=_invalid_fields(accepted, position),
             new_key=derived_id("child", accepted.event_id, position),
-            invalid_fields=invalid,
+            view=view,
+            updates=updates,
         )
-        if match.kind is not MatchKind.POSSIBLE:
-            # A possible match is linked for this event only: merging its identifiers into the
-            # other child's record would make a wrong guess look confirmed next time.
-            _file(
-                updates,
-                view,
-                child=child,
-                child_key=match.child_key,
-                sender=accepted.sender,
-                invalid=invalid,
-            )
         child_events.append(
             ChildEvent(
                 event_id=derived_id("ce", accepted.event_id, position),
                 accepted=accepted,
                 child_index=position,
-                match=ChildMatch(
-                    child_key=match.child_key,
-                    kind=match.kind,
-                    score=match.score,
-                    reason=match.reason[:500],
-                ),
+                match=match,
                 missing_information=missing,
             )
         )
@@ -153,6 +129,64 @@ def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datet
             created_at=now,
         )
     return Identified(child_events, updates, request)
+
+
+def link_child(
+    child: Child,
+    *,
+    sender: str,
+    invalid: set[str],
+    new_key: str,
+    view: Mapping[str, Any],
+    updates: dict[str, Any],
+) -> ChildMatch:
+    """Resolve one child against the index (``view``), adding what to write to ``updates``."""
+    exact = [
+        (key, str(view[key])) for key in exact_identifiers(child, sender, invalid) if view.get(key)
+    ]
+    candidates = [
+        known_child_from_json(view[f"child:{child_key}"])
+        for dob_key in candidate_keys(child, invalid)
+        for child_key in view.get(dob_key) or []
+        if view.get(f"child:{child_key}")
+    ]
+    match = resolve(
+        child, exact_matches=exact, candidates=candidates, new_key=new_key, invalid_fields=invalid
+    )
+    if match.kind is not MatchKind.POSSIBLE:
+        # A possible match is linked for this event only: merging its identifiers into the other
+        # child's record would make a wrong guess look confirmed next time.
+        _file(updates, view, child=child, child_key=match.child_key, sender=sender, invalid=invalid)
+    return ChildMatch(
+        child_key=match.child_key, kind=match.kind, score=match.score, reason=match.reason[:500]
+    )
+
+
+def identify_import(
+    imported: HistoryImport, index: JsonIndex
+) -> tuple[ImportedHistory, dict[str, Any]]:
+    """Identify the child of one history record from a case-management export."""
+    updates: dict[str, Any] = {}
+    view: Mapping[str, Any] = ChainMap(updates, index)  # type: ignore[arg-type]
+    invalid = {
+        issue.field.split(".", 1)[1]
+        for issue in check_child("child", imported.child, imported.imported_at.date(), None)
+    }
+    match = link_child(
+        imported.child,
+        sender=imported.source_system,
+        invalid=invalid,
+        new_key=derived_id("child", imported.event_id, 0),
+        view=view,
+        updates=updates,
+    )
+    result = ImportedHistory(
+        event_id=imported.event_id,
+        match=match,
+        record=imported.record,
+        imported_at=imported.imported_at,
+    )
+    return result, updates
 
 
 def _file(

@@ -26,6 +26,8 @@ from schemas.models import (
     DutyTeamAlert,
     Event,
     EventType,
+    HistoryImport,
+    ImportedHistory,
     InformationRequest,
     MashTask,
     PoliceNotification,
@@ -144,6 +146,23 @@ mash_tasks = _declare(
     )
 )
 
+history_imports = _declare(
+    TopicSpec(
+        "intake.history-imports",
+        key="event_id",
+        value=HistoryImport,
+        description="Records of children's past from a case-management export (inbound).",
+        partitions=1,  # read by identification, which keeps one index of every child
+    )
+)
+child_history_imports = _declare(
+    TopicSpec(
+        "child-history-imports",
+        key="child_key",
+        value=ImportedHistory,
+        description="Imported history records, identified; partitioned like child-events.",
+    )
+)
 early_help_queue = _declare(
     TopicSpec(
         "queue.early-help",

@@ -6,10 +6,15 @@ or the duty team would receive. Times are London times; the default rules file a
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -285,3 +290,44 @@ def test_the_same_event_published_twice_yields_one_work_item(
     front_door.work_items(Queue.EARLY_HELP, marker.event_id)  # type: ignore[attr-defined]
 
     assert len(front_door.all_work_items(Queue.EARLY_HELP, sent.event_id)) == 1  # type: ignore[attr-defined]
+
+
+def test_history_imported_on_day_one_counts_towards_the_first_live_notification(
+    front_door: FrontDoor, tmp_path: Path
+) -> None:
+    child = a_child()
+    export = tmp_path / "export.csv"
+    export.write_text(
+        "source_record_id,record_type,started_on,nhs_number\n"
+        f"{uuid.uuid4().hex},domestic_abuse_incident,2026-09-01,{child.nhs_number}\n"
+        f"{uuid.uuid4().hex},domestic_abuse_incident,2026-10-01,{child.nhs_number}\n"
+    )
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": front_door.kafka.bootstrap_servers,
+        "FRONTDOOR_TOPIC_PREFIX": front_door.namespace,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "history-import", str(export)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 record(s) imported, 0 row(s) rejected" in result.stdout
+
+    present = NotificationChild.model_validate(child.model_dump() | {"present": True})
+    # Retried notifications share one time: the history counts only earlier events, so a retry
+    # never counts the notification before it.
+    for attempt in range(40):
+        sent = police_notification(children=[present], received_at=london(2026, 11, 2, 11))
+        front_door.send(police_notifications, sent, "police.synthetic")
+        (item,) = front_door.work_items(Queue.MASH, sent.event_id)
+        if item.history.domestic_abuse_incidents_12m == 2 or attempt == 39:
+            break
+        time.sleep(0.5)  # the import is still on its way through identification
+
+    assert item.history.domestic_abuse_incidents_12m == 2
+    assert any(entry.rule == "router.priority-raised" for entry in item.rationale)

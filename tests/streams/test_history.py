@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from schemas.models import AcceptedEvent, EventType, OpenPlan, Queue, SourcePosition
-from streams.history import ChildHistory, Plan, summarise, with_event
+from schemas.models import (
+    AcceptedEvent,
+    ChildMatch,
+    EventType,
+    HistoryRecord,
+    HistoryRecordType,
+    ImportedHistory,
+    MatchKind,
+    OpenPlan,
+    Queue,
+    SourcePosition,
+)
+from streams.history import ChildHistory, Plan, summarise, with_event, with_imported
 from tests.helpers import contact, police_notification
 
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -81,3 +93,36 @@ def test_a_history_survives_its_json_round_trip_through_the_table() -> None:
         ChildHistory(child_key="ck-1"), accepted(contact()), queue=Queue.MASH, level=3
     )
     assert ChildHistory.model_validate(history.model_dump(mode="json")) == history
+
+
+def imported(record_type: HistoryRecordType, started: date, ended: date | None = None) -> Any:
+    return ImportedHistory(
+        event_id=f"hist-{record_type.value}-{started.isoformat()}",
+        match=ChildMatch(child_key="ck-1", kind=MatchKind.NEW, score=0.0, reason="new"),
+        record=HistoryRecord(record_type=record_type, started_on=started, ended_on=ended),
+        imported_at=AT,
+    )
+
+
+def test_imported_records_fill_the_history_the_router_sees() -> None:
+    history = ChildHistory(child_key="ck-1")
+    for record in (
+        imported(HistoryRecordType.DOMESTIC_ABUSE_INCIDENT, date(2026, 6, 1)),
+        imported(HistoryRecordType.REFERRAL, date(2026, 7, 1)),
+        imported(HistoryRecordType.CHILD_IN_NEED_PLAN, date(2026, 7, 15)),
+        imported(HistoryRecordType.STRATEGY_DISCUSSION, date(2026, 7, 2)),
+    ):
+        history = with_imported(history, record)
+
+    summary = summarise(history, AT)
+
+    assert summary.domestic_abuse_incidents_12m == 1
+    assert summary.re_referral
+    assert summary.open_plans == [OpenPlan.CHILD_IN_NEED]
+    assert summary.strategy_discussions_12m == 1
+
+
+def test_importing_the_same_record_twice_changes_nothing() -> None:
+    record = imported(HistoryRecordType.CHILD_PROTECTION_PLAN, date(2026, 1, 5))
+    once = with_imported(ChildHistory(child_key="ck-1"), record)
+    assert with_imported(once, record) == once

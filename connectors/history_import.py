@@ -1,0 +1,129 @@
+"""Importing children's existing history from a case-management export, so day one is not blank.
+
+The export is a CSV file, one record of a child's past per row, UTF-8 (a BOM is fine). Columns
+(header names exact; order free; extra columns ignored):
+
+==================  ========  ==============================================================
+column              required  meaning
+==================  ========  ==============================================================
+source_record_id    yes       the system's own id of the record; re-importing is idempotent
+record_type         yes       contact, referral, domestic_abuse_incident, child_in_need_plan,
+                              child_protection_plan, looked_after, early_help,
+                              strategy_discussion
+started_on          yes       YYYY-MM-DD: the contact's date, a plan's start, the discussion
+ended_on            no        YYYY-MM-DD: when a plan ended (blank: still open)
+outcome             no        the system's outcome code (no free text)
+nhs_number          *         the child's NHS number
+given_name          *         the child's names and date of birth (YYYY-MM-DD)
+family_name         *
+date_of_birth       *
+postcode            no
+unique_pupil_number no
+==================  ========  ==============================================================
+
+\\* a row needs an NHS number, or given name, family name and date of birth, to find the child.
+
+:func:`parse_export` is pure: it returns the events to publish and a problem per rejected row,
+by row number, so a person can correct the export and run it again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pydantic import ValidationError
+
+from schemas.models import Address, Child, HistoryImport, HistoryRecord, HistoryRecordType
+from streams.codec import first_error
+from streams.intake import derived_id
+
+REQUIRED_COLUMNS = ("source_record_id", "record_type", "started_on")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why one row of the export was not imported (row 2 is the first data row)."""
+
+    row: int
+    reason: str
+
+
+def _date(text: str, column: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{column} is not a YYYY-MM-DD date") from None
+
+
+def _row_to_event(row: dict[str, str], source_system: str, imported_at: datetime) -> HistoryImport:
+    def cell(column: str) -> str:
+        return (row.get(column) or "").strip()
+
+    record_id = cell("source_record_id")
+    if not record_id:
+        raise ValueError("source_record_id is empty")
+    try:
+        record_type = HistoryRecordType(cell("record_type"))
+    except ValueError:
+        raise ValueError(f"record_type {cell('record_type')!r} is not a known type") from None
+    started_on = _date(cell("started_on"), "started_on")
+    if started_on is None:
+        raise ValueError("started_on is empty")
+    ended_on = _date(cell("ended_on"), "ended_on")
+    if ended_on is not None and ended_on < started_on:
+        raise ValueError("ended_on is before started_on")
+    born = _date(cell("date_of_birth"), "date_of_birth")
+    names = cell("given_name") and cell("family_name")
+    if not cell("nhs_number") and not (names and born):
+        raise ValueError("no NHS number, nor given name, family name and date of birth")
+    child = Child(
+        given_name=cell("given_name") or None,
+        family_name=cell("family_name") or None,
+        date_of_birth=born,
+        nhs_number=cell("nhs_number") or None,
+        unique_pupil_number=cell("unique_pupil_number") or None,
+        address=Address(postcode=cell("postcode")) if cell("postcode") else None,
+    )
+    return HistoryImport(
+        event_id=derived_id("hist", source_system, record_id),
+        source_system=source_system,
+        source_record_id=record_id,
+        child=child,
+        record=HistoryRecord(
+            record_type=record_type,
+            started_on=started_on,
+            ended_on=ended_on,
+            outcome=cell("outcome") or None,
+        ),
+        imported_at=imported_at,
+    )
+
+
+def parse_export(
+    text: str, source_system: str, imported_at: datetime
+) -> tuple[list[HistoryImport], list[RowProblem]]:
+    """Every usable row as an event, and every unusable one with its row number and reason."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        return [], [RowProblem(1, f"missing column(s): {', '.join(missing)}")]
+    events: list[HistoryImport] = []
+    problems: list[RowProblem] = []
+    try:
+        for row in reader:
+            try:
+                events.append(_row_to_event(row, source_system, imported_at))
+            except ValidationError as exc:
+                field, message = first_error(exc)
+                problems.append(RowProblem(reader.line_num, f"{field or 'row'}: {message}"))
+            except ValueError as exc:
+                problems.append(RowProblem(reader.line_num, str(exc)))
+    except csv.Error as exc:
+        problems.append(RowProblem(reader.line_num, f"not valid CSV ({exc})"))
+    return events, problems
