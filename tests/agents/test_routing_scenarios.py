@@ -184,7 +184,7 @@ def test_immediate_risk_on_a_saturday_night_alerts_the_duty_team_and_the_mash_cl
     front_door: FrontDoor,
 ) -> None:
     sent = contact(
-        children=[a_child()],
+        children=[a_child(date_of_birth=None)],  # missing information never delays an urgent child
         immediate_risk=True,
         concern_categories=[ConcernCategory.PHYSICAL_ABUSE],
         received_at=london(2026, 12, 5, 22),  # Saturday 22:00
@@ -192,6 +192,8 @@ def test_immediate_risk_on_a_saturday_night_alerts_the_duty_team_and_the_mash_cl
     front_door.send(contacts, sent, "public.web-form")
 
     (alert,) = front_door.alerts(sent.event_id)
+    (request,) = front_door.information_requests(sent.event_id)
+    assert [item.field for item in request.items] == ["children.0.date_of_birth"]
     (duty_item,) = front_door.work_items(Queue.DUTY_TEAM, sent.event_id)
     (mash_item,) = front_door.work_items(Queue.MASH, sent.event_id)
 
@@ -201,6 +203,7 @@ def test_immediate_risk_on_a_saturday_night_alerts_the_duty_team_and_the_mash_cl
     # The one-working-day clock starts at Monday's opening: due Tuesday at the same time.
     assert mash_item.decision_due_at == london(2026, 12, 8, 8, 30)
     assert any(entry.rule == "router.out-of-hours" for entry in mash_item.rationale)
+    assert [item.field for item in mash_item.missing_information] == ["children.0.date_of_birth"]
 
 
 def test_two_children_without_dates_of_birth_give_one_request_to_the_police_naming_both(
@@ -331,3 +334,38 @@ def test_history_imported_on_day_one_counts_towards_the_first_live_notification(
 
     assert item.history.domestic_abuse_incidents_12m == 2
     assert any(entry.rule == "router.priority-raised" for entry in item.rationale)
+
+
+def test_a_queue_can_be_tailed_readably_without_personal_details_unless_asked(
+    front_door: FrontDoor,
+) -> None:
+    child = a_child(given_name="Wilhelmina")
+    sent = early_help_contact(children=[child])
+    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+    (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": front_door.kafka.bootstrap_servers,
+        "FRONTDOOR_TOPIC_PREFIX": front_door.namespace,
+    }
+
+    def tail(*extra: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "streams.cli", "tail", "early_help", *extra],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return result.stdout
+
+    plain, detailed = tail(), tail("--details")
+
+    assert item.event_id in plain
+    assert "GREEN" in plain
+    assert "due Wed 02 Dec 10:00" in plain
+    assert "early-help-requested" in plain
+    assert "Wilhelmina" not in plain
+    assert child.family_name is not None
+    assert "Wilhelmina" in detailed

@@ -63,6 +63,20 @@ def test_a_bad_setting_is_a_one_line_error_with_its_code_not_a_traceback() -> No
     assert "Traceback" not in result.stderr
 
 
+def test_a_malformed_rules_file_stops_the_worker_at_start_up_naming_the_line(
+    tmp_path: Path,
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nindicators:\n  - id: x\n    level: 9\n")
+
+    result = frontdoor("worker", env={"FRONTDOOR_RULES_FILE": str(rules)}, check=False)
+
+    assert result.returncode == 2
+    assert "[FD-CONFIG]" in result.stderr
+    assert f"{rules}:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def _children_of(pid: int) -> list[int]:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
