@@ -20,10 +20,10 @@ from schemas.models import (
     HistoryRecordType,
     HistorySummary,
     ImportedHistory,
-    IncidentType,
     OpenPlan,
     Queue,
 )
+from streams.facts import is_domestic_abuse
 
 LOOK_BACK = timedelta(days=365)
 REFERRAL_LEVEL = 3  # a contact routed at level 3 or 4 counts as a referral to social care
@@ -64,15 +64,6 @@ class ChildHistory(BaseModel):
 
     def has_seen(self, event_id: str) -> bool:
         return any(past.event_id == event_id for past in self.events)
-
-
-def is_domestic_abuse(accepted: AcceptedEvent) -> bool:
-    """Whether an accepted event is a domestic-abuse incident or concern."""
-    if accepted.police_notification is not None:
-        return accepted.police_notification.incident_type is IncidentType.DOMESTIC_ABUSE
-    if accepted.contact is not None:
-        return "domestic_abuse" in accepted.contact.concern_categories
-    return False
 
 
 def received_at(accepted: AcceptedEvent) -> datetime:
@@ -127,7 +118,11 @@ def with_event(
         event_id=accepted.event_id,
         event_type=accepted.event_type,
         received_at=received_at(accepted),
-        domestic_abuse=is_domestic_abuse(accepted),
+        domestic_abuse=any(
+            is_domestic_abuse(payload)
+            for payload in (accepted.contact, accepted.police_notification)
+            if payload is not None
+        ),
         queue=queue,
         level=level,
     )

@@ -24,25 +24,26 @@ from schemas.models import (
     AcceptedEvent,
     Child,
     ChildEvent,
+    ConsentEvent,
     ConsentPosition,
+    Contact,
     DutyTeamAlert,
     HistorySummary,
     MatchKind,
-    NotificationChild,
-    OpenPlan,
+    PoliceNotification,
     Priority,
     Queue,
     RationaleEntry,
     WorkItem,
 )
-from schemas.quality import ENGLAND, age_in_years
+from schemas.quality import ENGLAND
 from streams.calendar import OfficeCalendar
-from streams.history import is_domestic_abuse, received_at
+from streams.facts import child_facts, event_facts, history_facts
+from streams.history import received_at
 from streams.intake import derived_id
 from streams.rules import Rules, fired_indicators
 
 EARLY_HELP_MAX_LEVEL = 2
-UNDER_FIVE = 5
 _PRIORITY_ORDER = [Priority.GREEN, Priority.AMBER, Priority.RED]
 
 
@@ -64,49 +65,25 @@ class Decision:
         return self.urgent and self.out_of_hours
 
 
-def child_of(child_event: ChildEvent) -> Child:
-    accepted = child_event.accepted
+def _payload(accepted: AcceptedEvent) -> Contact | PoliceNotification | ConsentEvent:
     payload = accepted.contact or accepted.police_notification or accepted.consent_event
     if payload is None:
         raise ValueError("an accepted event always carries its payload")
-    child: Child = payload.children[child_event.child_index]
+    return payload
+
+
+def child_of(child_event: ChildEvent) -> Child:
+    child: Child = _payload(child_event.accepted).children[child_event.child_index]
     return child
 
 
 def facts(child_event: ChildEvent, history: HistorySummary) -> dict[str, object]:
     """The facts the rules file's indicators may test, for one child of one event."""
-    accepted: AcceptedEvent = child_event.accepted
-    contact, police = accepted.contact, accepted.police_notification
-    child = child_of(child_event)
-    when = received_at(accepted)
-    day = when.astimezone(ENGLAND).date()
-    age = age_in_years(child.date_of_birth, day) if child.date_of_birth else None
-    unborn = child.date_of_birth is None and child.expected_date_of_delivery is not None
+    payload = _payload(child_event.accepted)
     return {
-        "event_type": accepted.event_type.value,
-        "concern_categories": [c.value for c in contact.concern_categories] if contact else [],
-        "immediate_risk": bool(contact and contact.immediate_risk),
-        "service_requested": contact.service_requested.value if contact else None,
-        "consent": contact.consent.value if contact else None,
-        "incident_type": police.incident_type.value if police else None,
-        "event_is_domestic_abuse": is_domestic_abuse(accepted),
-        "dash_risk_level": police.dash_risk_level.value
-        if police and police.dash_risk_level
-        else None,
-        "dash_score": police.dash_score if police else None,
-        "marac_referral_made": police.marac_referral_made if police else None,
-        "child_present": child.present if isinstance(child, NotificationChild) else None,
-        "child_age_years": age,
-        "child_unborn": unborn,
-        "child_under_five": unborn or (age is not None and age < UNDER_FIVE),
-        "history.contacts_12m": history.contacts_12m,
-        "history.referrals_12m": history.referrals_12m,
-        "history.domestic_abuse_incidents_12m": history.domestic_abuse_incidents_12m,
-        "history.open_child_protection_plan": OpenPlan.CHILD_PROTECTION in history.open_plans,
-        "history.open_child_in_need_plan": OpenPlan.CHILD_IN_NEED in history.open_plans,
-        "history.looked_after": OpenPlan.LOOKED_AFTER in history.open_plans,
-        "history.early_help_open": OpenPlan.EARLY_HELP in history.open_plans,
-        "history.strategy_discussions_12m": history.strategy_discussions_12m,
+        **event_facts(payload),
+        **child_facts(child_of(child_event), payload.received_at),
+        **history_facts(history),
     }
 
 

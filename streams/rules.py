@@ -70,9 +70,9 @@ from schemas.models import (
     PoliceNotification,
     ServiceRequested,
 )
-from schemas.quality import ENGLAND, age_in_years
 from streams.calendar import OfficeCalendar
 from streams.errors import ConfigurationError
+from streams.facts import child_facts, event_facts
 
 __all__ = [
     "DEFAULT_RULES_FILE",
@@ -95,7 +95,6 @@ __all__ = [
 
 DEFAULT_RULES_FILE: Path = Path(__file__).with_name("default_rules.yaml")
 
-UNDER_FIVE = 5
 _ERROR = "rules"  # pydantic error type of this module's own validation errors
 
 
@@ -1025,49 +1024,6 @@ def fired_indicators(rules: Rules, facts: Mapping[str, object]) -> list[FiredInd
 # Required information.
 
 
-def _event_facts(event: Contact | PoliceNotification | ConsentEvent) -> dict[str, object]:
-    """The event-scope facts, computed as the router computes them."""
-    contact = event if isinstance(event, Contact) else None
-    police = event if isinstance(event, PoliceNotification) else None
-    if contact is not None:
-        event_type = EventType.CONTACT
-    elif police is not None:
-        event_type = EventType.POLICE_NOTIFICATION
-    else:
-        event_type = EventType.CONSENT_EVENT
-    return {
-        "event_type": event_type.value,
-        "concern_categories": [c.value for c in contact.concern_categories] if contact else [],
-        "immediate_risk": bool(contact and contact.immediate_risk),
-        "service_requested": contact.service_requested.value if contact else None,
-        "consent": contact.consent.value if contact else None,
-        "incident_type": police.incident_type.value if police else None,
-        "event_is_domestic_abuse": (
-            police.incident_type is IncidentType.DOMESTIC_ABUSE
-            if police
-            else bool(contact and ConcernCategory.DOMESTIC_ABUSE in contact.concern_categories)
-        ),
-        "dash_risk_level": police.dash_risk_level.value
-        if police and police.dash_risk_level
-        else None,
-        "dash_score": police.dash_score if police else None,
-        "marac_referral_made": police.marac_referral_made if police else None,
-    }
-
-
-def _child_facts(child: Child, received: datetime) -> dict[str, object]:
-    """The child-scope facts, computed as the router computes them."""
-    today = received.astimezone(ENGLAND).date()
-    age = age_in_years(child.date_of_birth, today) if child.date_of_birth else None
-    unborn = child.date_of_birth is None and child.expected_date_of_delivery is not None
-    return {
-        "child_present": child.present if isinstance(child, NotificationChild) else None,
-        "child_age_years": age,
-        "child_unborn": unborn,
-        "child_under_five": unborn or (age is not None and age < UNDER_FIVE),
-    }
-
-
 def _present(record: object, path: str) -> bool:
     value = record
     for part in path.split("."):
@@ -1097,7 +1053,7 @@ def missing_information(
         requirements = rules.required_information.contact
     else:
         requirements = rules.required_information.consent_event
-    facts = _event_facts(event)
+    facts = event_facts(event)
     missing: list[MissingItem] = []
     for item in requirements.event:
         if item.only_if is not None and _evidence(item.only_if, facts) is None:
@@ -1107,9 +1063,9 @@ def missing_information(
                 MissingItem(field=item.fields[0], item=item.item, message=f"{item.item} is missing")
             )
     for index, child in enumerate(event.children):
-        child_facts = {**facts, **_child_facts(child, event.received_at)}
+        facts_of_child = {**facts, **child_facts(child, event.received_at)}
         for item in requirements.per_child:
-            if item.only_if is not None and _evidence(item.only_if, child_facts) is None:
+            if item.only_if is not None and _evidence(item.only_if, facts_of_child) is None:
                 continue
             if _lacks(item, child):
                 missing.append(
