@@ -6,9 +6,8 @@ on the first event that would have matched.
 
 from __future__ import annotations
 
-from streams.rules import DEFAULT_RULES_FILE, load_rules
-
 from streams.app import worker_settings
+from streams.rules import DEFAULT_RULES_FILE, load_rules
 
 rules = load_rules(worker_settings.rules_file or DEFAULT_RULES_FILE)
 calendar = rules.office_calendar()
