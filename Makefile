@@ -16,8 +16,7 @@ $(STAMP): pyproject.toml
 
 ## Start the whole local stack on the embedded broker, with synthetic partner traffic so the
 ## queues fill (Ctrl-C stops everything).
-FRONTDOOR_DEMO_EVENTS_PER_SECOND ?= 1
-export FRONTDOOR_DEMO_EVENTS_PER_SECOND
+run: export FRONTDOOR_DEMO_EVENTS_PER_SECOND ?= 1
 run: $(STAMP)
 	$(BIN)/frontdoor up
 

@@ -60,6 +60,24 @@ class PublishError(BrokerError):
     code = "FD-PUBLISH"
 
 
+class StoreError(FrontDoorError):
+    """The durable store (API keys, idempotency records) failed; the request is not answered 2xx."""
+
+    code = "FD-STORE"
+
+
+class AuthenticationError(FrontDoorError):
+    """No valid partner API key: missing, malformed, unknown, revoked or wrong (HTTP 401)."""
+
+    code = "FD-AUTH-KEY"
+
+
+class AuthorizationError(FrontDoorError):
+    """A valid key used beyond its rights: another event type, agency or sender (HTTP 403)."""
+
+    code = "FD-AUTH-FORBIDDEN"
+
+
 class SchemaError(FrontDoorError):
     """A schema contract problem on our side (registry, generation, compatibility)."""
 

@@ -146,6 +146,24 @@ class SchemaRegistrySettings(BaseSettings):
         return self
 
 
+class GatewaySettings(BaseSettings):
+    """The partners' HTTP gateway."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_GATEWAY_", **_COMMON)  # type: ignore[typeddict-item]
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    store_url: SecretStr = Field(
+        default=SecretStr("sqlite:///.frontdoor-data/gateway.db"),
+        description="sqlite:///path or postgresql://user:password@host:port/db (a secret: it may "
+        "carry a password).",
+    )
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    requests_per_minute: int = Field(default=120, ge=1, description="Per API key.")
+    publish_timeout_seconds: float = Field(default=10.0, gt=0)
+    retry_after_seconds: int = Field(default=30, ge=1, description="Told to partners on a 503.")
+
+
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 

@@ -98,6 +98,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str
         "FRONTDOOR_DATA_DIR": str(tmp_path),
         "FRONTDOOR_SESSION_TIMEOUT_SECONDS": "6",
         "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": "1",
+        "FRONTDOOR_DEMO_EVENTS_PER_SECOND": "0",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "up"],
