@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from streams.errors import ConfigurationError, StoreError
+from streams.settings import GatewaySettings, WorkerSettings, load
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS api_keys (
@@ -181,17 +182,25 @@ def _key_record(row: Sequence[Any]) -> ApiKeyRecord:
     )
 
 
+def configured_store_url() -> str:
+    """The store URL in force: FRONTDOOR_GATEWAY_STORE_URL, else SQLite in the data directory."""
+    configured = load(GatewaySettings).store_url
+    if configured is not None:
+        return configured.get_secret_value()
+    return f"sqlite:///{(load(WorkerSettings).data_dir / 'gateway.db').resolve()}"
+
+
 def open_store(url: str) -> Store:
-    """Connect to ``sqlite:///path`` or ``postgresql://user@host:port/db`` and prepare the tables."""
+    """Connect to ``sqlite:///path`` or ``postgresql://user@host:port/db``; create the tables."""
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
         path = Path(url.removeprefix("sqlite:///").removeprefix("sqlite://"))
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            connection = sqlite3.connect(str(path), check_same_thread=False)
+            lite = sqlite3.connect(str(path), check_same_thread=False)
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open the SQLite store at {path}") from exc
-        return Store(connection, "?")
+        return Store(lite, "?")
     if scheme in ("postgresql", "postgres"):
         try:
             import psycopg  # noqa: PLC0415 - only with a PostgreSQL store

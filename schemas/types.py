@@ -10,10 +10,16 @@ from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+
 
 def _must_be_aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise ValueError("must be timezone-aware (include an offset such as Z or +01:00)")
+    # Times at the ends of the calendar cannot be converted between timezones (OverflowError
+    # deep in a check would stop a worker on one message): they are unusable, said here.
+    if not EARLIEST_YEAR < value.year < LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
     return value
 
 

@@ -87,8 +87,13 @@ def wait_until_ready(settings: KafkaSettings, timeout: float = 30.0) -> None:
 class EmbeddedBroker:
     """One Tansu process listening on ``address``; a context manager that always stops it."""
 
-    def __init__(self, address: str, log_file: Path | None = None) -> None:
+    def __init__(
+        self, address: str, log_file: Path | None = None, *, advertised: str | None = None
+    ) -> None:
         self.address = address
+        # Tests put a TCP proxy in front and advertise it, so every client goes through it and
+        # an outage can be staged without restarting this memory-only broker.
+        self.advertised = advertised or address
         self._log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -99,14 +104,13 @@ class EmbeddedBroker:
     def start(self, timeout: float = 30.0) -> EmbeddedBroker:
         if is_listening(self.address):
             raise BrokerError(f"something already listens on {self.address}")
-        url = f"tcp://{self.address}"
         command = [
             str(broker_binary()),
             "broker",
             "--listener-url",
-            url,
+            f"tcp://{self.address}",
             "--advertised-listener-url",
-            url,
+            f"tcp://{self.advertised}",
             "--storage-engine",
             "memory://tansu/",
         ]
@@ -122,7 +126,7 @@ class EmbeddedBroker:
                 output.close()  # type: ignore[union-attr]
         log.info("embedded broker starting at %s (pid %s)", self.address, self._process.pid)
         try:
-            wait_until_ready(KafkaSettings(bootstrap_servers=self.address), timeout=timeout)
+            wait_until_ready(KafkaSettings(bootstrap_servers=self.advertised), timeout=timeout)
         except BrokerUnavailableError:
             self.stop()
             raise

@@ -4,6 +4,7 @@
     frontdoor broker [--address A]     run the embedded Tansu broker in the foreground
     frontdoor topics                   create/verify every topic, print the topology
     frontdoor worker                   run one Faust worker
+    frontdoor gateway                  serve the partners' HTTP gateway (FRONTDOOR_GATEWAY_*)
     frontdoor config                   print the settings in force, secrets masked
     frontdoor schemas list|export      released schema ids; write new versions after a model change
     frontdoor publish TYPE FILE        validate a JSON event and publish it (acks=all)
@@ -107,6 +108,18 @@ def cmd_worker(_: argparse.Namespace) -> int:
     worker_settings.data_dir.mkdir(parents=True, exist_ok=True)
     worker = Worker(app, loglevel=worker_settings.log_level)
     worker.execute_from_commandline()  # exits the process when the worker stops
+    return 0
+
+
+def cmd_gateway(_: argparse.Namespace) -> int:
+    """Serve the partners' HTTP gateway (OpenAPI documentation at /docs)."""
+    import uvicorn  # noqa: PLC0415
+
+    from connectors.gateway import create_app  # noqa: PLC0415
+    from streams.settings import GatewaySettings  # noqa: PLC0415
+
+    settings = load(GatewaySettings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
     return 0
 
 
@@ -263,6 +276,50 @@ def cmd_history_import(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_import_police(args: argparse.Namespace) -> int:
+    """Import a force's CSV export of notifications (docs/police-csv.md); report each rejected
+    row; exit 1 if any was rejected. Running the same file again publishes nothing twice."""
+    from connectors.police_csv import ProgressBar, import_police_csv, read_export  # noqa: PLC0415
+    from connectors.store import configured_store_url, open_store  # noqa: PLC0415
+    from streams.app import codec, kafka_settings  # noqa: PLC0415
+    from streams.topology import police_notifications, spec_of  # noqa: PLC0415
+
+    read_export(Path(args.file))  # an unreadable file fails now, not after connecting
+    store = open_store(configured_store_url())
+    bar = ProgressBar(sys.stderr, "notifications")
+    try:
+        with Publisher(kafka_settings, codec) as publisher:
+            report = import_police_csv(
+                Path(args.file),
+                publisher=publisher,
+                store=store,
+                partner=args.partner,
+                topic=spec_of(police_notifications).full_name,
+                force=args.force,
+                progress=bar,
+            )
+    except FrontDoorError:
+        if bar.started:
+            bar.finish()
+            print(  # noqa: T201
+                f"stopped after {bar.done} notification(s); what was acknowledged is remembered: "
+                "run the same command again to carry on",
+                file=sys.stderr,
+            )
+        raise
+    finally:
+        bar.finish()
+        store.close()
+    for problem in report.rejected:
+        _out(f"row {problem.row}: rejected: {problem.reason}")
+    _out(
+        f"{report.published} notification(s) published, {report.skipped_already_imported} already "
+        f"imported, {len(report.rejected)} row(s) rejected ({report.rejected_notifications} "
+        "notification(s) not published)"
+    )
+    return 1 if report.rejected else 0
+
+
 def cmd_tail(args: argparse.Namespace) -> int:
     """Print a queue's work items: ids, priority, due time and rationale; details on request."""
     import time  # noqa: PLC0415
@@ -307,6 +364,72 @@ def describe_work_item(item: WorkItem, *, details: bool) -> str:
     return "\n".join(lines)
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """Partner API keys. A token is printed once, by create or rotate: only its hash is stored."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from connectors import partner_keys  # noqa: PLC0415
+    from connectors.store import configured_store_url, open_store  # noqa: PLC0415
+
+    if args.action == "create":  # names checked before the store is touched
+        try:
+            agency = partner_keys.parse_agency(args.agency)
+            event_types = partner_keys.parse_event_types(args.types)
+        except ValueError as exc:
+            raise FrontDoorError(str(exc)) from exc
+    now = datetime.now(UTC)
+    store = open_store(configured_store_url())
+    try:
+        if args.action == "list":
+            _out("key id  partner  agency  types  created  status")
+            for key in store.api_keys():
+                status = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+                _out(
+                    f"{key.key_id}  {key.partner}  {key.agency}  {','.join(key.event_types)}  "
+                    f"{key.created_at:%Y-%m-%d %H:%M}  {status}"
+                )
+            return 0
+        if args.action == "revoke":
+            if not partner_keys.revoke(store, args.key_id, now):
+                raise FrontDoorError(f"no active key {args.key_id!r} (unknown or already revoked)")
+            _out(f"revoked key {args.key_id}: it is refused from now on")
+            return 0
+        try:
+            if args.action == "create":
+                issued = partner_keys.issue_key(
+                    store, partner=args.partner, agency=agency, event_types=event_types, now=now
+                )
+            else:
+                issued = partner_keys.rotate(store, args.key_id, now)
+                _out(f"revoked key {args.key_id}")
+        except ValueError as exc:
+            raise FrontDoorError(str(exc)) from exc
+        _out(f"key id: {issued.key_id}")
+        _out(f"token: {issued.token}")
+        _out("WARNING: give this token to the partner now; it will not be shown again.")
+        return 0
+    finally:
+        store.close()
+
+
+def _keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # A function of its own keeps parser() under the linter's statement limit (PLR0915).
+    keys = commands.add_parser("keys", help="partner API keys: create, list, revoke, rotate")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    key_create = key_actions.add_parser("create", help="issue a key; prints its token once")
+    key_create.add_argument("--partner", required=True, help="partner id, e.g. school.990001")
+    key_create.add_argument("--agency", required=True, help="police, health, education...")
+    key_create.add_argument(
+        "--types", required=True, help="comma-separated: contact,police_notification,consent_event"
+    )
+    key_actions.add_parser("list", help="every key, active or revoked (never a secret)")
+    key_actions.add_parser("revoke", help="refuse a key from now on").add_argument("key_id")
+    key_actions.add_parser("rotate", help="new key, same rights; old one revoked").add_argument(
+        "key_id"
+    )
+    keys.set_defaults(run=cmd_keys)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="frontdoor", description=__doc__.split("\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -316,6 +439,8 @@ def parser() -> argparse.ArgumentParser:
     broker.set_defaults(run=cmd_broker)
     commands.add_parser("topics", help="create/verify every topic").set_defaults(run=cmd_topics)
     commands.add_parser("worker", help="run a Faust worker").set_defaults(run=cmd_worker)
+    gateway = commands.add_parser("gateway", help="serve the partners' HTTP gateway")
+    gateway.set_defaults(run=cmd_gateway)
     commands.add_parser("config", help="print settings, secrets masked").set_defaults(
         run=cmd_config
     )
@@ -346,11 +471,21 @@ def parser() -> argparse.ArgumentParser:
     history.add_argument("file")
     history.add_argument("--source-system", default="case-management", help="the export's system")
     history.set_defaults(run=cmd_history_import)
+    police = commands.add_parser(
+        "import-police", help="import a police force's CSV export of notifications about children"
+    )
+    police.add_argument("file")
+    police.add_argument("--partner", required=True, help="sender id, e.g. police.synthetic")
+    police.add_argument(
+        "--force", required=True, help="the force's name; event ids derive from it: keep it fixed"
+    )
+    police.set_defaults(run=cmd_import_police)
     tail = commands.add_parser("tail", help="print a queue's work items")
     tail.add_argument("queue", choices=["early_help", "mash", "duty_team"])
     tail.add_argument("--follow", action="store_true", help="keep printing new items")
     tail.add_argument("--details", action="store_true", help="include the child's details")
     tail.set_defaults(run=cmd_tail)
+    _keys_parser(commands)
     return top
 
 

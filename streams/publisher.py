@@ -28,12 +28,17 @@ class Publisher:
         self._codec = codec
         self._timeout = timeout
         try:
+            config = settings.kafka_python_config()
+            # A write not acknowledged within ``timeout`` is reported as failed, and it must then
+            # never be delivered later behind the caller's back (who may have told a partner to
+            # retry): so the producer gives up on it at the same moment.
+            config["request_timeout_ms"] = min(config["request_timeout_ms"], int(timeout * 800))
             self._producer = KafkaProducer(
-                **settings.kafka_python_config(),
+                **config,
                 acks="all",
                 enable_idempotence=True,
-                retries=5,
                 max_block_ms=int(timeout * 1000),
+                delivery_timeout_ms=int(timeout * 1000),
                 client_id="frontdoor-publisher",
             )
         except KafkaError as exc:

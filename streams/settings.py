@@ -153,10 +153,10 @@ class GatewaySettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    store_url: SecretStr = Field(
-        default=SecretStr("sqlite:///.frontdoor-data/gateway.db"),
+    store_url: SecretStr | None = Field(
+        default=None,
         description="sqlite:///path or postgresql://user:password@host:port/db (a secret: it may "
-        "carry a password).",
+        "carry a password). Unset: SQLite in FRONTDOOR_DATA_DIR/gateway.db.",
     )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     requests_per_minute: int = Field(default=120, ge=1, description="Per API key.")

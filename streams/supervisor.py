@@ -47,7 +47,7 @@ class Supervisor:
             self._start()
             print(  # noqa: T201 - the command's own output
                 f"front door up: broker {self.kafka.bootstrap_servers}, "
-                f"{self.worker.workers} worker(s), synthetic events at "
+                f"{self.worker.workers} worker(s), the partner gateway, synthetic events at "
                 f"{self.worker.demo_events_per_second}/s. Watch a queue with "
                 "`.venv/bin/frontdoor tail mash --follow`. Ctrl-C stops everything.",
                 flush=True,
@@ -76,6 +76,7 @@ class Supervisor:
         print(format_reports(reports), flush=True)  # noqa: T201
         for index in range(self.worker.workers):
             self._spawn(f"worker-{index + 1}", [sys.executable, "-m", "streams.cli", "worker"])
+        self._spawn("gateway", [sys.executable, "-m", "streams.cli", "gateway"])
         if self.worker.demo_events_per_second > 0:
             rate = str(self.worker.demo_events_per_second)
             self._spawn(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -36,6 +36,11 @@ def test_a_notification_without_an_event_id_is_unusable() -> None:
 
 def test_a_time_without_a_timezone_is_unusable() -> None:
     data = contact().model_dump() | {"received_at": datetime(2026, 11, 24, 10, 0)}
+    assert rejected_field(Contact, data) == "received_at"
+
+
+def test_a_time_at_the_ends_of_the_calendar_is_unusable_not_a_crash() -> None:
+    data = contact().model_dump() | {"received_at": datetime.max.replace(tzinfo=UTC)}
     assert rejected_field(Contact, data) == "received_at"
 
 

@@ -99,6 +99,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str
         "FRONTDOOR_SESSION_TIMEOUT_SECONDS": "6",
         "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": "1",
         "FRONTDOOR_DEMO_EVENTS_PER_SECOND": "0",
+        "FRONTDOOR_GATEWAY_PORT": str(free_port()),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "up"],
@@ -129,7 +130,7 @@ def test_up_brings_the_stack_up_in_one_command_and_ctrl_c_stops_all_of_it(
             break
     assert "front door up" in lines[-1], "".join(lines)[-3000:]
     children = _children_of(process.pid)
-    assert len(children) == 2  # the embedded broker and one worker
+    assert len(children) == 3  # the embedded broker, one worker and the gateway
 
     shown = frontdoor("topics", env=env).stdout
     for spec in TOPICS:

@@ -1,0 +1,452 @@
+"""The partners' HTTP gateway: contacts, police notifications and consent events over HTTPS.
+
+Most partner systems will not run a Kafka producer, so this is the front door's front door. It is
+as careful as the pipeline behind it:
+
+* ``202 Accepted`` with the event id is answered **only after the broker acknowledged the write**
+  (acks=all). A broker that cannot be reached gives ``503`` with ``Retry-After``; never a 202 for
+  an event that might be lost.
+* Unusable input gives ``422`` naming each field, never echoing values. A usable event with
+  data-quality problems (a wrong NHS check digit, say) is accepted with ``202`` and ``warnings``:
+  a safeguarding concern never bounces on a typo; the pipeline asks the sender to correct it.
+* Every request carries a partner API key (``Authorization: Bearer fdk_...``), bound to one
+  partner, one agency and the event types it may publish: ``401`` without a valid key, ``403``
+  when a key is used beyond its rights. Keys are stored hashed (:mod:`connectors.partner_keys`).
+* ``Idempotency-Key`` (or, without one, the event id) makes retries safe: the same request twice
+  publishes once, also across a gateway restart (the keys are kept in the durable store).
+* Bodies over the size limit get ``413``; more requests than a key's rate gets ``429``.
+
+Lifecycle: :func:`create_app` builds the app; the store and the broker connection open at start-up
+and close at shutdown. The publisher connects lazily, so a gateway started while the broker is down
+still answers (503) rather than refusing to start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from connectors.partner_keys import authenticate, authorize
+from connectors.schools import DEFAULT_DIRECTORY, SchoolDirectory, load_directory
+from connectors.store import (
+    ApiKeyRecord,
+    Store,
+    StoredResponse,
+    configured_store_url,
+    open_store,
+)
+from schemas.models import (
+    ConsentEvent,
+    Contact,
+    EventType,
+    PoliceNotification,
+)
+from schemas.quality import data_quality_issues
+from streams.codec import AvroCodec
+from streams.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    BrokerError,
+    FrontDoorError,
+    StoreError,
+)
+from streams.publisher import SENDER_HEADER, Publisher
+from streams.registry import registry_from
+from streams.settings import GatewaySettings, KafkaSettings, SchemaRegistrySettings, load
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+PATHS: dict[EventType, str] = {
+    EventType.CONTACT: "/v1/contacts",
+    EventType.POLICE_NOTIFICATION: "/v1/police-notifications",
+    EventType.CONSENT_EVENT: "/v1/consent-events",
+}
+
+
+class DataQualityWarning(BaseModel):
+    """A data-quality problem in an accepted event: the field, a stable code and a message."""
+
+    field: str
+    code: str
+    message: str
+
+
+class Accepted(BaseModel):
+    """The answer to an accepted event."""
+
+    event_id: str
+    status: str = "accepted"
+    warnings: list[DataQualityWarning] = Field(default_factory=list)
+
+
+class FieldProblem(BaseModel):
+    field: str | None
+    message: str
+
+
+class Problem(BaseModel):
+    """Every error answer: a stable code, a message, and the fields at fault where there are any."""
+
+    code: str
+    message: str
+    errors: list[FieldProblem] = Field(default_factory=list)
+
+
+def _problem(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    headers = extra.pop("headers", None)
+    body = Problem(code=code, message=message, **extra).model_dump(mode="json")
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+class BodySizeLimit:
+    """ASGI middleware: refuse bodies over ``limit`` bytes with 413, before they are read whole."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], limit: int) -> None:
+        self._app = app
+        self._limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self._limit:
+            await _too_large(send, self._limit)
+            return
+        # Without a trustworthy length (chunked bodies), read at most the limit, then hand the
+        # buffered body on: the app never sees more than the limit.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self._limit:
+                await _too_large(send, self._limit)
+                return
+            chunks.append(body)
+            more = bool(message.get("more_body", False))
+        buffered = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": buffered, "more_body": False}
+            return await receive()
+
+        await self._app(scope, replay, send)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = json.dumps(
+        {"code": "FD-BODY-TOO-LARGE", "message": f"the body is over {limit} bytes", "errors": []}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@dataclass
+class RateLimiter:
+    """A token bucket per API key: ``per_minute`` requests a minute, in bursts up to that."""
+
+    per_minute: int
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, key_id: str, now: float | None = None) -> float:
+        """0 if the request may go ahead, else the seconds to wait."""
+        now = time.monotonic() if now is None else now
+        rate = self.per_minute / 60.0
+        with self._lock:
+            tokens, last = self._buckets.get(key_id, (float(self.per_minute), now))
+            tokens = min(float(self.per_minute), tokens + (now - last) * rate)
+            if tokens >= 1:
+                self._buckets[key_id] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key_id] = (tokens, now)
+            return (1 - tokens) / rate
+
+
+@dataclass
+class Gateway:
+    """What the endpoints share: settings, store, publisher, codec, school directory."""
+
+    settings: GatewaySettings
+    kafka: KafkaSettings
+    codec: AvroCodec
+    topics: dict[EventType, str]
+    schools: SchoolDirectory
+    store: Store | None = None
+    limiter: RateLimiter = field(init=False)
+    _publisher: Publisher | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings.requests_per_minute)
+
+    def publisher(self) -> Publisher:
+        with self._lock:
+            if self._publisher is None:
+                self._publisher = Publisher(
+                    self.kafka, self.codec, timeout=self.settings.publish_timeout_seconds
+                )
+            return self._publisher
+
+    def drop_publisher(self) -> None:
+        """Forget a publisher after a failure: the next request connects afresh."""
+        with self._lock:
+            publisher, self._publisher = self._publisher, None
+        if publisher is not None:
+            try:
+                publisher.close()
+            except BrokerError:
+                log.warning("closing a failed publisher failed")
+
+    def close(self) -> None:
+        self.drop_publisher()
+        if self.store is not None:
+            self.store.close()
+
+
+def _topics(prefix: str | None) -> dict[EventType, str]:
+    from streams.topology import INTAKE_TOPICS, spec_of  # noqa: PLC0415 - heavy (Faust)
+
+    return {
+        kind: spec_of(topic).full_name if prefix is None else spec_of(topic).name_under(prefix)
+        for kind, topic in INTAKE_TOPICS.items()
+    }
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    kafka: KafkaSettings | None = None,
+    *,
+    topic_prefix: str | None = None,
+    school_directory: SchoolDirectory | None = None,
+    store: Store | None = None,
+) -> FastAPI:
+    """The gateway application; settings default to the environment.
+
+    ``store`` is normally opened at start-up from the settings; a caller may hand one in (an
+    in-process test client that runs no start-up).
+    """
+    gateway = Gateway(
+        settings=settings or load(GatewaySettings),
+        kafka=kafka or load(KafkaSettings),
+        codec=AvroCodec(registry_from(load(SchemaRegistrySettings))),
+        topics=_topics(topic_prefix),
+        schools=school_directory or load_directory(DEFAULT_DIRECTORY),
+        store=store,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if gateway.store is None:
+            url = gateway.settings.store_url
+            gateway.store = open_store(url.get_secret_value() if url else configured_store_url())
+        log.info("gateway ready: publishing to %s", ", ".join(gateway.topics.values()))
+        try:
+            yield
+        finally:
+            gateway.close()
+
+    app = FastAPI(
+        title="Front door partner gateway",
+        version="1",
+        description=__doc__,
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, limit=gateway.settings.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def unusable(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            FieldProblem(
+                field=".".join(str(p) for p in error["loc"] if p != "body") or None,
+                message=str(error["msg"]).removeprefix("Value error, "),
+            )
+            for error in exc.errors()
+        ]
+        return _problem(422, "FD-VALIDATION", "the event is not usable", errors=problems)
+
+    _route(app, gateway, EventType.CONTACT, Contact)
+    _route(app, gateway, EventType.POLICE_NOTIFICATION, PoliceNotification)
+    _route(app, gateway, EventType.CONSENT_EVENT, ConsentEvent)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": Accepted, "description": "Published; acknowledged by the broker."},
+    401: {"model": Problem, "description": "No valid API key."},
+    403: {"model": Problem, "description": "The key may not publish this."},
+    413: {"model": Problem, "description": "The body is too large."},
+    422: {"model": Problem, "description": "Unusable: the fields at fault are named."},
+    429: {"model": Problem, "description": "Too many requests for this key; see Retry-After."},
+    503: {"model": Problem, "description": "The broker is unavailable; retry after Retry-After."},
+}
+
+
+def _route(
+    app: FastAPI,
+    gateway: Gateway,
+    event_type: EventType,
+    model: type[Contact | PoliceNotification | ConsentEvent],
+) -> None:
+    def publish_event(
+        event: model,  # type: ignore[valid-type]
+        authorization: str | None = Header(default=None),
+        idempotency_key: str | None = Header(default=None, max_length=200),
+    ) -> JSONResponse:
+        return _publish(gateway, event_type, event, authorization, idempotency_key)
+
+    # The body's model differs per route; annotations are strings under PEP 563, so give FastAPI
+    # the class itself.
+    publish_event.__annotations__["event"] = model
+    publish_event.__name__ = f"publish_{event_type.value}"
+    app.post(
+        PATHS[event_type],
+        status_code=202,
+        response_model=Accepted,
+        responses=_RESPONSES,
+        summary=f"Publish a {event_type.value.replace('_', ' ')}",
+    )(publish_event)
+
+
+class _Refused(Exception):  # noqa: N818 - control flow inside this module, never escapes
+    """A request refused with this answer."""
+
+    def __init__(self, response: JSONResponse) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def _publish(
+    gateway: Gateway,
+    event_type: EventType,
+    event: Contact | PoliceNotification | ConsentEvent,
+    authorization: str | None,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    try:
+        return _accept(gateway, event_type, event, authorization, idempotency_key)
+    except _Refused as refused:
+        return refused.response
+
+
+def _store_unavailable(gateway: Gateway, error: StoreError) -> _Refused:
+    return _Refused(
+        _problem(503, error.code, "the gateway's store is unavailable", headers=_retry(gateway))
+    )
+
+
+def _partner_key(gateway: Gateway, store: Store, authorization: str | None) -> ApiKeyRecord:
+    token = authorization.removeprefix("Bearer ").strip() if authorization else None
+    try:
+        key = authenticate(store, token)
+    except AuthenticationError as error:
+        raise _Refused(_problem(401, error.code, "a valid partner API key is required")) from None
+    except StoreError as error:
+        raise _store_unavailable(gateway, error) from error
+    wait = gateway.limiter.take(key.key_id)
+    if wait:
+        raise _Refused(
+            _problem(
+                429,
+                "FD-RATE-LIMITED",
+                f"more than {gateway.settings.requests_per_minute} requests a minute for this key",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+        )
+    return key
+
+
+def _accept(
+    gateway: Gateway,
+    event_type: EventType,
+    event: Contact | PoliceNotification | ConsentEvent,
+    authorization: str | None,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    store = gateway.store
+    if store is None:
+        raise _Refused(
+            _problem(503, "FD-STORE", "the gateway is starting", headers=_retry(gateway))
+        )
+    key = _partner_key(gateway, store, authorization)
+    try:
+        authorize(key, event_type, event)
+    except AuthorizationError as error:
+        raise _Refused(_problem(403, error.code, error.message)) from None
+    idempotency = f"key:{idempotency_key}" if idempotency_key else f"event:{event.event_id}"
+    try:
+        replay = store.remembered(key.partner, idempotency)
+    except StoreError as error:
+        raise _store_unavailable(gateway, error) from error
+    if replay is not None:
+        return JSONResponse(
+            status_code=replay.status,
+            content=json.loads(replay.body),
+            headers={"Idempotent-Replayed": "true"},
+        )
+    warnings = [
+        DataQualityWarning(field=issue.field, code=issue.code, message=issue.message)
+        for issue in data_quality_issues(event, gateway.schools)
+    ]
+    try:
+        gateway.publisher().publish(
+            gateway.topics[event_type], event, headers={SENDER_HEADER: key.partner}
+        )
+    except FrontDoorError as error:
+        gateway.drop_publisher()
+        log.warning("publish of %s failed: %s", event.event_id, error.code)
+        raise _Refused(
+            _problem(
+                503, error.code, "the event was not published; retry later", headers=_retry(gateway)
+            )
+        ) from error
+    body = Accepted(event_id=event.event_id, warnings=warnings).model_dump_json()
+    try:
+        stored = store.remember(key.partner, idempotency, StoredResponse(event.event_id, 202, body))
+    except StoreError:
+        # Published but not remembered: a retry publishes the same event id again, which the
+        # pipeline deduplicates. The partner must hear that it was accepted.
+        log.exception("published %s but could not remember its idempotency key", event.event_id)
+        stored = StoredResponse(event.event_id, 202, body)
+    log.info("accepted %s %s from %s", event_type.value, event.event_id, key.partner)
+    return JSONResponse(status_code=stored.status, content=json.loads(stored.body))
+
+
+def _retry(gateway: Gateway) -> dict[str, str]:
+    return {"Retry-After": str(gateway.settings.retry_after_seconds)}

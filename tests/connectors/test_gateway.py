@@ -1,0 +1,308 @@
+"""The partner gateway as partners meet it: a real HTTP client, a real server, the real broker.
+
+Each story posts what a partner's system would post and checks both the answer and what reached
+the intake topic, because a 202 must mean "on the topic" and anything else must mean "not".
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from connectors.gateway import create_app
+from connectors.partner_keys import issue_key, revoke
+from connectors.store import open_store
+from schemas.models import (
+    Agency,
+    Contact,
+    EventType,
+    InformationRequest,
+    PoliceNotification,
+    RequestReason,
+)
+from streams.app import codec
+from streams.broker import EmbeddedBroker, free_port
+from streams.reader import read_topic
+from streams.settings import GatewaySettings, KafkaSettings
+from streams.topology import contacts, information_requests, spec_of
+from tests.helpers import INVALID_NHS_NUMBER, contact, police_notification, running_worker
+from tests.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free port in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+class Partners:
+    """API keys of a police force, a school and a GP practice, issued into the test's store."""
+
+    def __init__(self, store_url: str) -> None:
+        store = open_store(store_url)
+        try:
+            self.police = issue_key(
+                store,
+                partner="police.synthetic",
+                agency=Agency.POLICE,
+                event_types=[EventType.POLICE_NOTIFICATION],
+                now=NOW,
+            ).token
+            school = issue_key(
+                store,
+                partner="school.990001",
+                agency=Agency.EDUCATION,
+                event_types=[EventType.CONTACT, EventType.CONSENT_EVENT],
+                now=NOW,
+            )
+            self.school = school.token
+            self.revoked = issue_key(
+                store,
+                partner="gp.synthetic",
+                agency=Agency.HEALTH,
+                event_types=[EventType.CONTACT],
+                now=NOW,
+            )
+            revoke(store, self.revoked.key_id, NOW)
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'gateway.db'}"
+
+
+@pytest.fixture
+def partners(store_url: str) -> Partners:
+    return Partners(store_url)
+
+
+def gateway_app(kafka: KafkaSettings, prefix: str, store_url: str, **settings: object) -> FastAPI:
+    config = GatewaySettings(store_url=store_url, publish_timeout_seconds=3, **settings)  # type: ignore[arg-type]
+    return create_app(config, kafka, topic_prefix=prefix)
+
+
+@pytest.fixture
+def gateway(kafka: KafkaSettings, topic_prefix: str, store_url: str) -> Iterator[str]:
+    with serving(gateway_app(kafka, topic_prefix, store_url)) as url:
+        yield url
+
+
+def on_topic(
+    kafka: KafkaSettings, topic: str, model: type[Contact | PoliceNotification]
+) -> list[str]:
+    """Event ids on a topic (waits briefly for stragglers)."""
+    return [codec.decode(m.value, model).event_id for m in read_topic(kafka, topic, idle_seconds=1)]
+
+
+def post(url: str, path: str, token: str | None, body: object, **headers: str) -> httpx.Response:
+    all_headers = {"Authorization": f"Bearer {token}"} if token else {}
+    all_headers.update(headers)
+    return httpx.post(f"{url}{path}", json=body, headers=all_headers, timeout=30)
+
+
+def as_json(event: Contact | PoliceNotification) -> object:
+    return json.loads(event.model_dump_json())
+
+
+def test_a_valid_contact_is_answered_202_only_once_it_is_on_the_intake_topic(
+    gateway: str, partners: Partners, kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    sent = contact()
+
+    answer = post(gateway, "/v1/contacts", partners.school, as_json(sent))
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json() == {"event_id": sent.event_id, "status": "accepted", "warnings": []}
+    topic = spec_of(contacts).name_under(topic_prefix)
+    assert on_topic(kafka, topic, Contact) == [sent.event_id]
+
+
+def test_an_unusable_post_is_422_with_the_field_named_and_nothing_published(
+    gateway: str, partners: Partners, kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    body = as_json(contact())
+    body["children"] = []  # type: ignore[index]
+    secret = "Synthetic words that must not be echoed"
+    body["description"] = secret * 1000  # type: ignore[index]
+
+    answer = post(gateway, "/v1/contacts", partners.school, body)
+
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert problem["code"] == "FD-VALIDATION"
+    assert {error["field"] for error in problem["errors"]} == {"children", "description"}
+    assert "Synthetic words" not in answer.text
+    assert on_topic(kafka, spec_of(contacts).name_under(topic_prefix), Contact) == []
+
+
+def test_a_wrong_nhs_check_digit_is_accepted_with_a_warning_and_an_information_request_follows(
+    gateway: str, partners: Partners, kafka: KafkaSettings, topic_prefix: str, tmp_path: Path
+) -> None:
+    notification = police_notification()
+    child = notification.children[0].model_copy(update={"nhs_number": INVALID_NHS_NUMBER})
+    notification = notification.model_copy(update={"children": [child, notification.children[1]]})
+
+    with running_worker(kafka, topic_prefix, tmp_path):
+        answer = post(gateway, "/v1/police-notifications", partners.police, as_json(notification))
+        assert answer.status_code == 202, answer.text
+        assert [w["code"] for w in answer.json()["warnings"]] == ["DQ-NHS-NUMBER"]
+        requests_topic = spec_of(information_requests).name_under(topic_prefix)
+        for _ in range(60):
+            requests = [
+                codec.decode(m.value, InformationRequest)
+                for m in read_topic(kafka, requests_topic, idle_seconds=0.5)
+            ]
+            if requests:
+                break
+    (request,) = [r for r in requests if r.reason is RequestReason.DATA_QUALITY]
+    assert request.about_event_id == notification.event_id
+    assert request.addressed_to_sender == "police.synthetic"
+
+
+@pytest.mark.parametrize(
+    ("token", "status"),
+    [(None, 401), ("fdk_nonsense", 401), ("Bearer-less", 401)],
+)
+def test_no_valid_key_is_401(
+    gateway: str, partners: Partners, token: str | None, status: int
+) -> None:
+    assert post(gateway, "/v1/contacts", token, as_json(contact())).status_code == status
+
+
+def test_a_revoked_key_is_401(gateway: str, partners: Partners) -> None:
+    answer = post(gateway, "/v1/contacts", partners.revoked.token, as_json(contact()))
+    assert answer.status_code == 401
+    assert partners.revoked.secret not in answer.text
+
+
+def test_a_schools_key_cannot_publish_a_police_notification_or_claim_to_be_health(
+    gateway: str, partners: Partners, kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    as_police = post(
+        gateway, "/v1/police-notifications", partners.school, as_json(police_notification())
+    )
+    as_health = post(
+        gateway,
+        "/v1/contacts",
+        partners.school,
+        as_json(contact(referrer={"agency": "health", "email": "gp@practice.example"})),
+    )
+
+    assert as_police.status_code == 403
+    assert as_health.status_code == 403
+    assert on_topic(kafka, spec_of(contacts).name_under(topic_prefix), Contact) == []
+
+
+def test_the_same_idempotency_key_twice_publishes_once_even_across_a_restart(
+    kafka: KafkaSettings, topic_prefix: str, store_url: str, partners: Partners
+) -> None:
+    key = str(uuid.uuid4())
+    first_event, retried_event = contact(), contact()
+    with serving(gateway_app(kafka, topic_prefix, store_url)) as url:
+        first = post(
+            url, "/v1/contacts", partners.school, as_json(first_event), **{"Idempotency-Key": key}
+        )
+        again = post(
+            url, "/v1/contacts", partners.school, as_json(first_event), **{"Idempotency-Key": key}
+        )
+    with serving(gateway_app(kafka, topic_prefix, store_url)) as restarted:
+        after_restart = post(
+            restarted,
+            "/v1/contacts",
+            partners.school,
+            as_json(retried_event),
+            **{"Idempotency-Key": key},
+        )
+
+    assert first.status_code == again.status_code == after_restart.status_code == 202
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert after_restart.json()["event_id"] == first_event.event_id
+    topic = spec_of(contacts).name_under(topic_prefix)
+    assert on_topic(kafka, topic, Contact) == [first_event.event_id]
+
+
+def test_too_large_a_body_is_413_and_too_many_requests_429(
+    kafka: KafkaSettings, topic_prefix: str, store_url: str, partners: Partners
+) -> None:
+    app = gateway_app(kafka, topic_prefix, store_url, max_body_bytes=4096, requests_per_minute=2)
+    with serving(app) as url:
+        huge = as_json(contact(description="x" * 10_000))
+        too_large = post(url, "/v1/contacts", partners.school, huge)
+        answers = [
+            post(url, "/v1/contacts", partners.school, as_json(contact())).status_code
+            for _ in range(3)
+        ]
+        limited = post(url, "/v1/contacts", partners.school, as_json(contact()))
+
+    assert too_large.status_code == 413
+    assert answers[:2] == [202, 202]
+    assert answers[2] == 429
+    assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_the_openapi_documentation_is_served(gateway: str) -> None:
+    assert httpx.get(f"{gateway}/docs", timeout=10).status_code == 200
+    paths = httpx.get(f"{gateway}/openapi.json", timeout=10).json()["paths"]
+    assert set(paths) >= {"/v1/contacts", "/v1/police-notifications", "/v1/consent-events"}
+
+
+def test_a_broker_outage_is_503_with_retry_after_and_the_retried_event_lands_once(
+    tmp_path: Path, topic_prefix: str, store_url: str, partners: Partners
+) -> None:
+    broker_port, proxy_port = free_port(), free_port()
+    proxied = f"127.0.0.1:{proxy_port}"
+    with (
+        TcpProxy(proxy_port, ("127.0.0.1", broker_port)) as proxy,
+        EmbeddedBroker(f"127.0.0.1:{broker_port}", tmp_path / "tansu.log", advertised=proxied),
+    ):
+        kafka = KafkaSettings(bootstrap_servers=proxied, embedded=False)
+        with serving(gateway_app(kafka, topic_prefix, store_url)) as url:
+            before = contact()
+            assert post(url, "/v1/contacts", partners.school, as_json(before)).status_code == 202
+
+            proxy.cut()
+            during = contact()
+            refused = post(url, "/v1/contacts", partners.school, as_json(during))
+            assert refused.status_code == 503
+            assert int(refused.headers["Retry-After"]) > 0
+
+            proxy.restore()
+            for _ in range(30):  # the partner retries until accepted
+                retried = post(url, "/v1/contacts", partners.school, as_json(during))
+                if retried.status_code == 202:
+                    break
+                time.sleep(1)
+            assert retried.status_code == 202
+
+        time.sleep(2)  # anything the producer still held would have arrived by now
+        landed = on_topic(kafka, spec_of(contacts).name_under(topic_prefix), Contact)
+    assert sorted(landed) == sorted([before.event_id, during.event_id])
