@@ -13,6 +13,8 @@
     frontdoor generate [--count N] [--rate R]  publish synthetic partner events (Faker en_GB)
     frontdoor history-import FILE      children's history from a case-management CSV export
     frontdoor tail QUEUE [--follow] [--details]  a queue's work items, readable
+    frontdoor keys create|list|revoke|rotate   partner API keys for the gateway (hashed)
+    frontdoor import-police FILE --partner ID --force NAME   a police force's CSV export
 
 Heavy modules (Faust, the app) are imported inside the commands that need them, so a bad setting
 gives a one-line error with its code instead of a traceback.

@@ -18,15 +18,21 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
-from streams.settings import KafkaSettings, SchemaRegistrySettings, WorkerSettings
+from streams.settings import (
+    GatewaySettings,
+    KafkaSettings,
+    SchemaRegistrySettings,
+    WorkerSettings,
+)
 
 COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 SETTINGS_TYPES: tuple[type[BaseSettings], ...] = (
     KafkaSettings,
     WorkerSettings,
     SchemaRegistrySettings,
+    GatewaySettings,
 )
-APP_SERVICES = ("topics", "worker")
+APP_SERVICES = ("topics", "worker", "gateway")
 SETTING_PREFIXES = ("FRONTDOOR_", "KAFKA_")
 
 
@@ -274,3 +280,16 @@ def test_no_image_floats_on_a_latest_or_missing_tag(
         assert repository, f"{name} image {image} has no tag"
         assert "/" not in tag, f"{name} image {image} has no tag"
         assert tag != "latest", f"{name} image {image} floats on latest"
+
+
+def test_the_gateway_serves_partners_with_its_keys_in_postgresql(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    gateway = services["gateway"]
+    environment = environment_of(gateway)
+
+    assert gateway["command"] == ["gateway"]
+    assert environment["FRONTDOOR_GATEWAY_HOST"] == "0.0.0.0"  # noqa: S104 - inside its container
+    assert str(environment["FRONTDOOR_GATEWAY_STORE_URL"]).startswith("postgresql://")
+    assert gateway["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "127.0.0.1:8080:8080" in gateway["ports"]
