@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 async def _raise_task(event: EventT[bytes]) -> None:
-    # Only our own agents write dead letters: one that does not decode is a bug, and raising
-    # leaves it unacked, to be seen in the logs and processed again after the fix.
+    # Only our own agents write dead letters: one that does not decode is a bug; it is itself
+    # dead-lettered (agents.delivery.each_event), as a dead letter we wrote, so it decodes then.
     letter = codec.decode(event.value, DeadLetter)
     task = review_task_for(letter)
     await send(topology.mash_tasks, task.reference, task)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 
 import faust
 from faust.types import EventT
@@ -21,8 +22,9 @@ from kafka.errors import KafkaError
 
 from schemas.models import Event
 from streams.app import codec
-from streams.errors import BrokerError, SchemaRegistryError
-from streams.intake import InboundMessage
+from streams.errors import BrokerError, SchemaRegistryError, UnusableEventError
+from streams.intake import InboundMessage, dead_letter_for
+from streams.topology import dead_letters
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +90,33 @@ async def until_done(
 
 
 async def each_event(stream: faust.StreamT[bytes], handle: Handler) -> None:
-    """Process every event of ``stream`` at least once, acking each only when handled."""
+    """Process every event of ``stream`` at least once, acking each only when handled.
+
+    A message that cannot be used on any topic (internal ones included, where it means a bug or a
+    stranger writing to them) goes to the dead-letter topic, where a person is told, instead of
+    crashing the agent over and over and holding the partition's commits behind it.
+    """
     manual: faust.StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]  # on Stream only
     async for event in manual.events():
-        await until_done(handle, event)
+        try:
+            await until_done(handle, event)
+        except UnusableEventError as error:
+            await _dead_letter(event, error)
         await manual.ack(event)
+
+
+async def _dead_letter(event: EventT[bytes], error: UnusableEventError) -> None:
+    message = inbound(event)
+    letter = dead_letter_for(message, error, datetime.now(UTC))
+    await until_done(lambda _: send(dead_letters, message.topic, letter), event)
+    log.error(
+        "unusable message on %s[%s@%s] dead-lettered as %s (%s)",
+        message.topic,
+        message.partition,
+        message.offset,
+        letter.event_id,
+        error.code,
+    )
 
 
 async def send(topic: faust.TopicT, key: str, event: Event) -> None:

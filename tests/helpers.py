@@ -11,10 +11,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from schemas.models import (
     AcceptedEvent,
@@ -47,8 +48,11 @@ from schemas.models import (
     SourcePosition,
     TaskKind,
 )
+from streams.app import codec
 from streams.reader import StoredMessage, read_topic
 from streams.settings import KafkaSettings
+
+EventT = TypeVar("EventT", bound=Event)
 
 VALID_NHS_NUMBER = "9434765919"
 INVALID_NHS_NUMBER = "9434765918"
@@ -276,3 +280,43 @@ def one_of_every_event() -> list[Event]:
             created_at=RECEIVED,
         ),
     ]
+
+
+def wait_for_matching(
+    settings: KafkaSettings,
+    topic: str,
+    model: type[EventT],
+    wanted: Callable[[EventT], bool],
+    count: int = 1,
+    *,
+    timeout: float = 60.0,
+) -> list[EventT]:
+    """The events on ``topic`` that ``wanted`` accepts, once there are at least ``count``.
+
+    Tests sharing a topic namespace see each other's events, so they wait for their own.
+    """
+    deadline = time.monotonic() + timeout
+    found: list[EventT] = []
+    while time.monotonic() < deadline:
+        decoded = (
+            codec.decode(m.value, model) for m in read_topic(settings, topic, idle_seconds=0.5)
+        )
+        found = [event for event in decoded if wanted(event)]
+        if len(found) >= count:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(
+        f"{topic}: {len(found)} of {count} matching {model.__name__} after {timeout:.0f}s"
+    )
+
+
+def wait_for_event(
+    settings: KafkaSettings,
+    topic: str,
+    model: type[EventT],
+    wanted: Callable[[EventT], bool],
+    *,
+    timeout: float = 60.0,
+) -> EventT:
+    """The first event on ``topic`` that ``wanted`` accepts; fail after ``timeout``."""
+    return wait_for_matching(settings, topic, model, wanted, timeout=timeout)[0]

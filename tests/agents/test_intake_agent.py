@@ -22,6 +22,7 @@ from schemas.models import (
     InformationRequest,
     MashTask,
     RequestReason,
+    WorkItem,
 )
 from streams.app import codec
 from streams.broker import free_port
@@ -32,9 +33,11 @@ from streams.registry import EmbeddedSchemaRegistry
 from streams.settings import KafkaSettings
 from streams.topology import (
     accepted_events,
+    child_events,
     contacts,
     dead_letters,
     information_requests,
+    mash_queue,
     mash_tasks,
     police_notifications,
     spec_of,
@@ -45,6 +48,8 @@ from tests.helpers import (
     new_id,
     police_notification,
     running_worker,
+    wait_for_event,
+    wait_for_matching,
     wait_for_messages,
 )
 
@@ -81,12 +86,13 @@ def test_a_valid_contact_is_accepted_by_the_worker_and_published_onward(
     sent = contact()
     publisher.publish(name(contacts, namespace), sent, headers={SENDER_HEADER: "school.990001"})
 
-    accepted = [
-        codec.decode(m.value, AcceptedEvent)
-        for m in wait_for_messages(kafka, name(accepted_events, namespace), 1)
-    ]
+    mine = wait_for_matching(
+        kafka,
+        name(accepted_events, namespace),
+        AcceptedEvent,
+        lambda event: event.event_id == sent.event_id,
+    )
 
-    mine = [event for event in accepted if event.event_id == sent.event_id]
     assert len(mine) == 1
     assert mine[0].contact == sent
     assert mine[0].sender == "school.990001"
@@ -106,25 +112,24 @@ def test_a_wrong_nhs_check_digit_is_accepted_and_the_police_are_asked_to_correct
         name(police_notifications, namespace), notification, headers={SENDER_HEADER: "police.synth"}
     )
 
-    requests = [
-        codec.decode(m.value, InformationRequest)
-        for m in wait_for_messages(kafka, name(information_requests, namespace), 1)
-    ]
-    accepted = [
-        codec.decode(m.value, AcceptedEvent)
-        for m in wait_for_messages(kafka, name(accepted_events, namespace), 1)
-    ]
-
-    request = next(
-        r
-        for r in requests
-        if r.about_event_id == notification.event_id and r.reason is RequestReason.DATA_QUALITY
+    request = wait_for_event(
+        kafka,
+        name(information_requests, namespace),
+        InformationRequest,
+        lambda r: (
+            r.about_event_id == notification.event_id and r.reason is RequestReason.DATA_QUALITY
+        ),
+    )
+    event = wait_for_event(
+        kafka,
+        name(accepted_events, namespace),
+        AcceptedEvent,
+        lambda a: a.event_id == notification.event_id,
     )
     assert request.addressed_to_sender == "police.synth"
     assert [(item.field, item.code) for item in request.items] == [
         ("children.0.nhs_number", "DQ-NHS-NUMBER")
     ]
-    event = next(a for a in accepted if a.event_id == notification.event_id)
     assert [issue.field for issue in event.data_quality_issues] == ["children.0.nhs_number"]
 
 
@@ -166,18 +171,23 @@ def test_valid_and_invalid_messages_split_exactly_between_onward_and_dead_letter
 
     valid_ids = {event.event_id for event in valid}
     garbage_keys = {key.encode() for key, _ in garbage}
-    onward = [
-        codec.decode(m.value, AcceptedEvent)
-        for m in wait_for_messages(kafka, name(accepted_events, namespace), len(valid))
-    ]
-    letters = [
-        codec.decode(m.value, DeadLetter)
-        for m in wait_for_messages(kafka, name(dead_letters, namespace), len(garbage))
-    ]
+    onward = wait_for_matching(
+        kafka,
+        name(accepted_events, namespace),
+        AcceptedEvent,
+        lambda e: e.event_id in valid_ids,
+        len(valid),
+    )
+    mine = wait_for_matching(
+        kafka,
+        name(dead_letters, namespace),
+        DeadLetter,
+        lambda letter: letter.original_key in garbage_keys,
+        len(garbage),
+    )
 
-    assert {e.event_id for e in onward if e.event_id in valid_ids} == valid_ids
-    assert len([e for e in onward if e.event_id in valid_ids]) == len(valid)
-    mine = [letter for letter in letters if letter.original_key in garbage_keys]
+    assert {e.event_id for e in onward} == valid_ids
+    assert len(onward) == len(valid)
     assert len(mine) == len(garbage)
     assert {letter.original_key: letter.original_value for letter in mine} == {
         key.encode(): value for key, value in garbage
@@ -204,17 +214,13 @@ def test_every_dead_letter_becomes_a_mash_task_naming_the_sender_and_reason(
         name(contacts, namespace), b"\x00garbage", key=key, headers={SENDER_HEADER: "gp.synth"}
     )
 
-    letters = [
-        codec.decode(m.value, DeadLetter)
-        for m in wait_for_messages(kafka, name(dead_letters, namespace), 1)
-    ]
-    letter = next(dl for dl in letters if dl.original_key == key.encode())
-    tasks = [
-        codec.decode(m.value, MashTask)
-        for m in wait_for_messages(kafka, name(mash_tasks, namespace), 1)
-    ]
+    letter = wait_for_event(
+        kafka, name(dead_letters, namespace), DeadLetter, lambda dl: dl.original_key == key.encode()
+    )
+    task = wait_for_event(
+        kafka, name(mash_tasks, namespace), MashTask, lambda t: t.reference == letter.event_id
+    )
 
-    task = next(t for t in tasks if t.reference == letter.event_id)
     assert task.sender == "gp.synth"
     assert task.error_code == letter.error_code
     assert task.reason == letter.reason
@@ -242,3 +248,25 @@ def test_an_event_caught_by_our_own_outage_and_a_shutdown_is_processed_after_res
         onward = wait_for_messages(kafka, name(accepted_events, namespace), 1)
 
     assert [codec.decode(m.value, AcceptedEvent).event_id for m in onward] == [sent.event_id]
+
+
+@pytest.mark.usefixtures("worker")
+def test_garbage_on_an_internal_topic_is_dead_lettered_and_the_work_goes_on(
+    kafka: KafkaSettings, namespace: str, publisher: Publisher
+) -> None:
+    key = new_id("stranger")
+    publisher.publish_raw(name(child_events, namespace), b"not ours", key=key)
+    sent = contact()
+    publisher.publish(name(contacts, namespace), sent, headers={SENDER_HEADER: "la.synth"})
+
+    letter = wait_for_event(
+        kafka,
+        name(dead_letters, namespace),
+        DeadLetter,
+        lambda dl: dl.original_key == key.encode(),
+    )
+    assert letter.source.topic == name(child_events, namespace)
+    assert letter.error_code == "FD-DECODE-WIRE-FORMAT"
+    wait_for_event(
+        kafka, name(mash_queue, namespace), WorkItem, lambda w: w.source_event_id == sent.event_id
+    )
