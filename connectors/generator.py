@@ -36,6 +36,7 @@ from schemas.models import (
     Referrer,
     ServiceRequested,
 )
+from schemas.quality import nhs_check_digit
 
 #: Shares of each event type, roughly a front door's mix.
 PROPORTIONS: dict[EventType, float] = {
@@ -59,12 +60,10 @@ _SENDERS: dict[Agency, str] = {
 def synthetic_nhs_number(rng: random.Random) -> str:
     """A 999-range NHS test number with a valid modulus-11 check digit."""
     while True:
-        digits = [9, 9, 9] + [rng.randrange(10) for _ in range(6)]
-        check = 11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11
-        if check == 11:
-            check = 0
-        if check != 10:
-            return "".join(map(str, digits)) + str(check)
+        first_nine = "999" + "".join(str(rng.randrange(10)) for _ in range(6))
+        check = nhs_check_digit(first_nine)
+        if check is not None:
+            return f"{first_nine}{check}"
 
 
 @dataclass(frozen=True)

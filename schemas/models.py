@@ -369,6 +369,14 @@ class AcceptedEvent(Event):
     police_notification: PoliceNotification | None = None
     consent_event: ConsentEvent | None = None
 
+    @property
+    def payload(self) -> Contact | PoliceNotification | ConsentEvent:
+        """The partner event itself (the validator guarantees exactly one is set)."""
+        payload = self.contact or self.police_notification or self.consent_event
+        if payload is None:
+            raise ValueError("an accepted event always carries its payload")
+        return payload
+
     @model_validator(mode="after")
     def _one_payload_matching_type(self) -> AcceptedEvent:
         payloads = {

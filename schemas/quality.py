@@ -39,19 +39,25 @@ def _issue(field: str, code: str, message: str) -> DataQualityIssue:
     return DataQualityIssue(field=field, code=code, message=message)
 
 
+def nhs_check_digit(first_nine: str) -> int | None:
+    """The modulus-11 check digit of nine ASCII digits; None when it would be 10 (no number)."""
+    total = sum(
+        int(digit) * weight for digit, weight in zip(first_nine, range(10, 1, -1), strict=True)
+    )
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    return None if check == 10 else check
+
+
 def nhs_number_is_valid(value: str) -> bool:
     """Ten digits (spaces or hyphens allowed) whose last digit is the modulus-11 check digit."""
     digits = value.replace(" ", "").replace("-", "")
     # isascii: str.isdigit() also accepts "²" (which int() rejects) and other scripts' digits.
     if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
         return False
-    total = sum(
-        int(digit) * weight for digit, weight in zip(digits[:9], range(10, 1, -1), strict=True)
-    )
-    check = 11 - total % 11
-    if check == 11:
-        check = 0
-    return check != 10 and check == int(digits[9])
+    check = nhs_check_digit(digits[:9])
+    return check is not None and check == int(digits[9])
 
 
 def postcode_is_valid(value: str) -> bool:

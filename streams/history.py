@@ -67,10 +67,7 @@ class ChildHistory(BaseModel):
 
 
 def received_at(accepted: AcceptedEvent) -> datetime:
-    payload = accepted.contact or accepted.police_notification or accepted.consent_event
-    if payload is None:  # the model guarantees one payload; this satisfies the type checker
-        return accepted.accepted_at
-    return payload.received_at
+    return accepted.payload.received_at
 
 
 def summarise(history: ChildHistory, at: datetime) -> HistorySummary:

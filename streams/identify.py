@@ -84,18 +84,13 @@ def _invalid_fields(accepted: AcceptedEvent, index: int) -> set[str]:
     }
 
 
-def _children(accepted: AcceptedEvent) -> list[Child]:
-    payload = accepted.contact or accepted.police_notification or accepted.consent_event
-    return list(payload.children) if payload else []
-
-
 def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datetime) -> Identified:
     """Resolve every child of the event to a child key; say what information is missing."""
     updates: dict[str, Any] = {}
     view: Mapping[str, Any] = ChainMap(updates, index)  # type: ignore[arg-type]
     missing = _missing_items(accepted, rules)
     child_events = []
-    for position, child in enumerate(_children(accepted)):
+    for position, child in enumerate(accepted.payload.children):
         match = link_child(
             child,
             sender=accepted.sender,
@@ -115,14 +110,11 @@ def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datet
         )
     request = None
     if missing:
-        payload = accepted.contact or accepted.police_notification or accepted.consent_event
         request = InformationRequest(
             event_id=derived_id("ir", accepted.event_id, RequestReason.MISSING_INFORMATION.value),
             about_event_id=accepted.event_id,
             about_event_type=accepted.event_type,
-            addressed_to_agency=addressed_agency(payload)
-            if payload
-            else addressed_agency(accepted),
+            addressed_to_agency=addressed_agency(accepted.payload),
             addressed_to_sender=accepted.sender,
             reason=RequestReason.MISSING_INFORMATION,
             items=missing,
@@ -214,14 +206,11 @@ def _file(
 
 
 def _missing_items(accepted: AcceptedEvent, rules: Rules) -> list[RequestedItem]:
-    payload = accepted.contact or accepted.police_notification or accepted.consent_event
-    if payload is None:
-        return []
     return [
         RequestedItem(
             field=item.field,
             code="MI-" + "-".join(item.item.upper().split()),
             message=item.message,
         )
-        for item in missing_information(rules, payload)
+        for item in missing_information(rules, accepted.payload)
     ]

@@ -21,16 +21,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.models import (
-    AcceptedEvent,
     Child,
     ChildEvent,
-    ConsentEvent,
     ConsentPosition,
-    Contact,
     DutyTeamAlert,
     HistorySummary,
     MatchKind,
-    PoliceNotification,
     Priority,
     Queue,
     RationaleEntry,
@@ -65,21 +61,14 @@ class Decision:
         return self.urgent and self.out_of_hours
 
 
-def _payload(accepted: AcceptedEvent) -> Contact | PoliceNotification | ConsentEvent:
-    payload = accepted.contact or accepted.police_notification or accepted.consent_event
-    if payload is None:
-        raise ValueError("an accepted event always carries its payload")
-    return payload
-
-
 def child_of(child_event: ChildEvent) -> Child:
-    child: Child = _payload(child_event.accepted).children[child_event.child_index]
+    child: Child = child_event.accepted.payload.children[child_event.child_index]
     return child
 
 
 def facts(child_event: ChildEvent, history: HistorySummary) -> dict[str, object]:
     """The facts the rules file's indicators may test, for one child of one event."""
-    payload = _payload(child_event.accepted)
+    payload = child_event.accepted.payload
     return {
         **event_facts(payload),
         **child_facts(child_of(child_event), payload.received_at),
