@@ -80,7 +80,10 @@ class Publisher:
         return metadata.partition, metadata.offset
 
     def close(self) -> None:
-        self._producer.close(timeout=self._timeout)
+        try:
+            self._producer.close(timeout=self._timeout)
+        except KafkaError as exc:
+            raise PublishError("the producer did not close cleanly") from exc
 
     def __enter__(self) -> Publisher:
         return self
