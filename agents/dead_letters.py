@@ -13,9 +13,9 @@ from faust.types import EventT
 
 from agents.delivery import each_event, send
 from schemas.models import DeadLetter
-from streams import topology
-from streams.app import app, codec
-from streams.intake import review_task_for
+from streams.decisions.intake import review_task_for
+from streams.platform import topology
+from streams.platform.app import app, codec
 
 log = logging.getLogger(__name__)
 

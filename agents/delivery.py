@@ -20,11 +20,11 @@ import faust
 from faust.types import EventT
 from kafka.errors import KafkaError
 
+from schemas.errors import BrokerError, SchemaRegistryError, UnusableEventError
 from schemas.models import Event
-from streams.app import codec
-from streams.errors import BrokerError, SchemaRegistryError, UnusableEventError
-from streams.intake import InboundMessage, dead_letter_for
-from streams.topology import dead_letters
+from streams.decisions.intake import InboundMessage, dead_letter_for
+from streams.platform.app import codec
+from streams.platform.topology import dead_letters
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from faust.types import EventT
 from agents.delivery import each_event, send
 from agents.runtime import rules
 from schemas.models import AcceptedEvent, HistoryImport
-from streams import topology
-from streams.app import app, codec
-from streams.identify import identify, identify_import
+from streams.decisions.identification import identify, identify_import
+from streams.platform import topology
+from streams.platform.app import app, codec
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Intake agents: validate each partner event, accept it or dead-letter it.
 
-One agent per intake topic. The decision is :func:`streams.intake.triage` (pure); the shell
-publishes what it decided, then acks. Logs carry ids and codes only, never personal details.
+One agent per intake topic. The decision is :func:`streams.decisions.intake.triage` (pure); the
+shell publishes what it decided, then acks. Logs carry ids and codes only, never personal details.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import faust
 from faust.types import EventT
 
 from agents.delivery import each_event, inbound, send
-from connectors.schools import DEFAULT_DIRECTORY, load_directory
 from schemas.models import PARTNER_EVENT_MODELS, EventType
-from streams import topology
-from streams.app import app, codec, worker_settings
-from streams.intake import triage
+from streams.decisions.intake import triage
+from streams.decisions.schools import DEFAULT_DIRECTORY, load_directory
+from streams.platform import topology
+from streams.platform.app import app, codec, worker_settings
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,16 @@ from faust.types import EventT
 from agents.delivery import each_event, send
 from agents.runtime import calendar, rules
 from schemas.models import ChildEvent, EventType, ImportedHistory, Queue
-from streams import topology
-from streams.app import app, codec
-from streams.history import ChildHistory, received_at, summarise, with_event, with_imported
-from streams.routing import duty_team_alert, route, work_items
+from streams.decisions.history import (
+    ChildHistory,
+    received_at,
+    summarise,
+    with_event,
+    with_imported,
+)
+from streams.decisions.routing import duty_team_alert, route, work_items
+from streams.platform import topology
+from streams.platform.app import app, codec
 
 log = logging.getLogger(__name__)
 

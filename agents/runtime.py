@@ -6,8 +6,8 @@ on the first event that would have matched.
 
 from __future__ import annotations
 
-from streams.app import worker_settings
-from streams.rules import DEFAULT_RULES_FILE, load_rules
+from streams.decisions.rules import DEFAULT_RULES_FILE, load_rules
+from streams.platform.app import worker_settings
 
 rules = load_rules(worker_settings.rules_file or DEFAULT_RULES_FILE)
 calendar = rules.office_calendar()

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from schemas.models import PoliceNotification
 from schemas.quality import data_quality_issues
-from streams.codec import AvroCodec
-from streams.registry import EmbeddedSchemaRegistry
+from streams.platform.codec import AvroCodec
+from streams.platform.registry import EmbeddedSchemaRegistry
 from tests.helpers import police_notification
 
 ROUNDS = 7

@@ -38,13 +38,19 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from connectors.partner_keys import authenticate, authorize
-from connectors.schools import DEFAULT_DIRECTORY, SchoolDirectory, load_directory
 from connectors.store import (
     ApiKeyRecord,
     Store,
     StoredResponse,
     configured_store_url,
     open_store,
+)
+from schemas.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    BrokerError,
+    FrontDoorError,
+    StoreError,
 )
 from schemas.models import (
     ConsentEvent,
@@ -53,17 +59,11 @@ from schemas.models import (
     PoliceNotification,
 )
 from schemas.quality import data_quality_issues
-from streams.codec import AvroCodec
-from streams.errors import (
-    AuthenticationError,
-    AuthorizationError,
-    BrokerError,
-    FrontDoorError,
-    StoreError,
-)
-from streams.publisher import SENDER_HEADER, Publisher
-from streams.registry import registry_from
-from streams.settings import GatewaySettings, KafkaSettings, SchemaRegistrySettings, load
+from streams.decisions.schools import DEFAULT_DIRECTORY, SchoolDirectory, load_directory
+from streams.platform.codec import AvroCodec
+from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.registry import registry_from
+from streams.platform.settings import GatewaySettings, KafkaSettings, SchemaRegistrySettings, load
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class Gateway:
 
 
 def _topics(prefix: str | None) -> dict[EventType, str]:
-    from streams.topology import INTAKE_TOPICS, spec_of  # noqa: PLC0415 - heavy (Faust)
+    from streams.platform.topology import INTAKE_TOPICS, spec_of  # noqa: PLC0415 - heavy (Faust)
 
     return {
         kind: spec_of(topic).full_name if prefix is None else spec_of(topic).name_under(prefix)

@@ -46,8 +46,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from connectors.store import ApiKeyRecord, Store
+from schemas.errors import AuthenticationError, AuthorizationError
 from schemas.models import Agency, ConsentEvent, Contact, EventType, PoliceNotification
-from streams.errors import AuthenticationError, AuthorizationError
 
 TOKEN_PREFIX = "fdk_"  # noqa: S105 - a public marker that makes leaked tokens easy to scan for
 
@@ -110,7 +110,7 @@ def issue_key(
     """Create a key for ``partner`` allowed to send ``event_types`` as ``agency``; store its hash.
 
     Raises ``ValueError`` for a bad partner id, agency or event type, no event types, or a naive
-    ``now``; :class:`~streams.errors.StoreError` if the store fails.
+    ``now``; :class:`~schemas.errors.StoreError` if the store fails.
     """
     if not PARTNER_PATTERN.fullmatch(partner):
         raise ValueError(
@@ -142,7 +142,7 @@ def authenticate(store: Store, token: str | None) -> ApiKeyRecord:
     """The active key record for a bearer token, or :class:`AuthenticationError`.
 
     Missing, malformed, unknown, wrong and revoked keys all raise; the message never contains the
-    token. :class:`~streams.errors.StoreError` passes through: a store outage is not the partner's
+    token. :class:`~schemas.errors.StoreError` passes through: a store outage is not the partner's
     fault and must not be answered 401.
     """
     if not token:

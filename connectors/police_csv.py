@@ -76,10 +76,10 @@ from typing import Protocol, TextIO
 from pydantic import ValidationError
 
 from connectors.store import Store, StoredResponse
+from schemas.errors import FrontDoorError
 from schemas.models import AdultRole, DashRiskLevel, Event, IncidentType, PoliceNotification
-from streams.errors import FrontDoorError
-from streams.intake import derived_id
-from streams.publisher import SENDER_HEADER
+from streams.decisions.intake import derived_id
+from streams.platform.publisher import SENDER_HEADER
 
 IMPORT_KEY_PREFIX = "import:"
 REQUIRED_COLUMNS = ("notification_id", "incident_type")
@@ -120,7 +120,7 @@ class ImportReport:
 
 
 class EventPublisher(Protocol):
-    """What the importer needs of :class:`streams.publisher.Publisher`."""
+    """What the importer needs of :class:`streams.platform.publisher.Publisher`."""
 
     def publish(
         self,

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from schemas.errors import EventValidationError
 from schemas.models import (
     PARTNER_EVENT_MODELS,
     ConsentEvent,
@@ -31,13 +32,13 @@ from schemas.models import (
     EventType,
     PoliceNotification,
 )
-from streams.codec import AvroCodec, first_error
-from streams.errors import EventValidationError
-from streams.publisher import SENDER_HEADER, Publisher
-from streams.registry import EmbeddedSchemaRegistry, SchemaRegistry
-from streams.settings import KafkaSettings
+from streams.platform.codec import AvroCodec, first_error
+from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.registry import EmbeddedSchemaRegistry, SchemaRegistry
+from streams.platform.settings import KafkaSettings
 
-#: The intake topic of each event type, without the deployment's prefix (see streams/topology.py).
+#: The intake topic of each event type, without the deployment's prefix
+#: (see streams/platform/topology.py).
 INTAKE_TOPIC_NAMES: Mapping[EventType, str] = {
     EventType.CONTACT: "intake.contacts",
     EventType.POLICE_NOTIFICATION: "intake.police-notifications",

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from streams.errors import ConfigurationError, StoreError
-from streams.settings import GatewaySettings, WorkerSettings, load
+from schemas.errors import ConfigurationError, StoreError
+from streams.platform.settings import GatewaySettings, WorkerSettings, load
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS api_keys (

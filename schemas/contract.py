@@ -21,9 +21,9 @@ from typing import Any, Union
 
 from pydantic import BaseModel
 
+from schemas.errors import SchemaError
 from schemas.models import ALL_EVENTS, NAMESPACE, Event
 from schemas.types import AwareDatetime
-from streams.errors import SchemaError
 
 AVRO_DIR = Path(__file__).parent / "avro"
 REGISTRY_FILE = AVRO_DIR / "registry.json"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import EmbeddedBroker, free_port, wait_until_ready
-from streams.settings import KafkaSettings
+from streams.platform.broker import EmbeddedBroker, free_port, wait_until_ready
+from streams.platform.settings import KafkaSettings
 
 
 def _testcontainers_kafka() -> Iterator[KafkaSettings]:

@@ -48,9 +48,9 @@ from schemas.models import (
     SourcePosition,
     TaskKind,
 )
-from streams.app import codec
-from streams.reader import StoredMessage, read_topic
-from streams.settings import KafkaSettings
+from streams.platform.app import codec
+from streams.platform.reader import StoredMessage, read_topic
+from streams.platform.settings import KafkaSettings
 
 EventT = TypeVar("EventT", bound=Event)
 
@@ -165,7 +165,7 @@ def running_worker(
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker"],
+            [sys.executable, "-m", "connectors.cli", "worker"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

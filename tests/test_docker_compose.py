@@ -18,7 +18,7 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
-from streams.settings import (
+from streams.platform.settings import (
     GatewaySettings,
     KafkaSettings,
     SchemaRegistrySettings,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from schemas import contract
-from streams import errors
+from schemas import contract, errors
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = (ROOT / "docs" / "contracts.md").read_text(encoding="utf-8")
@@ -56,7 +55,7 @@ def test_the_example_events_in_the_readme_are_valid_contracts() -> None:
 
 def test_the_producer_librarys_topic_names_are_the_topologys() -> None:
     from connectors.producer import INTAKE_TOPIC_NAMES  # noqa: PLC0415
-    from streams.topology import INTAKE_TOPICS, spec_of  # noqa: PLC0415
+    from streams.platform.topology import INTAKE_TOPICS, spec_of  # noqa: PLC0415
 
     assert {kind: spec_of(topic).name for kind, topic in INTAKE_TOPICS.items()} == dict(
         INTAKE_TOPIC_NAMES

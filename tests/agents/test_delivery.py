@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agents.delivery import LONGEST_RETRY_SECONDS, until_done
-from streams.errors import PublishError, SchemaRegistryError
+from schemas.errors import PublishError, SchemaRegistryError
 
 
 @dataclass

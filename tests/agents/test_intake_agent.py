@@ -24,14 +24,14 @@ from schemas.models import (
     RequestReason,
     WorkItem,
 )
-from streams.app import codec
-from streams.broker import free_port
-from streams.codec import MAGIC_BYTE
-from streams.publisher import SENDER_HEADER, Publisher
-from streams.reader import read_topic
-from streams.registry import EmbeddedSchemaRegistry
-from streams.settings import KafkaSettings
-from streams.topology import (
+from streams.platform.app import codec
+from streams.platform.broker import free_port
+from streams.platform.codec import MAGIC_BYTE
+from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.reader import read_topic
+from streams.platform.registry import EmbeddedSchemaRegistry
+from streams.platform.settings import KafkaSettings
+from streams.platform.topology import (
     accepted_events,
     child_events,
     contacts,

@@ -36,11 +36,11 @@ from schemas.models import (
     ServiceRequested,
     WorkItem,
 )
-from streams.app import codec
-from streams.publisher import SENDER_HEADER, Publisher
-from streams.reader import read_topic
-from streams.settings import KafkaSettings
-from streams.topology import (
+from streams.platform.app import codec
+from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.reader import read_topic
+from streams.platform.settings import KafkaSettings
+from streams.platform.topology import (
     QUEUE_TOPICS,
     accepted_events,
     contacts,
@@ -311,7 +311,7 @@ def test_history_imported_on_day_one_counts_towards_the_first_live_notification(
         "FRONTDOOR_TOPIC_PREFIX": front_door.namespace,
     }
     result = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "history-import", str(export)],
+        [sys.executable, "-m", "connectors.cli", "history-import", str(export)],
         env=env,
         capture_output=True,
         text=True,
@@ -351,7 +351,7 @@ def test_a_queue_can_be_tailed_readably_without_personal_details_unless_asked(
 
     def tail(*extra: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "streams.cli", "tail", "early_help", *extra],
+            [sys.executable, "-m", "connectors.cli", "tail", "early_help", *extra],
             env=env,
             capture_output=True,
             text=True,

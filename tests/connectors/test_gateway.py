@@ -31,11 +31,11 @@ from schemas.models import (
     PoliceNotification,
     RequestReason,
 )
-from streams.app import codec
-from streams.broker import EmbeddedBroker, free_port
-from streams.reader import read_topic
-from streams.settings import GatewaySettings, KafkaSettings
-from streams.topology import contacts, information_requests, spec_of
+from streams.platform.app import codec
+from streams.platform.broker import EmbeddedBroker, free_port
+from streams.platform.reader import read_topic
+from streams.platform.settings import GatewaySettings, KafkaSettings
+from streams.platform.topology import contacts, information_requests, spec_of
 from tests.helpers import INVALID_NHS_NUMBER, contact, police_notification, running_worker
 from tests.tcp_proxy import TcpProxy
 

@@ -19,7 +19,7 @@ from connectors.gateway import create_app
 from connectors.partner_keys import issue_key
 from connectors.store import open_store
 from schemas.models import Agency, EventType
-from streams.settings import GatewaySettings, KafkaSettings
+from streams.platform.settings import GatewaySettings, KafkaSettings
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from connectors.generator import Generator, synthetic_nhs_number
 from schemas.models import EventType, PoliceNotification
 from schemas.quality import nhs_number_is_valid
-from streams.codec import AvroCodec
-from streams.registry import EmbeddedSchemaRegistry
+from streams.platform.codec import AvroCodec
+from streams.platform.registry import EmbeddedSchemaRegistry
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

@@ -32,8 +32,8 @@ from connectors.partner_keys import (
     rotate,
 )
 from connectors.store import ApiKeyRecord, Store, open_store
+from schemas.errors import AuthenticationError, AuthorizationError
 from schemas.models import Agency, EventType, Referrer
-from streams.errors import AuthenticationError, AuthorizationError
 from tests.helpers import consent_override, contact, police_notification
 
 POSTGRES_URL = os.environ.get(
@@ -484,7 +484,7 @@ def test_rotating_an_unknown_or_revoked_key_is_refused(store: Store) -> None:
 
 def frontdoor_keys(*args: str, store_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", "keys", *args],
+        [sys.executable, "-m", "connectors.cli", "keys", *args],
         env={**os.environ, "FRONTDOOR_GATEWAY_STORE_URL": store_url},
         capture_output=True,
         text=True,

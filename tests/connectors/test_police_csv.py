@@ -33,6 +33,7 @@ from connectors.police_csv import (
     read_export,
 )
 from connectors.store import Store, open_store
+from schemas.errors import FrontDoorError, PublishError
 from schemas.models import (
     AdultRole,
     DashRiskLevel,
@@ -41,12 +42,11 @@ from schemas.models import (
     PoliceNotification,
 )
 from schemas.quality import data_quality_issues
-from streams.app import codec
-from streams.errors import FrontDoorError, PublishError
-from streams.publisher import SENDER_HEADER
-from streams.reader import read_topic
-from streams.settings import KafkaSettings
-from streams.topology import police_notifications, spec_of
+from streams.platform.app import codec
+from streams.platform.publisher import SENDER_HEADER
+from streams.platform.reader import read_topic
+from streams.platform.settings import KafkaSettings
+from streams.platform.topology import police_notifications, spec_of
 from tests.helpers import INVALID_NHS_NUMBER, VALID_NHS_NUMBER
 
 FORCE = "Synthetic Constabulary"
@@ -604,7 +604,7 @@ def frontdoor_import(file: Path, env: Mapping[str, str]) -> Ran:
         [
             sys.executable,
             "-m",
-            "streams.cli",
+            "connectors.cli",
             "import-police",
             str(file),
             "--partner",

@@ -7,12 +7,12 @@ import json
 import pytest
 
 from connectors.producer import PartnerProducer
+from schemas.errors import EventValidationError
 from schemas.models import PoliceNotification
-from streams.app import codec
-from streams.errors import EventValidationError
-from streams.reader import read_topic
-from streams.settings import KafkaSettings
-from streams.topology import police_notifications, spec_of
+from streams.platform.app import codec
+from streams.platform.reader import read_topic
+from streams.platform.settings import KafkaSettings
+from streams.platform.topology import police_notifications, spec_of
 from tests.helpers import police_notification
 
 pytestmark = pytest.mark.integration

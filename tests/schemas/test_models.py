@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from schemas.models import AcceptedEvent, ConsentEvent, Contact, EventType, PoliceNotification
-from streams.codec import first_error
+from streams.platform.codec import first_error
 from tests.helpers import RECEIVED, consent_override, contact, police_notification
 
 

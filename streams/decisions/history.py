@@ -1,0 +1,166 @@
+"""A child's history: what the front door knows of each child, kept per child key. Pure functions.
+
+The history lives in a Faust table (one JSON document per child key, see ``agents/routing.py``) and
+is rebuilt from its changelog. Everything here is a pure function of the history and an event's own
+time, never the wall clock, so replays give the same answers as the first run.
+
+Counts "in the last 12 months" look back 365 days from the event being routed and count only
+*earlier* events: the summary describes what was known before this event arrived.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.models import (
+    AcceptedEvent,
+    EventType,
+    HistoryRecordType,
+    HistorySummary,
+    ImportedHistory,
+    OpenPlan,
+    Queue,
+)
+from streams.decisions.rules.facts import is_domestic_abuse
+
+LOOK_BACK = timedelta(days=365)
+REFERRAL_LEVEL = 3  # a contact routed at level 3 or 4 counts as a referral to social care
+
+
+class PastEvent(BaseModel):
+    """One earlier event for the child, reduced to what the history needs (no free text)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    event_type: EventType
+    received_at: datetime
+    domestic_abuse: bool = False
+    queue: Queue | None = None
+    level: int | None = None
+
+
+class Plan(BaseModel):
+    """An open or closed plan or involvement (in need, protection, looked after, early help)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    plan: OpenPlan
+    started_on: date
+    ended_on: date | None = None
+
+
+class ChildHistory(BaseModel):
+    """Everything kept per child key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    child_key: str
+    events: list[PastEvent] = Field(default_factory=list)
+    plans: list[Plan] = Field(default_factory=list)
+    strategy_discussions: list[date] = Field(default_factory=list)
+
+    def has_seen(self, event_id: str) -> bool:
+        return any(past.event_id == event_id for past in self.events)
+
+
+def received_at(accepted: AcceptedEvent) -> datetime:
+    return accepted.payload.received_at
+
+
+def summarise(history: ChildHistory, at: datetime) -> HistorySummary:
+    """The history as it stood just before ``at``."""
+    since = at - LOOK_BACK
+    earlier = [past for past in history.events if past.received_at < at]
+    recent = [past for past in earlier if past.received_at >= since]
+    referrals = [past for past in recent if past.level is not None and past.level >= REFERRAL_LEVEL]
+    today = at.date()
+    open_plans = sorted(
+        {
+            plan.plan
+            for plan in history.plans
+            if plan.started_on <= today and (plan.ended_on is None or plan.ended_on >= today)
+        },
+        key=list(OpenPlan).index,
+    )
+    last = max(earlier, key=lambda past: past.received_at, default=None)
+    return HistorySummary(
+        previous_events=len(earlier),
+        contacts_12m=sum(1 for past in recent if past.event_type is EventType.CONTACT),
+        referrals_12m=len(referrals),
+        re_referral=bool(referrals),
+        domestic_abuse_incidents_12m=sum(1 for past in recent if past.domestic_abuse),
+        open_plans=open_plans,
+        strategy_discussions_12m=sum(
+            1 for day in history.strategy_discussions if since.date() <= day <= today
+        ),
+        last_queue=last.queue if last else None,
+        last_event_at=last.received_at if last else None,
+    )
+
+
+def with_event(
+    history: ChildHistory,
+    accepted: AcceptedEvent,
+    *,
+    queue: Queue | None,
+    level: int | None,
+) -> ChildHistory:
+    """The history after this event was routed (unchanged if the event was already recorded)."""
+    if history.has_seen(accepted.event_id):
+        return history
+    past = PastEvent(
+        event_id=accepted.event_id,
+        event_type=accepted.event_type,
+        received_at=received_at(accepted),
+        domestic_abuse=any(
+            is_domestic_abuse(payload)
+            for payload in (accepted.contact, accepted.police_notification)
+            if payload is not None
+        ),
+        queue=queue,
+        level=level,
+    )
+    return history.model_copy(update={"events": [*history.events, past]})
+
+
+_PLANS: dict[HistoryRecordType, OpenPlan] = {
+    HistoryRecordType.CHILD_IN_NEED_PLAN: OpenPlan.CHILD_IN_NEED,
+    HistoryRecordType.CHILD_PROTECTION_PLAN: OpenPlan.CHILD_PROTECTION,
+    HistoryRecordType.LOOKED_AFTER: OpenPlan.LOOKED_AFTER,
+    HistoryRecordType.EARLY_HELP: OpenPlan.EARLY_HELP,
+}
+
+
+def with_imported(history: ChildHistory, imported: ImportedHistory) -> ChildHistory:
+    """The history after one imported record (unchanged if it was imported before)."""
+    record = imported.record
+    if record.record_type in _PLANS:
+        plan = Plan(
+            plan=_PLANS[record.record_type], started_on=record.started_on, ended_on=record.ended_on
+        )
+        if any(p.plan is plan.plan and p.started_on == plan.started_on for p in history.plans):
+            return history
+        return history.model_copy(update={"plans": [*history.plans, plan]})
+    if record.record_type is HistoryRecordType.STRATEGY_DISCUSSION:
+        if record.started_on in history.strategy_discussions:
+            return history
+        days = sorted([*history.strategy_discussions, record.started_on])
+        return history.model_copy(update={"strategy_discussions": days})
+    if history.has_seen(imported.event_id):
+        return history
+    referral = record.record_type is HistoryRecordType.REFERRAL
+    past = PastEvent(
+        event_id=imported.event_id,
+        event_type=EventType.POLICE_NOTIFICATION
+        if record.record_type is HistoryRecordType.DOMESTIC_ABUSE_INCIDENT
+        else EventType.CONTACT,
+        # Exports carry dates, not times: noon keeps the day whatever the timezone.
+        received_at=datetime.combine(record.started_on, time(12), tzinfo=UTC),
+        domestic_abuse=record.record_type is HistoryRecordType.DOMESTIC_ABUSE_INCIDENT,
+        queue=Queue.MASH if referral else None,
+        level=REFERRAL_LEVEL if referral else None,
+    )
+    return history.model_copy(update={"events": [*history.events, past]})

@@ -1,0 +1,216 @@
+"""Identification of every child in an accepted event, and the missing-information request. Pure.
+
+The identity index is a mapping (a Faust table in the worker, a dict in tests) with three kinds of
+entry, all JSON:
+
+* ``nhs:<number>``, ``upn:<upn>``, ``ref:<sender>:<reference>`` -> a child key;
+* ``dob:<YYYY-MM-DD>`` -> the child keys filed under that date of birth;
+* ``child:<key>`` -> the :class:`KnownChild` record (names, date of birth, postcodes, URNs).
+
+:func:`identify` reads the index and returns the updates to write, so the caller owns the I/O. A
+field with a data-quality problem is never used for matching. New child keys are derived from the
+event id and the child's position, so a replay creates the same key.
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any
+
+from schemas.models import (
+    AcceptedEvent,
+    Child,
+    ChildEvent,
+    ChildMatch,
+    HistoryImport,
+    ImportedHistory,
+    InformationRequest,
+    MatchKind,
+    RequestedItem,
+    RequestReason,
+)
+from schemas.quality import check_child
+from streams.decisions.identity import (
+    KnownChild,
+    candidate_keys,
+    exact_identifiers,
+    known_child_from,
+    resolve,
+)
+from streams.decisions.intake import addressed_agency, derived_id
+from streams.decisions.rules import Rules, missing_information
+
+JsonIndex = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Identified:
+    """What identifying one accepted event produced."""
+
+    child_events: list[ChildEvent]
+    index_updates: dict[str, Any]
+    information_request: InformationRequest | None
+
+
+def known_child_to_json(known: KnownChild) -> dict[str, Any]:
+    data = asdict(known)
+    data["date_of_birth"] = known.date_of_birth.isoformat() if known.date_of_birth else None
+    return data
+
+
+def known_child_from_json(data: Mapping[str, Any]) -> KnownChild:
+    born = data.get("date_of_birth")
+    return KnownChild(
+        child_key=data["child_key"],
+        given_names=tuple(data.get("given_names", ())),
+        family_names=tuple(data.get("family_names", ())),
+        date_of_birth=date.fromisoformat(born) if born else None,
+        postcodes=tuple(data.get("postcodes", ())),
+        nhs_number=data.get("nhs_number"),
+        unique_pupil_number=data.get("unique_pupil_number"),
+        school_urns=tuple(data.get("school_urns", ())),
+    )
+
+
+def _invalid_fields(accepted: AcceptedEvent, index: int) -> set[str]:
+    prefix = f"children.{index}."
+    return {
+        issue.field.removeprefix(prefix)
+        for issue in accepted.data_quality_issues
+        if issue.field.startswith(prefix)
+    }
+
+
+def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datetime) -> Identified:
+    """Resolve every child of the event to a child key; say what information is missing."""
+    updates: dict[str, Any] = {}
+    view: Mapping[str, Any] = ChainMap(updates, index)  # type: ignore[arg-type]
+    missing = _missing_items(accepted, rules)
+    child_events = []
+    for position, child in enumerate(accepted.payload.children):
+        match = link_child(
+            child,
+            sender=accepted.sender,
+            invalid=_invalid_fields(accepted, position),
+            new_key=derived_id("child", accepted.event_id, position),
+            view=view,
+            updates=updates,
+        )
+        child_events.append(
+            ChildEvent(
+                event_id=derived_id("ce", accepted.event_id, position),
+                accepted=accepted,
+                child_index=position,
+                match=match,
+                missing_information=missing,
+            )
+        )
+    request = None
+    if missing:
+        request = InformationRequest(
+            event_id=derived_id("ir", accepted.event_id, RequestReason.MISSING_INFORMATION.value),
+            about_event_id=accepted.event_id,
+            about_event_type=accepted.event_type,
+            addressed_to_agency=addressed_agency(accepted.payload),
+            addressed_to_sender=accepted.sender,
+            reason=RequestReason.MISSING_INFORMATION,
+            items=missing,
+            created_at=now,
+        )
+    return Identified(child_events, updates, request)
+
+
+def link_child(
+    child: Child,
+    *,
+    sender: str,
+    invalid: set[str],
+    new_key: str,
+    view: Mapping[str, Any],
+    updates: dict[str, Any],
+) -> ChildMatch:
+    """Resolve one child against the index (``view``), adding what to write to ``updates``."""
+    exact = [
+        (key, str(view[key])) for key in exact_identifiers(child, sender, invalid) if view.get(key)
+    ]
+    candidates = [
+        known_child_from_json(view[f"child:{child_key}"])
+        for dob_key in candidate_keys(child, invalid)
+        for child_key in view.get(dob_key) or []
+        if view.get(f"child:{child_key}")
+    ]
+    match = resolve(
+        child, exact_matches=exact, candidates=candidates, new_key=new_key, invalid_fields=invalid
+    )
+    if match.kind is not MatchKind.POSSIBLE:
+        # A possible match is linked for this event only: merging its identifiers into the other
+        # child's record would make a wrong guess look confirmed next time.
+        _file(updates, view, child=child, child_key=match.child_key, sender=sender, invalid=invalid)
+    return ChildMatch(
+        child_key=match.child_key, kind=match.kind, score=match.score, reason=match.reason[:500]
+    )
+
+
+def identify_import(
+    imported: HistoryImport, index: JsonIndex
+) -> tuple[ImportedHistory, dict[str, Any]]:
+    """Identify the child of one history record from a case-management export."""
+    updates: dict[str, Any] = {}
+    view: Mapping[str, Any] = ChainMap(updates, index)  # type: ignore[arg-type]
+    invalid = {
+        issue.field.split(".", 1)[1]
+        for issue in check_child("child", imported.child, imported.imported_at.date(), None)
+    }
+    match = link_child(
+        imported.child,
+        sender=imported.source_system,
+        invalid=invalid,
+        new_key=derived_id("child", imported.event_id, 0),
+        view=view,
+        updates=updates,
+    )
+    result = ImportedHistory(
+        event_id=imported.event_id,
+        match=match,
+        record=imported.record,
+        imported_at=imported.imported_at,
+    )
+    return result, updates
+
+
+def _file(
+    updates: dict[str, Any],
+    view: Mapping[str, Any],
+    *,
+    child: Child,
+    child_key: str,
+    sender: str,
+    invalid: set[str],
+) -> None:
+    """Record what this event says of the child in the index (new or confirmed children)."""
+    previous_json = view.get(f"child:{child_key}")
+    previous = known_child_from_json(previous_json) if previous_json else None
+    updates[f"child:{child_key}"] = known_child_to_json(
+        known_child_from(child, child_key, invalid, previous)
+    )
+    for key in exact_identifiers(child, sender, invalid):
+        if not view.get(key):
+            updates[key] = child_key
+    for dob_key in candidate_keys(child, invalid)[:1]:  # filed under its own date only
+        filed = list(view.get(dob_key) or [])
+        if child_key not in filed:
+            updates[dob_key] = [*filed, child_key]
+
+
+def _missing_items(accepted: AcceptedEvent, rules: Rules) -> list[RequestedItem]:
+    return [
+        RequestedItem(
+            field=item.field,
+            code="MI-" + "-".join(item.item.upper().split()),
+            message=item.message,
+        )
+        for item in missing_information(rules, accepted.payload)
+    ]

@@ -1,0 +1,228 @@
+"""Threshold routing: one identified child event in, a decision with its reasons out. Pure.
+
+The local authority's indicators and levels come from the rules file
+(:mod:`streams.decisions.rules`); this module adds only the rules that are the front door's own,
+each written into the rationale with a ``router.*`` id so no routing is ever unexplained:
+
+* levels 1-2 go to Early Help, which needs the family's consent; without it, to the MASH for a
+  consent conversation (``router.consent-needed``);
+* levels 3-4, and any child at immediate risk, go to the MASH (``router.urgent``);
+* an escalation indicator raises the priority one step (``router.priority-raised``);
+* immediate risk outside office hours also alerts the Emergency Duty Team, which gets the item at
+  once, and the MASH picks it up at the next opening (``router.out-of-hours``);
+* a possible identity match is said out loud (``router.possible-match``).
+
+The decision is due one working day after the clock starts (see :class:`OfficeCalendar`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas.models import (
+    Child,
+    ChildEvent,
+    ConsentPosition,
+    DutyTeamAlert,
+    HistorySummary,
+    MatchKind,
+    Priority,
+    Queue,
+    RationaleEntry,
+    WorkItem,
+)
+from schemas.quality import ENGLAND
+from streams.decisions.calendar import OfficeCalendar
+from streams.decisions.history import received_at
+from streams.decisions.intake import derived_id
+from streams.decisions.rules import Rules, fired_indicators
+from streams.decisions.rules.facts import child_facts, event_facts, history_facts
+
+EARLY_HELP_MAX_LEVEL = 2
+_PRIORITY_ORDER = [Priority.GREEN, Priority.AMBER, Priority.RED]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where one child's event goes, how urgently, by when, and why."""
+
+    queue: Queue
+    level: int
+    priority: Priority
+    rationale: tuple[RationaleEntry, ...]
+    received_at: datetime
+    decision_due_at: datetime
+    urgent: bool
+    out_of_hours: bool
+
+    @property
+    def alerts_duty_team(self) -> bool:
+        return self.urgent and self.out_of_hours
+
+
+def child_of(child_event: ChildEvent) -> Child:
+    child: Child = child_event.accepted.payload.children[child_event.child_index]
+    return child
+
+
+def facts(child_event: ChildEvent, history: HistorySummary) -> dict[str, object]:
+    """The facts the rules file's indicators may test, for one child of one event."""
+    payload = child_event.accepted.payload
+    return {
+        **event_facts(payload),
+        **child_facts(child_of(child_event), payload.received_at),
+        **history_facts(history),
+    }
+
+
+def _raised(priority: Priority) -> Priority:
+    index = _PRIORITY_ORDER.index(priority)
+    return _PRIORITY_ORDER[min(index + 1, len(_PRIORITY_ORDER) - 1)]
+
+
+def route(
+    child_event: ChildEvent, history: HistorySummary, rules: Rules, calendar: OfficeCalendar
+) -> Decision:
+    """Decide the queue, level, priority and due time of one child's event, with every reason."""
+    known = facts(child_event, history)
+    fired = fired_indicators(rules, known)
+    rationale = [
+        RationaleEntry(rule=f.id, description=f.description, level=f.level, evidence=f.evidence)
+        for f in fired
+    ]
+    level = max((f.level for f in fired), default=1)
+    if not fired:
+        rationale.append(
+            RationaleEntry(
+                rule="router.no-indicator",
+                description="No indicator of the threshold rules fired: universal services",
+                level=1,
+                evidence="no indicator matched this event",
+            )
+        )
+    urgent = bool(known["immediate_risk"])
+    queue = Queue.MASH
+    if level <= EARLY_HELP_MAX_LEVEL and not urgent:
+        consent = known["consent"]
+        if consent == ConsentPosition.GIVEN.value:
+            queue = Queue.EARLY_HELP
+        else:
+            rationale.append(
+                RationaleEntry(
+                    rule="router.consent-needed",
+                    description="Early help needs the family's consent: the MASH is to hold a "
+                    "consent conversation",
+                    level=level,
+                    evidence=f"consent is {consent or 'not recorded in this event'}",
+                )
+            )
+    if urgent:
+        rationale.append(
+            RationaleEntry(
+                rule="router.urgent",
+                description="A child at immediate risk is never routed below the MASH",
+                level=level,
+                evidence="immediate_risk is true",
+            )
+        )
+    priority = (
+        Priority.RED if level == 4 or urgent else Priority.AMBER if level == 3 else Priority.GREEN
+    )
+    escalations = [f.id for f in fired if f.raises_priority]
+    if escalations:
+        raised = _raised(priority)
+        rationale.append(
+            RationaleEntry(
+                rule="router.priority-raised",
+                description=f"Priority raised from {priority.value} to {raised.value}"
+                if raised is not priority
+                else "Escalation noted; the priority is already red",
+                level=level,
+                evidence="escalation: " + ", ".join(escalations),
+            )
+        )
+        priority = raised
+    when = received_at(child_event.accepted)
+    out_of_hours = calendar.out_of_hours(when)
+    if urgent and out_of_hours:
+        rationale.append(
+            RationaleEntry(
+                rule="router.out-of-hours",
+                description="Immediate risk outside office hours: the Emergency Duty Team is "
+                "alerted now; the MASH picks the item up at the next opening",
+                level=level,
+                evidence=f"received {when.astimezone(ENGLAND):%a %d %b %Y %H:%M}",
+            )
+        )
+    if child_event.match.kind is MatchKind.POSSIBLE:
+        rationale.append(
+            RationaleEntry(
+                rule="router.possible-match",
+                description="Possible match to a known child: confirm the identity",
+                level=level,
+                evidence=child_event.match.reason,
+            )
+        )
+    return Decision(
+        queue=queue,
+        level=level,
+        priority=priority,
+        rationale=tuple(rationale),
+        received_at=when,
+        decision_due_at=calendar.decision_due(when, urgent=urgent),
+        urgent=urgent,
+        out_of_hours=out_of_hours,
+    )
+
+
+def work_items(
+    child_event: ChildEvent, history: HistorySummary, decision: Decision, now: datetime
+) -> list[WorkItem]:
+    """The work items of a decision: its queue's, and the duty team's when it is alerted."""
+    accepted = child_event.accepted
+    child = child_of(child_event)
+    common = {
+        "source_event_id": accepted.event_id,
+        "source_event_type": accepted.event_type,
+        "sender": accepted.sender,
+        "child_key": child_event.match.child_key,
+        "match": child_event.match,
+        "child": Child.model_validate(child.model_dump(include=set(Child.model_fields))),
+        "level": decision.level,
+        "priority": decision.priority,
+        "rationale": list(decision.rationale),
+        "received_at": decision.received_at,
+        "out_of_hours": decision.out_of_hours,
+        "history": history,
+        "missing_information": child_event.missing_information,
+        "data_quality_issues": accepted.data_quality_issues,
+        "routed_at": now,
+    }
+    queues = [(decision.queue, decision.decision_due_at)]
+    if decision.alerts_duty_team:
+        queues.insert(0, (Queue.DUTY_TEAM, decision.received_at))
+    return [
+        WorkItem(
+            event_id=derived_id("wi", accepted.event_id, child_event.match.child_key, queue.value),
+            queue=queue,
+            decision_due_at=due,
+            **common,
+        )
+        for queue, due in queues
+    ]
+
+
+def duty_team_alert(item: WorkItem, now: datetime) -> DutyTeamAlert:
+    """The alert that pages the Emergency Duty Team about a duty-team work item."""
+    return DutyTeamAlert(
+        event_id=derived_id("alert", item.event_id),
+        work_item_id=item.event_id,
+        source_event_id=item.source_event_id,
+        child_key=item.child_key,
+        priority=item.priority,
+        reason="Child at immediate risk outside office hours",
+        rationale=item.rationale,
+        received_at=item.received_at,
+        raised_at=now,
+    )

@@ -1,0 +1,185 @@
+"""Configuration: one frozen pydantic-settings class per service, from the environment and `.env`.
+
+Defaults run everything on this machine with the embedded broker. Secrets are ``SecretStr`` so they
+are masked wherever settings are printed (``frontdoor config``) or logged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.errors import ConfigurationError
+
+_COMMON = {
+    "env_file": ".env",
+    "env_file_encoding": "utf-8",
+    "frozen": True,
+    "extra": "ignore",
+    "populate_by_name": True,
+}
+
+
+class KafkaSettings(BaseSettings):
+    """How every component reaches the broker."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_KAFKA_", **_COMMON)  # type: ignore[typeddict-item]
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "FRONTDOOR_KAFKA_BOOTSTRAP_SERVERS"
+        ),
+        description="Comma-separated host:port list.",
+    )
+    embedded: bool = Field(
+        default=True,
+        description="`frontdoor up` starts the embedded Tansu broker at bootstrap_servers.",
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    request_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_mechanism and self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                "SASL needs FRONTDOOR_KAFKA_SASL_MECHANISM, _SASL_USERNAME and _SASL_PASSWORD"
+            )
+        return self
+
+    @property
+    def servers(self) -> list[str]:
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
+    def kafka_python_config(self) -> dict[str, Any]:
+        """Keyword arguments for kafka-python clients (producer, consumer, admin)."""
+        config: dict[str, Any] = {
+            "bootstrap_servers": self.servers,
+            "security_protocol": self.security_protocol,
+            "request_timeout_ms": int(self.request_timeout_seconds * 1000),
+        }
+        if self.sasl_mechanism:
+            config["sasl_mechanism"] = self.sasl_mechanism
+            config["sasl_plain_username"] = self.sasl_username
+            config["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.ssl_cafile:
+            config["ssl_cafile"] = str(self.ssl_cafile)
+        if self.ssl_certfile:
+            config["ssl_certfile"] = str(self.ssl_certfile)
+        if self.ssl_keyfile:
+            config["ssl_keyfile"] = str(self.ssl_keyfile)
+        return config
+
+
+class WorkerSettings(BaseSettings):
+    """The Faust worker: identity, topic namespace, state store and group timing."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_", **_COMMON)  # type: ignore[typeddict-item]
+
+    app_id: str = Field(default="frontdoor", pattern=r"^[A-Za-z0-9._-]+$")
+    topic_prefix: str = Field(
+        default="frontdoor.",
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="Prepended to every topic name; lets tests and tenants share one cluster.",
+    )
+    data_dir: Path = Path(".frontdoor-data")
+    store: str = Field(default="memory://", description="Faust table store URL.")
+    default_partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    # Tansu makes a group join wait half the session timeout: keep it short locally (broker notes).
+    session_timeout_seconds: float = Field(default=10.0, gt=0)
+    heartbeat_interval_seconds: float = Field(default=2.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    workers: int = Field(default=1, ge=1, le=8, description="Workers `frontdoor up` starts.")
+    demo_events_per_second: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        description="`frontdoor up` also runs the synthetic generator at this rate (0: off).",
+    )
+    rules_file: Path | None = Field(
+        default=None,
+        description="The local authority's thresholds and required information (YAML); unset "
+        "uses the documented default, streams/decisions/rules/default_rules.yaml.",
+    )
+    school_directory: Path | None = Field(
+        default=None,
+        description="GIAS establishment CSV; unset uses the synthetic directory shipped for demos.",
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_below_session(self) -> WorkerSettings:
+        if self.heartbeat_interval_seconds * 3 > self.session_timeout_seconds:
+            raise ValueError("heartbeat interval must be at most a third of the session timeout")
+        return self
+
+
+class SchemaRegistrySettings(BaseSettings):
+    """Where schema ids come from: the embedded registry unless a URL is configured."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_SCHEMA_REGISTRY_", **_COMMON)  # type: ignore[typeddict-item]
+
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _credentials_in_pairs(self) -> SchemaRegistrySettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError(
+                "set both FRONTDOOR_SCHEMA_REGISTRY_USERNAME and _PASSWORD, or neither"
+            )
+        return self
+
+
+class GatewaySettings(BaseSettings):
+    """The partners' HTTP gateway."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_GATEWAY_", **_COMMON)  # type: ignore[typeddict-item]
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    store_url: SecretStr | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql://user:password@host:port/db (a secret: it may "
+        "carry a password). Unset: SQLite in FRONTDOOR_DATA_DIR/gateway.db.",
+    )
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    requests_per_minute: int = Field(default=120, ge=1, description="Per API key.")
+    publish_timeout_seconds: float = Field(default=10.0, gt=0)
+    retry_after_seconds: int = Field(default=30, ge=1, description="Told to partners on a 503.")
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load(settings_type: type[SettingsT]) -> SettingsT:
+    """Read one settings class, turning a validation failure into a clear start-up error."""
+    try:
+        return settings_type()
+    except ValidationError as exc:
+        prefix = str(settings_type.model_config.get("env_prefix", ""))
+        problems = "; ".join(
+            f"{prefix}{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors(include_input=False)
+        )
+        raise ConfigurationError(f"invalid {settings_type.__name__}: {problems}") from exc
+
+
+def masked(settings: BaseSettings) -> dict[str, Any]:
+    """Settings as plain data for printing, secrets replaced by asterisks."""
+    return settings.model_dump(mode="json")

@@ -1,0 +1,133 @@
+"""``frontdoor up``: the whole local stack in one process tree, stopped cleanly by Ctrl-C/SIGTERM.
+
+Start order: embedded broker (when configured and nothing listens yet), topics, workers. Stop
+order is the reverse, and the broker goes last: Tansu is memory-only and clients connected across a
+broker restart never recover (broker notes). Children run in process groups of their own so a
+terminal's Ctrl-C reaches only this supervisor, which then stops them in order; a child that dies
+on its own takes the whole stack down loudly rather than leaving it half-running.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+from streams.platform.broker import EmbeddedBroker, is_listening, wait_until_ready
+from streams.platform.settings import KafkaSettings, WorkerSettings
+
+log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 30.0
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+@dataclass
+class Supervisor:
+    kafka: KafkaSettings
+    worker: WorkerSettings
+    children: list[Child] = field(default_factory=list)
+    broker: EmbeddedBroker | None = None
+    _stopping: bool = False
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        try:
+            self._start()
+            print(  # noqa: T201 - the command's own output
+                f"front door up: broker {self.kafka.bootstrap_servers}, "
+                f"{self.worker.workers} worker(s), the partner gateway, synthetic events at "
+                f"{self.worker.demo_events_per_second}/s. Watch a queue with "
+                "`.venv/bin/frontdoor tail mash --follow`. Ctrl-C stops everything.",
+                flush=True,
+            )
+            return self._watch()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            self.stop()
+
+    def _start(self) -> None:
+        from streams.platform.admin import ensure_topics, format_reports  # noqa: PLC0415 - loads the app
+        from streams.platform.topology import TOPICS  # noqa: PLC0415
+
+        self.worker.data_dir.mkdir(parents=True, exist_ok=True)
+        address = self.kafka.servers[0]
+        if self.kafka.embedded and not is_listening(address):
+            self.broker = EmbeddedBroker(address, log_file=self.worker.data_dir / "broker.log")
+            self.broker.start()
+            log.info("embedded broker ready at %s", address)
+        else:
+            wait_until_ready(self.kafka)
+        reports = ensure_topics(
+            self.kafka, TOPICS, replication_factor=self.worker.replication_factor
+        )
+        print(format_reports(reports), flush=True)  # noqa: T201
+        for index in range(self.worker.workers):
+            self._spawn(f"worker-{index + 1}", [sys.executable, "-m", "connectors.cli", "worker"])
+        self._spawn("gateway", [sys.executable, "-m", "connectors.cli", "gateway"])
+        if self.worker.demo_events_per_second > 0:
+            rate = str(self.worker.demo_events_per_second)
+            self._spawn(
+                "generator", [sys.executable, "-m", "connectors.cli", "generate", "--rate", rate]
+            )
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        process = subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own module
+        self.children.append(Child(name, process))
+        log.info("started %s (pid %s)", name, process.pid)
+
+    def _watch(self) -> int:
+        while not self._stopping:
+            for child in self.children:
+                code = child.process.poll()
+                if code is not None:
+                    log.error("%s exited with %s: stopping the stack", child.name, code)
+                    return 1
+            if (
+                self.broker is not None
+                and self.broker.pid is not None
+                and not is_listening(self.broker.address)
+            ):
+                log.error("the embedded broker stopped: stopping the stack")
+                return 1
+            time.sleep(0.5)
+        return 0
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        self._stopping = True
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            _terminate(child)
+        self.children.clear()
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+
+
+def _terminate(child: Child) -> None:
+    process = child.process
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        # A Faust worker cut off from its broker can ignore SIGTERM (broker notes): be firm.
+        log.warning("%s did not stop in %.0fs: killing it", child.name, STOP_GRACE_SECONDS)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    log.info("stopped %s", child.name)

@@ -1,0 +1,190 @@
+"""The ``frontdoor`` command as an operator uses it: real processes, real broker, real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from schemas.models import AcceptedEvent
+from streams.platform.app import codec
+from streams.platform.broker import free_port, is_listening
+from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.reader import read_topic
+from streams.platform.settings import KafkaSettings
+from streams.platform.topology import TOPICS, accepted_events, contacts, spec_of
+from tests.helpers import contact, running_worker, stop_process_group, wait_for_messages
+
+
+def frontdoor(
+    *args: str, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "connectors.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_config_prints_the_settings_with_secrets_masked() -> None:
+    result = frontdoor(
+        "config",
+        env={
+            "FRONTDOOR_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "FRONTDOOR_KAFKA_SASL_MECHANISM": "PLAIN",
+            "FRONTDOOR_KAFKA_SASL_USERNAME": "frontdoor",
+            "FRONTDOOR_KAFKA_SASL_PASSWORD": "synthetic-secret",
+        },
+    )
+    printed = json.loads(result.stdout)
+    assert printed["kafka"]["sasl_username"] == "frontdoor"
+    assert "synthetic-secret" not in result.stdout
+
+
+def test_a_bad_setting_is_a_one_line_error_with_its_code_not_a_traceback() -> None:
+    result = frontdoor("topics", env={"FRONTDOOR_DEFAULT_PARTITIONS": "0"}, check=False)
+    assert result.returncode == 2
+    assert "[FD-CONFIG]" in result.stderr
+    assert "FRONTDOOR_DEFAULT_PARTITIONS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_malformed_rules_file_stops_the_worker_at_start_up_naming_the_line(
+    tmp_path: Path,
+) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: 1\nindicators:\n  - id: x\n    level: 9\n")
+
+    result = frontdoor("worker", env={"FRONTDOOR_RULES_FILE": str(rules)}, check=False)
+
+    assert result.returncode == 2
+    assert "[FD-CONFIG]" in result.stderr
+    assert f"{rules}:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",
+        "FRONTDOOR_KAFKA_EMBEDDED": "true",
+        "FRONTDOOR_DATA_DIR": str(tmp_path),
+        "FRONTDOOR_SESSION_TIMEOUT_SECONDS": "6",
+        "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": "1",
+        "FRONTDOOR_DEMO_EVENTS_PER_SECOND": "0",
+        "FRONTDOOR_GATEWAY_PORT": str(free_port()),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connectors.cli", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        yield process, env
+    finally:
+        stop_process_group(process)  # type: ignore[arg-type]
+
+
+@pytest.mark.integration
+def test_up_brings_the_stack_up_in_one_command_and_ctrl_c_stops_all_of_it(
+    stack: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    process, env = stack
+    assert process.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if "front door up" in line or process.poll() is not None:
+            break
+    assert "front door up" in lines[-1], "".join(lines)[-3000:]
+    children = _children_of(process.pid)
+    assert len(children) == 3  # the embedded broker, one worker and the gateway
+
+    shown = frontdoor("topics", env=env).stdout
+    for spec in TOPICS:
+        assert spec.full_name in shown
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    assert not is_listening(env["KAFKA_BOOTSTRAP_SERVERS"])
+    assert [pid for pid in children if Path(f"/proc/{pid}").exists()] == []
+
+
+@pytest.mark.integration
+def test_a_dead_letter_is_listed_and_a_corrected_message_resubmitted_lands_once(
+    kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    prefix = f"test-cli-{uuid.uuid4().hex[:8]}."
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "FRONTDOOR_TOPIC_PREFIX": prefix}
+    intake = spec_of(contacts).name_under(prefix)
+    with running_worker(kafka, prefix, tmp_path), Publisher(kafka, codec) as publisher:
+        publisher.publish_raw(intake, b"{not avro}", key="k1", headers={SENDER_HEADER: "gp.x"})
+        listing = ""
+        for _ in range(60):
+            listing = frontdoor("dead-letters", "list", env=env).stdout
+            if "FD-DECODE-WIRE-FORMAT" in listing:
+                break
+            time.sleep(0.5)
+        assert "1 dead letter(s)" in listing
+        assert "from gp.x" in listing
+        dead_letter_id = next(line.split()[0] for line in listing.splitlines() if "dl-" in line)
+
+        corrected = contact()
+        corrected_file = tmp_path / "corrected.json"
+        corrected_file.write_text(corrected.model_dump_json())
+        frontdoor("dead-letters", "resubmit", dead_letter_id, str(corrected_file), env=env)
+
+        onward = wait_for_messages(kafka, spec_of(accepted_events).name_under(prefix), 1)
+    accepted = [codec.decode(m.value, AcceptedEvent) for m in onward]
+    assert [a.event_id for a in accepted] == [corrected.event_id]
+    assert accepted[0].sender == "gp.x"
+
+
+@pytest.mark.integration
+def test_publishing_an_unusable_json_file_names_the_field_and_publishes_nothing(
+    kafka: KafkaSettings, tmp_path: Path
+) -> None:
+    prefix = f"test-cli-{uuid.uuid4().hex[:8]}."
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "FRONTDOOR_TOPIC_PREFIX": prefix}
+    bad = json.loads(contact().model_dump_json()) | {"children": []}
+    file = tmp_path / "bad.json"
+    file.write_text(json.dumps(bad))
+
+    result = frontdoor("publish", "contact", str(file), env=env, check=False)
+
+    assert result.returncode == 2
+    assert "[FD-VALIDATION]" in result.stderr
+    assert "children:" in result.stderr
+    assert list(read_topic(kafka, spec_of(contacts).name_under(prefix), idle_seconds=0.5)) == []

@@ -1,0 +1,126 @@
+"""Identifying the children of an accepted event against the index, and what is asked for."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from schemas.models import (
+    AcceptedEvent,
+    Child,
+    DataQualityIssue,
+    EventType,
+    MatchKind,
+    NotificationChild,
+    PoliceNotification,
+    RequestReason,
+    SourcePosition,
+)
+from streams.decisions.identification import identify
+from streams.decisions.rules import load_rules
+from tests.helpers import INVALID_NHS_NUMBER, VALID_NHS_NUMBER, contact, police_notification
+
+RULES = load_rules()
+NOW = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)
+
+
+def accepted(event: Any, issues: list[DataQualityIssue] | None = None) -> AcceptedEvent:
+    kind = (
+        EventType.POLICE_NOTIFICATION
+        if isinstance(event, PoliceNotification)
+        else EventType.CONTACT
+    )
+    return AcceptedEvent.model_validate(
+        {
+            "event_id": event.event_id,
+            "event_type": kind,
+            "sender": "partner.synth",
+            "source": SourcePosition(topic="t", partition=0, offset=1),
+            "accepted_at": NOW,
+            "data_quality_issues": issues or [],
+            kind.value: event,
+        }
+    )
+
+
+def amelia(**changes: object) -> Child:
+    fields: dict[str, object] = {
+        "given_name": "Amelia",
+        "family_name": "Thornbury",
+        "date_of_birth": date(2016, 3, 14),
+        "nhs_number": VALID_NHS_NUMBER,
+    }
+    return Child.model_validate(fields | changes)
+
+
+def test_a_child_never_seen_gets_a_new_key_and_is_filed_in_the_index() -> None:
+    event = accepted(contact(children=[amelia()]))
+
+    result = identify(event, {}, RULES, NOW)
+
+    (child_event,) = result.child_events
+    assert child_event.match.kind is MatchKind.NEW
+    key = child_event.match.child_key
+    assert result.index_updates[f"nhs:{VALID_NHS_NUMBER}"] == key
+    assert key in result.index_updates["dob:2016-03-14"]
+    assert identify(event, {}, RULES, NOW).child_events[0].match.child_key == key  # replay
+
+
+def test_the_same_nhs_number_later_is_the_same_child_confirmed() -> None:
+    index: dict[str, Any] = {}
+    first = identify(accepted(contact(children=[amelia()])), index, RULES, NOW)
+    index.update(first.index_updates)
+
+    second = identify(
+        accepted(contact(children=[amelia(family_name="Thornbury-Hale")])), index, RULES, NOW
+    )
+
+    assert second.child_events[0].match.kind is MatchKind.CONFIRMED
+    assert second.child_events[0].match.child_key == first.child_events[0].match.child_key
+
+
+def test_a_possible_match_is_linked_but_its_identifiers_are_not_merged() -> None:
+    index: dict[str, Any] = {}
+    index.update(identify(accepted(contact(children=[amelia()])), index, RULES, NOW).index_updates)
+    changed_surname = amelia(family_name="Okonkwo", nhs_number=None, unique_pupil_number=None)
+    changed_surname = changed_surname.model_copy(update={"partner_reference": "PR-77"})
+
+    result = identify(accepted(contact(children=[changed_surname])), index, RULES, NOW)
+
+    assert result.child_events[0].match.kind is MatchKind.POSSIBLE
+    assert not any(key.startswith("ref:") for key in result.index_updates)
+
+
+def test_an_nhs_number_with_a_bad_check_digit_is_never_used_to_match() -> None:
+    issue = DataQualityIssue(field="children.0.nhs_number", code="DQ-NHS-NUMBER", message="bad")
+    event = accepted(contact(children=[amelia(nhs_number=INVALID_NHS_NUMBER)]), [issue])
+
+    result = identify(event, {f"nhs:{INVALID_NHS_NUMBER}": "ck-someone-else"}, RULES, NOW)
+
+    assert result.child_events[0].match.child_key != "ck-someone-else"
+    assert f"nhs:{INVALID_NHS_NUMBER}" not in result.index_updates
+
+
+def test_two_children_without_dates_of_birth_give_one_request_naming_both() -> None:
+    notification = police_notification()
+    children = [
+        NotificationChild.model_validate(child.model_dump() | {"date_of_birth": None})
+        for child in notification.children
+    ]
+    event = accepted(notification.model_copy(update={"children": children}))
+
+    result = identify(event, {}, RULES, NOW)
+
+    request = result.information_request
+    assert request is not None
+    assert request.reason is RequestReason.MISSING_INFORMATION
+    assert [item.field for item in request.items] == [
+        "children.0.date_of_birth",
+        "children.1.date_of_birth",
+    ]
+    assert len(result.child_events) == 2
+    assert all(ce.missing_information == request.items for ce in result.child_events)
+
+
+def test_a_complete_event_asks_for_nothing() -> None:
+    assert identify(accepted(police_notification()), {}, RULES, NOW).information_request is None
