@@ -20,7 +20,7 @@ run: export FRONTDOOR_DEMO_EVENTS_PER_SECOND ?= 1
 run: $(STAMP)
 	$(BIN)/frontdoor up
 
-## Everything CI runs: lint, format check, strict typing, unit and integration tests.
+## Everything CI runs: lint, format check, import rules, strict typing, unit and integration tests.
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest
 
@@ -31,6 +31,7 @@ unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --no-cache --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

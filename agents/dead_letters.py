@@ -6,8 +6,6 @@ correct it, and can re-submit it with ``frontdoor dead-letters resubmit``.
 
 from __future__ import annotations
 
-import logging
-
 import faust
 from faust.types import EventT
 
@@ -16,19 +14,15 @@ from schemas.models import DeadLetter
 from streams.decisions.intake import review_task_for
 from streams.platform import topology
 from streams.platform.app import app, codec
-
-log = logging.getLogger(__name__)
+from streams.platform.topics import DEAD_LETTERS
 
 
 async def _raise_task(event: EventT[bytes]) -> None:
     # Only our own agents write dead letters: one that does not decode is a bug; it is itself
     # dead-lettered (agents.delivery.each_event), as a dead letter we wrote, so it decodes then.
-    letter = codec.decode(event.value, DeadLetter)
-    task = review_task_for(letter)
-    await send(topology.mash_tasks, task.reference, task)
-    log.info("review task %s for dead letter %s", task.event_id, letter.event_id)
+    await send(review_task_for(codec.decode(event.value, DeadLetter)))
 
 
-@app.agent(topology.dead_letters, name="dead-letters.review")
+@app.agent(topology.topic(DEAD_LETTERS), name="dead-letters.review")
 async def raise_review_tasks(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _raise_task)

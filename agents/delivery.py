@@ -21,10 +21,12 @@ from faust.types import EventT
 from kafka.errors import KafkaError
 
 from schemas.errors import BrokerError, SchemaRegistryError, UnusableEventError
-from schemas.models import Event
-from streams.decisions.intake import InboundMessage, dead_letter_for
+from schemas.models import DeadLetter, Event
+from schemas.wire import InboundMessage
+from streams.decisions.intake import dead_letter_for
+from streams.platform import topology
 from streams.platform.app import codec
-from streams.platform.topology import dead_letters
+from streams.platform.topics import INTAKE, destination
 
 log = logging.getLogger(__name__)
 
@@ -106,20 +108,41 @@ async def each_event(stream: faust.StreamT[bytes], handle: Handler) -> None:
 
 
 async def _dead_letter(event: EventT[bytes], error: UnusableEventError) -> None:
-    message = inbound(event)
-    letter = dead_letter_for(message, error, datetime.now(UTC))
-    await until_done(lambda _: send(dead_letters, message.topic, letter), event)
-    log.error(
-        "unusable message on %s[%s@%s] dead-lettered as %s (%s)",
-        message.topic,
-        message.partition,
-        message.offset,
+    letter = dead_letter_for(inbound(event), error, datetime.now(UTC))
+    await until_done(lambda _: send(letter), event)
+
+
+# Partners' bad input is expected on intake topics; anywhere else it means a bug or a stranger.
+_PARTNER_TOPICS = frozenset(spec.full_name for spec in INTAKE.values())
+
+
+async def send(*events: Event) -> None:
+    """Publish each event to its declared topic, in order, each acknowledged before the next.
+
+    The topic and the key come from :func:`streams.platform.topics.destination`: a shell hands
+    over what its step produced and never names a topic. Every dead letter passes here, so each
+    is logged once, with ids and codes only.
+    """
+    for event in events:
+        spec = destination(event)
+        pending = await topology.topic(spec).send(
+            key=spec.key_of(event).encode("utf-8"), value=codec.encode(event)
+        )
+        await pending
+        if isinstance(event, DeadLetter):
+            _log_dead_letter(event)
+
+
+def _log_dead_letter(letter: DeadLetter) -> None:
+    source = letter.source
+    level = logging.WARNING if source.topic in _PARTNER_TOPICS else logging.ERROR
+    log.log(
+        level,
+        "unusable message on %s[%s@%s] dead-lettered as %s code=%s sender=%s",
+        source.topic,
+        source.partition,
+        source.offset,
         letter.event_id,
-        error.code,
+        letter.error_code,
+        letter.sender,
     )
-
-
-async def send(topic: faust.TopicT, key: str, event: Event) -> None:
-    """Encode and publish one event, returning only once the broker acknowledged it."""
-    pending = await topic.send(key=key.encode("utf-8"), value=codec.encode(event))
-    await pending

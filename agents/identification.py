@@ -17,6 +17,7 @@ from schemas.models import AcceptedEvent, HistoryImport
 from streams.decisions.identification import identify, identify_import
 from streams.platform import topology
 from streams.platform.app import app, codec
+from streams.platform.topics import ACCEPTED_EVENTS, HISTORY_IMPORTS
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,9 @@ log = logging.getLogger(__name__)
 async def _identify(event: EventT[bytes]) -> None:
     accepted = codec.decode(event.value, AcceptedEvent)
     identified = identify(accepted, topology.identity_index, rules, datetime.now(UTC))
+    await send(*identified.outputs)
+    topology.identity_index.update(identified.index_updates)
     for child_event in identified.child_events:
-        await send(topology.child_events, child_event.match.child_key, child_event)
         log.info(
             "identified %s child %d as %s (%s)",
             accepted.event_id,
@@ -33,15 +35,9 @@ async def _identify(event: EventT[bytes]) -> None:
             child_event.match.child_key,
             child_event.match.kind.value,
         )
-    if identified.information_request is not None:
-        request = identified.information_request
-        await send(topology.information_requests, request.about_event_id, request)
-        log.info("asked %s for %d missing item(s)", request.addressed_to_sender, len(request.items))
-    for key, value in identified.index_updates.items():
-        topology.identity_index[key] = value
 
 
-@app.agent(topology.accepted_events, name="identification")
+@app.agent(topology.topic(ACCEPTED_EVENTS), name="identification")
 async def identify_children(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _identify)
 
@@ -49,11 +45,10 @@ async def identify_children(stream: faust.StreamT[bytes]) -> None:
 async def _identify_import(event: EventT[bytes]) -> None:
     imported = codec.decode(event.value, HistoryImport)
     identified, updates = identify_import(imported, topology.identity_index)
-    await send(topology.child_history_imports, identified.match.child_key, identified)
-    for key, value in updates.items():
-        topology.identity_index[key] = value
+    await send(identified)
+    topology.identity_index.update(updates)
 
 
-@app.agent(topology.history_imports, name="identification.history-imports")
+@app.agent(topology.topic(HISTORY_IMPORTS), name="identification.history-imports")
 async def identify_imported_history(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _identify_import)

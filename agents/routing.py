@@ -1,8 +1,8 @@
 """Routing agent: enrich each child's event with their history, decide, and publish the work.
 
 It reads ``child-events`` (keyed by child key), keeps each child's history in a table, and
-publishes work items to the queue topics and alerts to the duty team. An event already in the
-child's history is not routed again: publishing the same event twice yields one work item.
+publishes work items to the queue topics and alerts to the duty team. The step, deduplication and
+consent events included, is :func:`streams.decisions.routing.route_child_event` (pure).
 """
 
 from __future__ import annotations
@@ -15,68 +15,56 @@ from faust.types import EventT
 
 from agents.delivery import each_event, send
 from agents.runtime import calendar, rules
-from schemas.models import ChildEvent, EventType, ImportedHistory, Queue
-from streams.decisions.history import (
-    ChildHistory,
-    received_at,
-    summarise,
-    with_event,
-    with_imported,
-)
-from streams.decisions.routing import duty_team_alert, route, work_items
+from schemas.models import ChildEvent, ImportedHistory, WorkItem
+from streams.decisions.history import ChildHistory, stored_history, with_imported
+from streams.decisions.routing import route_child_event
 from streams.platform import topology
 from streams.platform.app import app, codec
+from streams.platform.topics import CHILD_EVENTS, CHILD_HISTORY_IMPORTS
 
 log = logging.getLogger(__name__)
 
 
+def _history(child_key: str) -> ChildHistory:
+    return stored_history(topology.child_history.get(child_key), child_key)
+
+
+def _store(history: ChildHistory) -> None:
+    topology.child_history[history.child_key] = history.model_dump(mode="json")
+
+
 async def _route(event: EventT[bytes]) -> None:
     child_event = codec.decode(event.value, ChildEvent)
-    accepted = child_event.accepted
     key = child_event.match.child_key
-    stored = topology.child_history.get(key)
-    history = ChildHistory.model_validate(stored) if stored else ChildHistory(child_key=key)
-    if history.has_seen(accepted.event_id):
-        log.info("already routed %s for %s: not routed again", accepted.event_id, key)
-        return
-    if accepted.event_type is EventType.CONSENT_EVENT:
-        updated = with_event(history, accepted, queue=None, level=None)
-        topology.child_history[key] = updated.model_dump(mode="json")
-        log.info("recorded consent event %s for %s", accepted.event_id, key)
-        return
-    summary = summarise(history, received_at(accepted))
-    decision = route(child_event, summary, rules, calendar)
-    now = datetime.now(UTC)
-    for item in work_items(child_event, summary, decision, now):
-        await send(topology.QUEUE_TOPICS[item.queue], item.child_key, item)
-        if item.queue is Queue.DUTY_TEAM:
-            await send(topology.duty_team_alerts, item.child_key, duty_team_alert(item, now))
-        log.info(
-            "routed %s for %s to %s: level %d %s due %s",
-            accepted.event_id,
-            key,
-            item.queue.value,
-            item.level,
-            item.priority.value,
-            item.decision_due_at.isoformat(),
-        )
-    updated = with_event(history, accepted, queue=decision.queue, level=decision.level)
-    topology.child_history[key] = updated.model_dump(mode="json")
+    routed = route_child_event(child_event, _history(key), rules, calendar, datetime.now(UTC))
+    await send(*routed.outputs)
+    if routed.history is not None:
+        _store(routed.history)
+    if routed.not_routed:
+        log.info("%s for %s: %s", child_event.accepted.event_id, key, routed.not_routed)
+    for item in routed.outputs:
+        if isinstance(item, WorkItem):
+            log.info(
+                "routed %s for %s to %s: level %d %s due %s",
+                item.source_event_id,
+                key,
+                item.queue.value,
+                item.level,
+                item.priority.value,
+                item.decision_due_at.isoformat(),
+            )
 
 
-@app.agent(topology.child_events, name="routing")
+@app.agent(topology.topic(CHILD_EVENTS), name="routing")
 async def route_children(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _route)
 
 
 async def _record_import(event: EventT[bytes]) -> None:
     imported = codec.decode(event.value, ImportedHistory)
-    key = imported.match.child_key
-    stored = topology.child_history.get(key)
-    history = ChildHistory.model_validate(stored) if stored else ChildHistory(child_key=key)
-    topology.child_history[key] = with_imported(history, imported).model_dump(mode="json")
+    _store(with_imported(_history(imported.match.child_key), imported))
 
 
-@app.agent(topology.child_history_imports, name="routing.history-imports")
+@app.agent(topology.topic(CHILD_HISTORY_IMPORTS), name="routing.history-imports")
 async def record_imported_history(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _record_import)

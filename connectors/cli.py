@@ -33,7 +33,9 @@ from pydantic import ValidationError
 
 from schemas.errors import EventValidationError, FrontDoorError
 from schemas.models import PARTNER_EVENT_MODELS, DeadLetter, Event, EventType, Queue, WorkItem
-from streams.platform.publisher import RESUBMISSION_HEADER, SENDER_HEADER, Publisher
+from schemas.wire import RESUBMISSION_HEADER, SENDER_HEADER
+from streams.platform import topics
+from streams.platform.publisher import Publisher
 from streams.platform.settings import (
     KafkaSettings,
     SchemaRegistrySettings,
@@ -87,11 +89,10 @@ def signal_wait() -> None:
 
 def cmd_topics(_: argparse.Namespace) -> int:
     from streams.platform.admin import ensure_topics, format_reports  # noqa: PLC0415
-    from streams.platform.topology import TOPICS  # noqa: PLC0415
 
     worker = load(WorkerSettings)
     reports = ensure_topics(
-        load(KafkaSettings), TOPICS, replication_factor=worker.replication_factor
+        load(KafkaSettings), topics.TOPICS, replication_factor=worker.replication_factor
     )
     _out(format_reports(reports))
     return 0
@@ -103,10 +104,11 @@ def cmd_worker(_: argparse.Namespace) -> int:
     import agents  # noqa: F401, PLC0415 - registers the agents on the app
     from streams.platform.admin import ensure_topics  # noqa: PLC0415
     from streams.platform.app import app, kafka_settings, worker_settings  # noqa: PLC0415
-    from streams.platform.topology import TOPICS  # noqa: PLC0415
 
     # Idempotent; guarantees the partition counts before Faust would auto-create anything.
-    ensure_topics(kafka_settings, TOPICS, replication_factor=worker_settings.replication_factor)
+    ensure_topics(
+        kafka_settings, topics.TOPICS, replication_factor=worker_settings.replication_factor
+    )
     worker_settings.data_dir.mkdir(parents=True, exist_ok=True)
     worker = Worker(app, loglevel=worker_settings.log_level)
     worker.execute_from_commandline()  # exits the process when the worker stops
@@ -148,9 +150,7 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 
 
 def _intake_topic_for(event_type: EventType) -> tuple[str, type[Event]]:
-    from streams.platform.topology import INTAKE_TOPICS, spec_of  # noqa: PLC0415
-
-    return spec_of(INTAKE_TOPICS[event_type]).full_name, PARTNER_EVENT_MODELS[event_type]
+    return topics.INTAKE[event_type].full_name, PARTNER_EVENT_MODELS[event_type]
 
 
 def _read_event_json(path: Path, model: type[Event]) -> Event:
@@ -179,9 +179,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def _dead_letters() -> list[DeadLetter]:
     from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
     from streams.platform.reader import read_topic  # noqa: PLC0415
-    from streams.platform.topology import dead_letters, spec_of  # noqa: PLC0415
 
-    topic = spec_of(dead_letters).full_name
+    topic = topics.DEAD_LETTERS.full_name
     return [codec.decode(m.value, DeadLetter) for m in read_topic(kafka_settings, topic)]
 
 
@@ -258,7 +257,6 @@ def cmd_history_import(args: argparse.Namespace) -> int:
 
     from connectors.history_import import parse_export  # noqa: PLC0415
     from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
-    from streams.platform.topology import history_imports, spec_of  # noqa: PLC0415
 
     path = Path(args.file)
     try:
@@ -266,7 +264,7 @@ def cmd_history_import(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise FrontDoorError(f"cannot read {path} as UTF-8 text") from exc
     events, problems = parse_export(text, args.source_system, datetime.now(UTC))
-    topic = spec_of(history_imports).full_name
+    topic = topics.HISTORY_IMPORTS.full_name
     with Publisher(kafka_settings, codec) as publisher:
         for count, event in enumerate(events, start=1):
             publisher.publish(topic, event, headers={SENDER_HEADER: args.source_system})
@@ -284,7 +282,6 @@ def cmd_import_police(args: argparse.Namespace) -> int:
     from connectors.police_csv import ProgressBar, import_police_csv, read_export  # noqa: PLC0415
     from connectors.store import configured_store_url, open_store  # noqa: PLC0415
     from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
-    from streams.platform.topology import police_notifications, spec_of  # noqa: PLC0415
 
     read_export(Path(args.file))  # an unreadable file fails now, not after connecting
     store = open_store(configured_store_url())
@@ -296,7 +293,7 @@ def cmd_import_police(args: argparse.Namespace) -> int:
                 publisher=publisher,
                 store=store,
                 partner=args.partner,
-                topic=spec_of(police_notifications).full_name,
+                topic=topics.POLICE_NOTIFICATIONS.full_name,
                 force=args.force,
                 progress=bar,
             )
@@ -328,9 +325,8 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
     from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
     from streams.platform.reader import read_topic  # noqa: PLC0415
-    from streams.platform.topology import QUEUE_TOPICS, spec_of  # noqa: PLC0415
 
-    topic = spec_of(QUEUE_TOPICS[Queue(args.queue)]).full_name
+    topic = topics.QUEUES[Queue(args.queue)].full_name
     shown: set[tuple[int, int]] = set()
     while True:
         for message in read_topic(kafka_settings, topic, idle_seconds=0.5):

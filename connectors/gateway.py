@@ -59,11 +59,13 @@ from schemas.models import (
     PoliceNotification,
 )
 from schemas.quality import data_quality_issues
+from schemas.wire import SENDER_HEADER
 from streams.decisions.schools import DEFAULT_DIRECTORY, SchoolDirectory, load_directory
 from streams.platform.codec import AvroCodec
-from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.publisher import Publisher
 from streams.platform.registry import registry_from
 from streams.platform.settings import GatewaySettings, KafkaSettings, SchemaRegistrySettings, load
+from streams.platform.topics import INTAKE
 
 log = logging.getLogger(__name__)
 
@@ -236,11 +238,9 @@ class Gateway:
 
 
 def _topics(prefix: str | None) -> dict[EventType, str]:
-    from streams.platform.topology import INTAKE_TOPICS, spec_of  # noqa: PLC0415 - heavy (Faust)
-
     return {
-        kind: spec_of(topic).full_name if prefix is None else spec_of(topic).name_under(prefix)
-        for kind, topic in INTAKE_TOPICS.items()
+        kind: spec.full_name if prefix is None else spec.name_under(prefix)
+        for kind, spec in INTAKE.items()
     }
 
 

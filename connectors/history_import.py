@@ -37,7 +37,7 @@ from datetime import date, datetime
 from pydantic import ValidationError
 
 from schemas.models import Address, Child, HistoryImport, HistoryRecord, HistoryRecordType
-from streams.decisions.intake import derived_id
+from streams.decisions.ids import derived_id
 from streams.platform.codec import first_error
 
 REQUIRED_COLUMNS = ("source_record_id", "record_type", "started_on")

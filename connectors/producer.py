@@ -32,18 +32,12 @@ from schemas.models import (
     EventType,
     PoliceNotification,
 )
+from schemas.wire import SENDER_HEADER
 from streams.platform.codec import AvroCodec, first_error
-from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.publisher import Publisher
 from streams.platform.registry import EmbeddedSchemaRegistry, SchemaRegistry
-from streams.platform.settings import KafkaSettings
-
-#: The intake topic of each event type, without the deployment's prefix
-#: (see streams/platform/topology.py).
-INTAKE_TOPIC_NAMES: Mapping[EventType, str] = {
-    EventType.CONTACT: "intake.contacts",
-    EventType.POLICE_NOTIFICATION: "intake.police-notifications",
-    EventType.CONSENT_EVENT: "intake.consent-events",
-}
+from streams.platform.settings import DEFAULT_TOPIC_PREFIX, KafkaSettings
+from streams.platform.topics import INTAKE
 
 PartnerEvent = Contact | PoliceNotification | ConsentEvent
 
@@ -56,7 +50,7 @@ class PartnerProducer:
         bootstrap_servers: str,
         *,
         sender: str,
-        topic_prefix: str = "frontdoor.",
+        topic_prefix: str = DEFAULT_TOPIC_PREFIX,
         registry: SchemaRegistry | None = None,
         timeout: float = 15.0,
         **kafka_settings: Any,
@@ -73,7 +67,7 @@ class PartnerProducer:
         kind = next(
             kind for kind, model in PARTNER_EVENT_MODELS.items() if isinstance(event, model)
         )
-        topic = self._prefix + INTAKE_TOPIC_NAMES[kind]
+        topic = INTAKE[kind].name_under(self._prefix)
         return self._publisher.publish(topic, event, headers={SENDER_HEADER: self._sender})
 
     def publish_json(self, event_type: str, data: Mapping[str, Any]) -> tuple[int, int]:

@@ -48,8 +48,9 @@ from schemas.models import (
     SourcePosition,
     TaskKind,
 )
+from schemas.wire import InboundMessage
 from streams.platform.app import codec
-from streams.platform.reader import StoredMessage, read_topic
+from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
 
 EventT = TypeVar("EventT", bound=Event)
@@ -129,10 +130,10 @@ def police_notification(**changes: object) -> PoliceNotification:
 
 def wait_for_messages(
     settings: KafkaSettings, topic: str, count: int, *, timeout: float = 60.0
-) -> list[StoredMessage]:
+) -> list[InboundMessage]:
     """Read ``topic`` until it holds at least ``count`` messages; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
-    messages: list[StoredMessage] = []
+    messages: list[InboundMessage] = []
     while time.monotonic() < deadline:
         messages = list(read_topic(settings, topic, idle_seconds=0.5))
         if len(messages) >= count:

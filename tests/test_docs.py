@@ -51,12 +51,3 @@ def test_the_example_events_in_the_readme_are_valid_contracts() -> None:
     PoliceNotification.model_validate_json(
         (ROOT / "examples" / "police-notification-with-a-typo.json").read_bytes()
     )
-
-
-def test_the_producer_librarys_topic_names_are_the_topologys() -> None:
-    from connectors.producer import INTAKE_TOPIC_NAMES  # noqa: PLC0415
-    from streams.platform.topology import INTAKE_TOPICS, spec_of  # noqa: PLC0415
-
-    assert {kind: spec_of(topic).name for kind, topic in INTAKE_TOPICS.items()} == dict(
-        INTAKE_TOPIC_NAMES
-    )

@@ -1,8 +1,9 @@
 """A child's history: what the front door knows of each child, kept per child key. Pure functions.
 
-The history lives in a Faust table (one JSON document per child key, see ``agents/routing.py``) and
-is rebuilt from its changelog. Everything here is a pure function of the history and an event's own
-time, never the wall clock, so replays give the same answers as the first run.
+The history lives in a Faust table (one JSON document per child key, read with
+:func:`stored_history`) and is rebuilt from its changelog. Everything here is a pure function of the
+history and an event's own time, never the wall clock, so replays give the same answers as the first
+run.
 
 Counts "in the last 12 months" look back 365 days from the event being routed and count only
 *earlier* events: the summary describes what was known before this event arrived.
@@ -10,7 +11,9 @@ Counts "in the last 12 months" look back 365 days from the event being routed an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -64,6 +67,11 @@ class ChildHistory(BaseModel):
 
     def has_seen(self, event_id: str) -> bool:
         return any(past.event_id == event_id for past in self.events)
+
+
+def stored_history(stored: Mapping[str, Any] | None, child_key: str) -> ChildHistory:
+    """A child's history from its stored JSON document, or an empty one for a new child."""
+    return ChildHistory.model_validate(stored) if stored else ChildHistory(child_key=child_key)
 
 
 def received_at(accepted: AcceptedEvent) -> datetime:

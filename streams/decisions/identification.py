@@ -40,7 +40,8 @@ from streams.decisions.identity import (
     known_child_from,
     resolve,
 )
-from streams.decisions.intake import addressed_agency, derived_id
+from streams.decisions.ids import derived_id
+from streams.decisions.requests import information_request
 from streams.decisions.rules import Rules, missing_information
 
 JsonIndex = Mapping[str, Any]
@@ -53,6 +54,12 @@ class Identified:
     child_events: list[ChildEvent]
     index_updates: dict[str, Any]
     information_request: InformationRequest | None
+
+    @property
+    def outputs(self) -> list[ChildEvent | InformationRequest]:
+        """What to publish, in order: each child's event, then the request, if any."""
+        request = [self.information_request] if self.information_request else []
+        return [*self.child_events, *request]
 
 
 def known_child_to_json(known: KnownChild) -> dict[str, Any]:
@@ -108,18 +115,14 @@ def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datet
                 missing_information=missing,
             )
         )
-    request = None
-    if missing:
-        request = InformationRequest(
-            event_id=derived_id("ir", accepted.event_id, RequestReason.MISSING_INFORMATION.value),
-            about_event_id=accepted.event_id,
-            about_event_type=accepted.event_type,
-            addressed_to_agency=addressed_agency(accepted.payload),
-            addressed_to_sender=accepted.sender,
-            reason=RequestReason.MISSING_INFORMATION,
-            items=missing,
-            created_at=now,
-        )
+    request = information_request(
+        accepted.payload,
+        accepted.event_type,
+        sender=accepted.sender,
+        reason=RequestReason.MISSING_INFORMATION,
+        items=missing,
+        now=now,
+    )
     return Identified(child_events, updates, request)
 
 

@@ -70,6 +70,7 @@ from urllib.parse import quote
 # models, and re-exported here rather than duplicated.
 from schemas.models import Child, MatchKind
 from schemas.quality import check_upn, nhs_number_is_valid
+from schemas.wire import UNKNOWN_SENDER
 
 __all__ = [
     "CONFIRM_THRESHOLD",
@@ -94,10 +95,6 @@ POSSIBLE_THRESHOLD = 0.7
 POSSIBLE_CEILING = 0.89
 # Candidates this close to the best are indistinguishable on the evidence we have.
 TIE_MARGIN = 0.05
-
-# Same value as streams.decisions.intake.UNKNOWN_SENDER (not imported: intake pulls in the
-# Kafka client). A reference from an unknown sender is not scoped, so it identifies nobody.
-_UNKNOWN_SENDER = "unknown"
 
 
 @dataclass(frozen=True)
@@ -272,7 +269,7 @@ def exact_identifiers(child: Child, sender: str, invalid_fields: Collection[str]
         keys.append(f"upn:{upn}")
     reference = _partner_reference(child, invalid_fields)
     scope = sender.strip()
-    if reference is not None and scope and scope != _UNKNOWN_SENDER:
+    if reference is not None and scope and scope != UNKNOWN_SENDER:
         keys.append(f"ref:{quote(scope, safe='')}:{reference}")
     return keys
 

@@ -14,18 +14,15 @@ Ids of everything produced here are derived from the input, so processing the sa
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.errors import UnusableEventError
 from schemas.models import (
     AcceptedEvent,
-    Agency,
     ConsentEvent,
     Contact,
-    DataQualityIssue,
     DeadLetter,
     Event,
     EventType,
@@ -34,47 +31,17 @@ from schemas.models import (
     PoliceNotification,
     RequestedItem,
     RequestReason,
-    SourcePosition,
     TaskKind,
 )
 from schemas.quality import data_quality_issues
-from streams.platform.codec import AvroCodec
-from streams.platform.publisher import SENDER_HEADER
+from schemas.wire import InboundMessage
+from streams.decisions.ids import derived_id
+from streams.decisions.requests import information_request
 
-UNKNOWN_SENDER = "unknown"
-_IDS = uuid.UUID("5b0c2a57-6c1e-4d8e-9a51-3f7f0e0c1d20")  # namespace for derived ids
-
-
-def derived_id(kind: str, *parts: object) -> str:
-    """A stable id for an output derived from its inputs (same inputs, same id)."""
-    return f"{kind}-{uuid.uuid5(_IDS, '|'.join(str(part) for part in parts))}"
-
-
-@dataclass(frozen=True)
-class InboundMessage:
-    """A Kafka message as it arrived: raw bytes and where they came from."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Mapping[str, bytes]
-
-    @property
-    def source(self) -> SourcePosition:
-        return SourcePosition(topic=self.topic, partition=self.partition, offset=self.offset)
-
-    @property
-    def sender(self) -> str:
-        raw = self.headers.get(SENDER_HEADER)
-        if not raw:
-            return UNKNOWN_SENDER
-        try:
-            text = raw.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            return UNKNOWN_SENDER
-        return text[:64] or UNKNOWN_SENDER
+PartnerEvent = Contact | PoliceNotification | ConsentEvent
+#: Wire bytes to a validated partner event, raising :class:`UnusableEventError` (the codec's
+#: decode, bound to the event type's model: the decisions never see the wire format).
+Decoder = Callable[[bytes | None], PartnerEvent]
 
 
 @dataclass(frozen=True)
@@ -85,28 +52,24 @@ class IntakeOutcome:
     information_request: InformationRequest | None = None
     dead_letter: DeadLetter | None = None
 
-
-def addressed_agency(event: Event) -> Agency:
-    """The agency an information request about this event goes to."""
-    if isinstance(event, Contact):
-        return event.referrer.agency
-    if isinstance(event, PoliceNotification):
-        return Agency.POLICE
-    return Agency.LOCAL_AUTHORITY
+    @property
+    def outputs(self) -> list[Event]:
+        """What to publish, in order: the dead letter, or the accepted event and its request."""
+        produced: list[Event | None] = [self.dead_letter, self.accepted, self.information_request]
+        return [event for event in produced if event is not None]
 
 
 def triage(
     message: InboundMessage,
     *,
     event_type: EventType,
-    model: type[Contact | PoliceNotification | ConsentEvent],
-    codec: AvroCodec,
+    decode: Decoder,
     now: datetime,
     known_urns: Container[str] | None = None,
 ) -> IntakeOutcome:
     """Decide what becomes of one inbound message. Raises only for our own faults (registry)."""
     try:
-        event = codec.decode(message.value, model)
+        event = decode(message.value)
     except UnusableEventError as error:
         return IntakeOutcome(dead_letter=dead_letter_for(message, error, now))
     issues = data_quality_issues(event, known_urns)
@@ -119,30 +82,15 @@ def triage(
         data_quality_issues=issues,
         **{event_type.value: event},
     )
-    request = information_request_for(event, event_type, message.sender, issues, now)
-    return IntakeOutcome(accepted=accepted, information_request=request)
-
-
-def information_request_for(
-    event: Event,
-    event_type: EventType,
-    sender: str,
-    issues: list[DataQualityIssue],
-    now: datetime,
-) -> InformationRequest | None:
-    """One request naming every field to correct, or None when there is nothing to ask."""
-    if not issues:
-        return None
-    return InformationRequest(
-        event_id=derived_id("ir", event.event_id, RequestReason.DATA_QUALITY.value),
-        about_event_id=event.event_id,
-        about_event_type=event_type,
-        addressed_to_agency=addressed_agency(event),
-        addressed_to_sender=sender,
+    request = information_request(
+        event,
+        event_type,
+        sender=message.sender,
         reason=RequestReason.DATA_QUALITY,
         items=[RequestedItem(field=i.field, code=i.code, message=i.message) for i in issues],
-        created_at=now,
+        now=now,
     )
+    return IntakeOutcome(accepted=accepted, information_request=request)
 
 
 def dead_letter_for(

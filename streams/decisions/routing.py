@@ -25,6 +25,7 @@ from schemas.models import (
     ChildEvent,
     ConsentPosition,
     DutyTeamAlert,
+    EventType,
     HistorySummary,
     MatchKind,
     Priority,
@@ -34,8 +35,8 @@ from schemas.models import (
 )
 from schemas.quality import ENGLAND
 from streams.decisions.calendar import OfficeCalendar
-from streams.decisions.history import received_at
-from streams.decisions.intake import derived_id
+from streams.decisions.history import ChildHistory, received_at, summarise, with_event
+from streams.decisions.ids import derived_id
 from streams.decisions.rules import Rules, fired_indicators
 from streams.decisions.rules.facts import child_facts, event_facts, history_facts
 
@@ -226,3 +227,45 @@ def duty_team_alert(item: WorkItem, now: datetime) -> DutyTeamAlert:
         received_at=item.received_at,
         raised_at=now,
     )
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What routing one child event produced: outputs to publish, and the history to store."""
+
+    outputs: list[WorkItem | DutyTeamAlert]
+    #: The child's history with this event recorded; None when there is nothing to store.
+    history: ChildHistory | None
+    #: Why nothing was routed (a redelivery, a consent event), for the log; None when routed.
+    not_routed: str | None = None
+
+
+def route_child_event(
+    child_event: ChildEvent,
+    history: ChildHistory,
+    rules: Rules,
+    calendar: OfficeCalendar,
+    now: datetime,
+) -> Routed:
+    """The routing agent's step: one child event and the child's history in, outputs out.
+
+    An event already in the history was routed before (at-least-once redelivery, or the partner
+    sent it twice): nothing is published again. A consent event is recorded in the history,
+    where later routing finds it, and is not itself work. Anything else is routed: its work
+    items, each duty-team item followed by the alert that pages the team.
+    """
+    accepted = child_event.accepted
+    if history.has_seen(accepted.event_id):
+        return Routed(outputs=[], history=None, not_routed="already routed")
+    if accepted.event_type is EventType.CONSENT_EVENT:
+        recorded = with_event(history, accepted, queue=None, level=None)
+        return Routed(outputs=[], history=recorded, not_routed="consent event recorded")
+    summary = summarise(history, received_at(accepted))
+    decision = route(child_event, summary, rules, calendar)
+    outputs: list[WorkItem | DutyTeamAlert] = []
+    for item in work_items(child_event, summary, decision, now):
+        outputs.append(item)
+        if item.queue is Queue.DUTY_TEAM:
+            outputs.append(duty_team_alert(item, now))
+    updated = with_event(history, accepted, queue=decision.queue, level=decision.level)
+    return Routed(outputs=outputs, history=updated)

@@ -16,7 +16,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.errors import BrokerUnavailableError, TopicMismatchError
 from streams.platform.settings import KafkaSettings
-from streams.platform.topology import TopicSpec
+from streams.platform.topics import TopicSpec
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,6 @@ from schemas.models import Event
 from streams.platform.codec import AvroCodec
 from streams.platform.settings import KafkaSettings
 
-SENDER_HEADER = "frontdoor-sender"
-RESUBMISSION_HEADER = "frontdoor-resubmission-of"
-
 
 class Publisher:
     """Encodes events with the codec and publishes them, one acknowledged write at a time."""

@@ -7,28 +7,18 @@ offsets: Tansu's ListOffsets(latest) is wrong after multi-record batches (broker
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from schemas.errors import BrokerUnavailableError
+from schemas.wire import InboundMessage
 from streams.platform.settings import KafkaSettings
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: dict[str, bytes]
 
 
 def read_topic(
     settings: KafkaSettings, topic: str, *, idle_seconds: float = 1.0
-) -> Iterator[StoredMessage]:
+) -> Iterator[InboundMessage]:
     """Every message of ``topic``, partition by partition in offset order; no consumer group."""
     try:
         consumer = KafkaConsumer(
@@ -47,7 +37,7 @@ def read_topic(
         consumer.assign(assignment)
         consumer.seek_to_beginning(*assignment)
         for record in consumer:
-            yield StoredMessage(
+            yield InboundMessage(
                 topic=record.topic,
                 partition=record.partition,
                 offset=record.offset,

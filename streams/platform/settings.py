@@ -23,6 +23,10 @@ _COMMON = {
 }
 
 
+#: The namespace of every topic unless ``FRONTDOOR_TOPIC_PREFIX`` says otherwise.
+DEFAULT_TOPIC_PREFIX = "frontdoor."
+
+
 class KafkaSettings(BaseSettings):
     """How every component reaches the broker."""
 
@@ -91,7 +95,7 @@ class WorkerSettings(BaseSettings):
 
     app_id: str = Field(default="frontdoor", pattern=r"^[A-Za-z0-9._-]+$")
     topic_prefix: str = Field(
-        default="frontdoor.",
+        default=DEFAULT_TOPIC_PREFIX,
         pattern=r"^[A-Za-z0-9._-]*$",
         description="Prepended to every topic name; lets tests and tenants share one cluster.",
     )

@@ -20,6 +20,7 @@ from types import FrameType
 
 from streams.platform.broker import EmbeddedBroker, is_listening, wait_until_ready
 from streams.platform.settings import KafkaSettings, WorkerSettings
+from streams.platform.topics import TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,7 @@ class Supervisor:
             self.stop()
 
     def _start(self) -> None:
-        from streams.platform.admin import ensure_topics, format_reports  # noqa: PLC0415 - loads the app
-        from streams.platform.topology import TOPICS  # noqa: PLC0415
+        from streams.platform.admin import ensure_topics, format_reports  # noqa: PLC0415 - the Kafka client, only when starting
 
         self.worker.data_dir.mkdir(parents=True, exist_ok=True)
         address = self.kafka.servers[0]

@@ -24,23 +24,24 @@ from schemas.models import (
     RequestReason,
     WorkItem,
 )
+from schemas.wire import SENDER_HEADER
 from streams.platform.app import codec
 from streams.platform.broker import free_port
 from streams.platform.codec import MAGIC_BYTE
-from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
 from streams.platform.registry import EmbeddedSchemaRegistry
 from streams.platform.settings import KafkaSettings
-from streams.platform.topology import (
-    accepted_events,
-    child_events,
-    contacts,
-    dead_letters,
-    information_requests,
-    mash_queue,
-    mash_tasks,
-    police_notifications,
-    spec_of,
+from streams.platform.topics import (
+    ACCEPTED_EVENTS,
+    CHILD_EVENTS,
+    CONTACTS,
+    DEAD_LETTERS,
+    INFORMATION_REQUESTS,
+    MASH_QUEUE,
+    MASH_TASKS,
+    POLICE_NOTIFICATIONS,
+    TopicSpec,
 )
 from tests.helpers import (
     INVALID_NHS_NUMBER,
@@ -75,8 +76,8 @@ def publisher(kafka: KafkaSettings) -> Iterator[Publisher]:
         yield publisher
 
 
-def name(topic: object, namespace: str) -> str:
-    return spec_of(topic).name_under(namespace)  # type: ignore[arg-type]
+def name(topic: TopicSpec, namespace: str) -> str:
+    return topic.name_under(namespace)
 
 
 @pytest.mark.usefixtures("worker")
@@ -84,11 +85,11 @@ def test_a_valid_contact_is_accepted_by_the_worker_and_published_onward(
     kafka: KafkaSettings, namespace: str, publisher: Publisher
 ) -> None:
     sent = contact()
-    publisher.publish(name(contacts, namespace), sent, headers={SENDER_HEADER: "school.990001"})
+    publisher.publish(name(CONTACTS, namespace), sent, headers={SENDER_HEADER: "school.990001"})
 
     mine = wait_for_matching(
         kafka,
-        name(accepted_events, namespace),
+        name(ACCEPTED_EVENTS, namespace),
         AcceptedEvent,
         lambda event: event.event_id == sent.event_id,
     )
@@ -109,12 +110,12 @@ def test_a_wrong_nhs_check_digit_is_accepted_and_the_police_are_asked_to_correct
         update={"children": [first_child, *notification.children[1:]]}
     )
     publisher.publish(
-        name(police_notifications, namespace), notification, headers={SENDER_HEADER: "police.synth"}
+        name(POLICE_NOTIFICATIONS, namespace), notification, headers={SENDER_HEADER: "police.synth"}
     )
 
     request = wait_for_event(
         kafka,
-        name(information_requests, namespace),
+        name(INFORMATION_REQUESTS, namespace),
         InformationRequest,
         lambda r: (
             r.about_event_id == notification.event_id and r.reason is RequestReason.DATA_QUALITY
@@ -122,7 +123,7 @@ def test_a_wrong_nhs_check_digit_is_accepted_and_the_police_are_asked_to_correct
     )
     event = wait_for_event(
         kafka,
-        name(accepted_events, namespace),
+        name(ACCEPTED_EVENTS, namespace),
         AcceptedEvent,
         lambda a: a.event_id == notification.event_id,
     )
@@ -163,24 +164,24 @@ def test_valid_and_invalid_messages_split_exactly_between_onward_and_dead_letter
     valid = [contact() for _ in range(12)]
     garbage = _garbage_messages()
     for event in valid:
-        publisher.publish(name(contacts, namespace), event, headers={SENDER_HEADER: "la.synth"})
+        publisher.publish(name(CONTACTS, namespace), event, headers={SENDER_HEADER: "la.synth"})
     for key, value in garbage:
         publisher.publish_raw(
-            name(contacts, namespace), value, key=key, headers={SENDER_HEADER: "partner.x"}
+            name(CONTACTS, namespace), value, key=key, headers={SENDER_HEADER: "partner.x"}
         )
 
     valid_ids = {event.event_id for event in valid}
     garbage_keys = {key.encode() for key, _ in garbage}
     onward = wait_for_matching(
         kafka,
-        name(accepted_events, namespace),
+        name(ACCEPTED_EVENTS, namespace),
         AcceptedEvent,
         lambda e: e.event_id in valid_ids,
         len(valid),
     )
     mine = wait_for_matching(
         kafka,
-        name(dead_letters, namespace),
+        name(DEAD_LETTERS, namespace),
         DeadLetter,
         lambda letter: letter.original_key in garbage_keys,
         len(garbage),
@@ -211,14 +212,14 @@ def test_every_dead_letter_becomes_a_mash_task_naming_the_sender_and_reason(
 ) -> None:
     key = new_id("bad")
     publisher.publish_raw(
-        name(contacts, namespace), b"\x00garbage", key=key, headers={SENDER_HEADER: "gp.synth"}
+        name(CONTACTS, namespace), b"\x00garbage", key=key, headers={SENDER_HEADER: "gp.synth"}
     )
 
     letter = wait_for_event(
-        kafka, name(dead_letters, namespace), DeadLetter, lambda dl: dl.original_key == key.encode()
+        kafka, name(DEAD_LETTERS, namespace), DeadLetter, lambda dl: dl.original_key == key.encode()
     )
     task = wait_for_event(
-        kafka, name(mash_tasks, namespace), MashTask, lambda t: t.reference == letter.event_id
+        kafka, name(MASH_TASKS, namespace), MashTask, lambda t: t.reference == letter.event_id
     )
 
     assert task.sender == "gp.synth"
@@ -235,17 +236,17 @@ def test_an_event_caught_by_our_own_outage_and_a_shutdown_is_processed_after_res
     down = {"FRONTDOOR_SCHEMA_REGISTRY_URL": f"http://127.0.0.1:{free_port()}"}
     sent = contact()
     with running_worker(kafka, namespace, tmp_path, extra_env=down, log_name="down.log"):
-        publisher.publish(name(contacts, namespace), sent, headers={SENDER_HEADER: "la.synth"})
+        publisher.publish(name(CONTACTS, namespace), sent, headers={SENDER_HEADER: "la.synth"})
         deadline = time.monotonic() + 60
         while "retrying" not in (tmp_path / "down.log").read_text(errors="replace"):
             assert time.monotonic() < deadline, "the worker never tried the event"
             time.sleep(0.2)
 
-    assert list(read_topic(kafka, name(dead_letters, namespace), idle_seconds=0.5)) == []
-    assert list(read_topic(kafka, name(accepted_events, namespace), idle_seconds=0.5)) == []
+    assert list(read_topic(kafka, name(DEAD_LETTERS, namespace), idle_seconds=0.5)) == []
+    assert list(read_topic(kafka, name(ACCEPTED_EVENTS, namespace), idle_seconds=0.5)) == []
 
     with running_worker(kafka, namespace, tmp_path, log_name="restarted.log"):
-        onward = wait_for_messages(kafka, name(accepted_events, namespace), 1)
+        onward = wait_for_messages(kafka, name(ACCEPTED_EVENTS, namespace), 1)
 
     assert [codec.decode(m.value, AcceptedEvent).event_id for m in onward] == [sent.event_id]
 
@@ -255,18 +256,18 @@ def test_garbage_on_an_internal_topic_is_dead_lettered_and_the_work_goes_on(
     kafka: KafkaSettings, namespace: str, publisher: Publisher
 ) -> None:
     key = new_id("stranger")
-    publisher.publish_raw(name(child_events, namespace), b"not ours", key=key)
+    publisher.publish_raw(name(CHILD_EVENTS, namespace), b"not ours", key=key)
     sent = contact()
-    publisher.publish(name(contacts, namespace), sent, headers={SENDER_HEADER: "la.synth"})
+    publisher.publish(name(CONTACTS, namespace), sent, headers={SENDER_HEADER: "la.synth"})
 
     letter = wait_for_event(
         kafka,
-        name(dead_letters, namespace),
+        name(DEAD_LETTERS, namespace),
         DeadLetter,
         lambda dl: dl.original_key == key.encode(),
     )
-    assert letter.source.topic == name(child_events, namespace)
+    assert letter.source.topic == name(CHILD_EVENTS, namespace)
     assert letter.error_code == "FD-DECODE-WIRE-FORMAT"
     wait_for_event(
-        kafka, name(mash_queue, namespace), WorkItem, lambda w: w.source_event_id == sent.event_id
+        kafka, name(MASH_QUEUE, namespace), WorkItem, lambda w: w.source_event_id == sent.event_id
     )

@@ -36,18 +36,19 @@ from schemas.models import (
     ServiceRequested,
     WorkItem,
 )
+from schemas.wire import SENDER_HEADER
 from streams.platform.app import codec
-from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
-from streams.platform.topology import (
-    QUEUE_TOPICS,
-    accepted_events,
-    contacts,
-    duty_team_alerts,
-    information_requests,
-    police_notifications,
-    spec_of,
+from streams.platform.topics import (
+    ACCEPTED_EVENTS,
+    CONTACTS,
+    DUTY_TEAM_ALERTS,
+    INFORMATION_REQUESTS,
+    POLICE_NOTIFICATIONS,
+    QUEUES,
+    TopicSpec,
 )
 from tests.helpers import contact, police_notification, running_worker, wait_for_messages
 
@@ -82,25 +83,25 @@ class FrontDoor:
         self.namespace = namespace
         self.publisher = publisher
 
-    def topic(self, topic: object) -> str:
-        return spec_of(topic).name_under(self.namespace)  # type: ignore[arg-type]
+    def topic(self, topic: TopicSpec) -> str:
+        return topic.name_under(self.namespace)
 
-    def send(self, topic: object, event: Event, sender: str) -> None:
+    def send(self, topic: TopicSpec, event: Event, sender: str) -> None:
         self.publisher.publish(self.topic(topic), event, headers={SENDER_HEADER: sender})
 
     def work_items(self, queue: Queue, event_id: str, count: int = 1) -> list[WorkItem]:
-        return self._wait(self.topic(QUEUE_TOPICS[queue]), WorkItem, event_id, count)
+        return self._wait(self.topic(QUEUES[queue]), WorkItem, event_id, count)
 
     def all_work_items(self, queue: Queue, event_id: str) -> list[WorkItem]:
-        messages = read_topic(self.kafka, self.topic(QUEUE_TOPICS[queue]), idle_seconds=0.5)
+        messages = read_topic(self.kafka, self.topic(QUEUES[queue]), idle_seconds=0.5)
         items = [codec.decode(m.value, WorkItem) for m in messages]
         return [item for item in items if item.source_event_id == event_id]
 
     def alerts(self, event_id: str) -> list[DutyTeamAlert]:
-        return self._wait(self.topic(duty_team_alerts), DutyTeamAlert, event_id, 1)
+        return self._wait(self.topic(DUTY_TEAM_ALERTS), DutyTeamAlert, event_id, 1)
 
     def information_requests(self, event_id: str) -> list[InformationRequest]:
-        found = self._wait(self.topic(information_requests), InformationRequest, event_id, 1)
+        found = self._wait(self.topic(INFORMATION_REQUESTS), InformationRequest, event_id, 1)
         return [r for r in found if r.reason is RequestReason.MISSING_INFORMATION]
 
     def _wait(self, topic: str, model: type[Found], event_id: str, count: int) -> list[Found]:
@@ -157,7 +158,7 @@ def test_a_level_2_contact_with_consent_goes_to_early_help_due_the_next_working_
     front_door: FrontDoor,
 ) -> None:
     sent = early_help_contact()
-    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
 
     (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
 
@@ -171,7 +172,7 @@ def test_the_same_contact_without_consent_goes_to_the_mash_saying_consent_is_why
     front_door: FrontDoor,
 ) -> None:
     sent = early_help_contact(consent=ConsentPosition.REFUSED)
-    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
 
     (item,) = front_door.work_items(Queue.MASH, sent.event_id)  # type: ignore[attr-defined]
 
@@ -189,7 +190,7 @@ def test_immediate_risk_on_a_saturday_night_alerts_the_duty_team_and_the_mash_cl
         concern_categories=[ConcernCategory.PHYSICAL_ABUSE],
         received_at=london(2026, 12, 5, 22),  # Saturday 22:00
     )
-    front_door.send(contacts, sent, "public.web-form")
+    front_door.send(CONTACTS, sent, "public.web-form")
 
     (alert,) = front_door.alerts(sent.event_id)
     (request,) = front_door.information_requests(sent.event_id)
@@ -215,7 +216,7 @@ def test_two_children_without_dates_of_birth_give_one_request_to_the_police_nami
         for child in base.children
     ]
     sent = base.model_copy(update={"children": children})
-    front_door.send(police_notifications, sent, "police.synthetic")
+    front_door.send(POLICE_NOTIFICATIONS, sent, "police.synthetic")
 
     (request,) = front_door.information_requests(sent.event_id)
 
@@ -237,7 +238,7 @@ def test_a_third_domestic_abuse_incident_in_12_months_raises_the_priority_and_sa
         sent = police_notification(
             children=[child], received_at=first_day + timedelta(days=60 * incident)
         )
-        front_door.send(police_notifications, sent, "police.synthetic")
+        front_door.send(POLICE_NOTIFICATIONS, sent, "police.synthetic")
         (item,) = front_door.work_items(Queue.MASH, sent.event_id)
         items.append(item)
 
@@ -256,7 +257,7 @@ def test_a_contact_on_christmas_eve_afternoon_is_due_after_christmas_and_boxing_
     front_door: FrontDoor,
 ) -> None:
     sent = early_help_contact(received_at=london(2026, 12, 24, 16))  # Thursday 16:00
-    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
 
     (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
 
@@ -268,11 +269,11 @@ def test_the_same_event_published_twice_yields_one_work_item(
 ) -> None:
     child = a_child()
     sent = early_help_contact(children=[child])
-    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
     front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
 
-    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
-    accepted_topic = front_door.topic(accepted_events)
+    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
+    accepted_topic = front_door.topic(ACCEPTED_EVENTS)
     twice = [
         m
         for m in wait_for_messages(kafka, accepted_topic, 2)
@@ -289,7 +290,7 @@ def test_the_same_event_published_twice_yields_one_work_item(
     assert len(twice) == 2
     # A later event about the same child is routed after the duplicate (same partitions, in order).
     marker = early_help_contact(children=[child], received_at=london(2026, 12, 1, 11))
-    front_door.send(contacts, marker, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, marker, "school.990001")  # type: ignore[arg-type]
     front_door.work_items(Queue.EARLY_HELP, marker.event_id)  # type: ignore[attr-defined]
 
     assert len(front_door.all_work_items(Queue.EARLY_HELP, sent.event_id)) == 1  # type: ignore[attr-defined]
@@ -326,7 +327,7 @@ def test_history_imported_on_day_one_counts_towards_the_first_live_notification(
     # never counts the notification before it.
     for attempt in range(40):
         sent = police_notification(children=[present], received_at=london(2026, 11, 2, 11))
-        front_door.send(police_notifications, sent, "police.synthetic")
+        front_door.send(POLICE_NOTIFICATIONS, sent, "police.synthetic")
         (item,) = front_door.work_items(Queue.MASH, sent.event_id)
         if item.history.domestic_abuse_incidents_12m == 2 or attempt == 39:
             break
@@ -341,7 +342,7 @@ def test_a_queue_can_be_tailed_readably_without_personal_details_unless_asked(
 ) -> None:
     child = a_child(given_name="Wilhelmina")
     sent = early_help_contact(children=[child])
-    front_door.send(contacts, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
     (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
     env = {
         **os.environ,

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from schemas.models import AcceptedEvent
+from schemas.wire import SENDER_HEADER
 from streams.platform.app import codec
 from streams.platform.broker import free_port, is_listening
-from streams.platform.publisher import SENDER_HEADER, Publisher
+from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
-from streams.platform.topology import TOPICS, accepted_events, contacts, spec_of
+from streams.platform.topics import ACCEPTED_EVENTS, CONTACTS, TOPICS
 from tests.helpers import contact, running_worker, stop_process_group, wait_for_messages
 
 
@@ -148,7 +149,7 @@ def test_a_dead_letter_is_listed_and_a_corrected_message_resubmitted_lands_once(
 ) -> None:
     prefix = f"test-cli-{uuid.uuid4().hex[:8]}."
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers, "FRONTDOOR_TOPIC_PREFIX": prefix}
-    intake = spec_of(contacts).name_under(prefix)
+    intake = CONTACTS.name_under(prefix)
     with running_worker(kafka, prefix, tmp_path), Publisher(kafka, codec) as publisher:
         publisher.publish_raw(intake, b"{not avro}", key="k1", headers={SENDER_HEADER: "gp.x"})
         listing = ""
@@ -166,7 +167,7 @@ def test_a_dead_letter_is_listed_and_a_corrected_message_resubmitted_lands_once(
         corrected_file.write_text(corrected.model_dump_json())
         frontdoor("dead-letters", "resubmit", dead_letter_id, str(corrected_file), env=env)
 
-        onward = wait_for_messages(kafka, spec_of(accepted_events).name_under(prefix), 1)
+        onward = wait_for_messages(kafka, ACCEPTED_EVENTS.name_under(prefix), 1)
     accepted = [codec.decode(m.value, AcceptedEvent) for m in onward]
     assert [a.event_id for a in accepted] == [corrected.event_id]
     assert accepted[0].sender == "gp.x"
@@ -187,4 +188,4 @@ def test_publishing_an_unusable_json_file_names_the_field_and_publishes_nothing(
     assert result.returncode == 2
     assert "[FD-VALIDATION]" in result.stderr
     assert "children:" in result.stderr
-    assert list(read_topic(kafka, spec_of(contacts).name_under(prefix), idle_seconds=0.5)) == []
+    assert list(read_topic(kafka, CONTACTS.name_under(prefix), idle_seconds=0.5)) == []

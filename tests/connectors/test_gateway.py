@@ -35,7 +35,7 @@ from streams.platform.app import codec
 from streams.platform.broker import EmbeddedBroker, free_port
 from streams.platform.reader import read_topic
 from streams.platform.settings import GatewaySettings, KafkaSettings
-from streams.platform.topology import contacts, information_requests, spec_of
+from streams.platform.topics import CONTACTS, INFORMATION_REQUESTS
 from tests.helpers import INVALID_NHS_NUMBER, contact, police_notification, running_worker
 from tests.tcp_proxy import TcpProxy
 
@@ -142,7 +142,7 @@ def test_a_valid_contact_is_answered_202_only_once_it_is_on_the_intake_topic(
 
     assert answer.status_code == 202, answer.text
     assert answer.json() == {"event_id": sent.event_id, "status": "accepted", "warnings": []}
-    topic = spec_of(contacts).name_under(topic_prefix)
+    topic = CONTACTS.name_under(topic_prefix)
     assert on_topic(kafka, topic, Contact) == [sent.event_id]
 
 
@@ -161,7 +161,7 @@ def test_an_unusable_post_is_422_with_the_field_named_and_nothing_published(
     assert problem["code"] == "FD-VALIDATION"
     assert {error["field"] for error in problem["errors"]} == {"children", "description"}
     assert "Synthetic words" not in answer.text
-    assert on_topic(kafka, spec_of(contacts).name_under(topic_prefix), Contact) == []
+    assert on_topic(kafka, CONTACTS.name_under(topic_prefix), Contact) == []
 
 
 def test_a_wrong_nhs_check_digit_is_accepted_with_a_warning_and_an_information_request_follows(
@@ -175,7 +175,7 @@ def test_a_wrong_nhs_check_digit_is_accepted_with_a_warning_and_an_information_r
         answer = post(gateway, "/v1/police-notifications", partners.police, as_json(notification))
         assert answer.status_code == 202, answer.text
         assert [w["code"] for w in answer.json()["warnings"]] == ["DQ-NHS-NUMBER"]
-        requests_topic = spec_of(information_requests).name_under(topic_prefix)
+        requests_topic = INFORMATION_REQUESTS.name_under(topic_prefix)
         for _ in range(60):
             requests = [
                 codec.decode(m.value, InformationRequest)
@@ -219,7 +219,7 @@ def test_a_schools_key_cannot_publish_a_police_notification_or_claim_to_be_healt
 
     assert as_police.status_code == 403
     assert as_health.status_code == 403
-    assert on_topic(kafka, spec_of(contacts).name_under(topic_prefix), Contact) == []
+    assert on_topic(kafka, CONTACTS.name_under(topic_prefix), Contact) == []
 
 
 def test_the_same_idempotency_key_twice_publishes_once_even_across_a_restart(
@@ -246,7 +246,7 @@ def test_the_same_idempotency_key_twice_publishes_once_even_across_a_restart(
     assert first.status_code == again.status_code == after_restart.status_code == 202
     assert again.headers["Idempotent-Replayed"] == "true"
     assert after_restart.json()["event_id"] == first_event.event_id
-    topic = spec_of(contacts).name_under(topic_prefix)
+    topic = CONTACTS.name_under(topic_prefix)
     assert on_topic(kafka, topic, Contact) == [first_event.event_id]
 
 
@@ -304,5 +304,5 @@ def test_a_broker_outage_is_503_with_retry_after_and_the_retried_event_lands_onc
             assert retried.status_code == 202
 
         time.sleep(2)  # anything the producer still held would have arrived by now
-        landed = on_topic(kafka, spec_of(contacts).name_under(topic_prefix), Contact)
+        landed = on_topic(kafka, CONTACTS.name_under(topic_prefix), Contact)
     assert sorted(landed) == sorted([before.event_id, during.event_id])

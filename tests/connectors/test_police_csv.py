@@ -42,11 +42,11 @@ from schemas.models import (
     PoliceNotification,
 )
 from schemas.quality import data_quality_issues
+from schemas.wire import SENDER_HEADER
 from streams.platform.app import codec
-from streams.platform.publisher import SENDER_HEADER
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
-from streams.platform.topology import police_notifications, spec_of
+from streams.platform.topics import POLICE_NOTIFICATIONS
 from tests.helpers import INVALID_NHS_NUMBER, VALID_NHS_NUMBER
 
 FORCE = "Synthetic Constabulary"
@@ -640,7 +640,7 @@ def test_a_ten_thousand_row_export_publishes_exactly_the_good_notifications_once
         "FRONTDOOR_TOPIC_PREFIX": prefix,
         "FRONTDOOR_GATEWAY_STORE_URL": f"sqlite:///{tmp_path}/store.db",
     }
-    topic = spec_of(police_notifications).name_under(prefix)
+    topic = POLICE_NOTIFICATIONS.name_under(prefix)
 
     first = frontdoor_import(file, env)
 

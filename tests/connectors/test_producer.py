@@ -12,7 +12,7 @@ from schemas.models import PoliceNotification
 from streams.platform.app import codec
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
-from streams.platform.topology import police_notifications, spec_of
+from streams.platform.topics import POLICE_NOTIFICATIONS
 from tests.helpers import police_notification
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ def test_a_partner_publishes_a_notification_that_the_pipeline_decodes(
     ) as producer:
         producer.publish_json("police_notification", json.loads(sent.model_dump_json()))
 
-    (message,) = read_topic(kafka, spec_of(police_notifications).name_under(topic_prefix))
+    (message,) = read_topic(kafka, POLICE_NOTIFICATIONS.name_under(topic_prefix))
     assert codec.decode(message.value, PoliceNotification) == sent
     assert message.headers["frontdoor-sender"] == b"police.synthetic"
 
@@ -43,5 +43,5 @@ def test_an_unusable_event_is_refused_before_anything_is_sent(
         p.publish_json("police_notification", data)
 
     assert raised.value.field == "children"
-    topic = spec_of(police_notifications).name_under(topic_prefix)
+    topic = POLICE_NOTIFICATIONS.name_under(topic_prefix)
     assert list(read_topic(kafka, topic, idle_seconds=0.5)) == []

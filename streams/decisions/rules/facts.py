@@ -1,27 +1,146 @@
-"""The facts the rules file's conditions test, computed in one place for the router and the
-required-information checks. Pure.
+"""The facts a rules condition may test: which exist, and how each is computed. Pure.
 
-Every name here is declared, with its type, in :data:`streams.decisions.rules.FACTS`; the rules
-file may use no other.
+:data:`FACTS` declares every fact name a condition may use, with its type, where it comes from
+(the event, one child, or the child's history) and, for text facts, its closed set of values; the
+rules file may use no other, and :mod:`streams.decisions.rules.model` refuses a condition that
+names an undeclared fact or a value the fact can never take. :func:`event_facts`,
+:func:`child_facts` and :func:`history_facts` compute those facts, in one place for the router and
+the required-information checks.
 """
 
 from __future__ import annotations
 
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
+from typing import Literal
 
 from schemas.models import (
     Child,
     ConcernCategory,
     ConsentEvent,
+    ConsentPosition,
     Contact,
+    DashRiskLevel,
     EventType,
     HistorySummary,
     IncidentType,
     NotificationChild,
     OpenPlan,
     PoliceNotification,
+    ServiceRequested,
 )
 from schemas.quality import ENGLAND, age_in_years
+
+# ---------------------------------------------------------------------------------------------
+# The facts a condition may test.
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What the loader knows about one fact: its value type, where it comes from, its values.
+
+    ``scope`` is ``event`` (from the event itself), ``child`` (from one child of the event) or
+    ``history`` (from what the front door already knows about the child). ``values`` is the
+    closed set of text values, when there is one.
+    """
+
+    value_type: type[object]
+    description: str
+    scope: Literal["event", "child", "history"]
+    is_list: bool = False
+    nullable: bool = False
+    values: frozenset[str] = frozenset()
+
+
+def _values(enum: type[Enum]) -> frozenset[str]:
+    return frozenset(str(member.value) for member in enum)
+
+
+#: The only fact names a condition may use; the router computes them for each child of an event.
+FACTS: Mapping[str, Fact] = types.MappingProxyType(
+    {
+        "event_type": Fact(
+            str, "contact, police_notification or consent_event", "event", values=_values(EventType)
+        ),
+        "concern_categories": Fact(
+            str,
+            "a contact's concern categories",
+            "event",
+            is_list=True,
+            values=_values(ConcernCategory),
+        ),
+        "immediate_risk": Fact(bool, "the referrer says a child is at immediate risk", "event"),
+        "service_requested": Fact(
+            str,
+            "the service the referrer asks for (contacts only)",
+            "event",
+            nullable=True,
+            values=_values(ServiceRequested),
+        ),
+        "consent": Fact(
+            str,
+            "the family's consent position (contacts only)",
+            "event",
+            nullable=True,
+            values=_values(ConsentPosition),
+        ),
+        "incident_type": Fact(
+            str,
+            "a police notification's incident type",
+            "event",
+            nullable=True,
+            values=_values(IncidentType),
+        ),
+        "event_is_domestic_abuse": Fact(
+            bool, "a domestic-abuse incident or a contact about domestic abuse", "event"
+        ),
+        "dash_risk_level": Fact(
+            str,
+            "the police DASH risk level",
+            "event",
+            nullable=True,
+            values=_values(DashRiskLevel),
+        ),
+        "dash_score": Fact(int, "yes answers of 24 on the DASH form", "event", nullable=True),
+        "marac_referral_made": Fact(bool, "police made a MARAC referral", "event", nullable=True),
+        "child_present": Fact(
+            bool, "the child was present at the incident", "child", nullable=True
+        ),
+        "child_age_years": Fact(
+            int, "the child's age in completed years when received", "child", nullable=True
+        ),
+        "child_unborn": Fact(bool, "an unborn child (expected date of delivery only)", "child"),
+        "child_under_five": Fact(bool, "an unborn child or a child under five", "child"),
+        "history.contacts_12m": Fact(int, "contacts about the child in 12 months", "history"),
+        "history.referrals_12m": Fact(int, "referrals about the child in 12 months", "history"),
+        "history.domestic_abuse_incidents_12m": Fact(
+            int, "domestic-abuse incidents in 12 months, before this event", "history"
+        ),
+        "history.open_child_protection_plan": Fact(
+            bool, "the child has an open child protection plan", "history"
+        ),
+        "history.open_child_in_need_plan": Fact(
+            bool, "the child has an open child-in-need plan", "history"
+        ),
+        "history.looked_after": Fact(bool, "the child is looked after", "history"),
+        "history.early_help_open": Fact(bool, "the family has open early help", "history"),
+        "history.strategy_discussions_12m": Fact(
+            int, "strategy discussions about the child in 12 months", "history"
+        ),
+    }
+)
+
+#: The operators of a fact condition.
+OPERATORS: tuple[str, ...] = ("equals", "contains", "any_of_values", "at_least", "at_most")
+_COMBINATORS: tuple[str, ...] = ("all", "any", "not")
+
+
+# ---------------------------------------------------------------------------------------------
+# How the facts are computed. A fact added to FACTS above is computed here, so that the
+# declaration the loader checks and the values the router supplies cannot drift apart.
 
 UNDER_FIVE = 5
 

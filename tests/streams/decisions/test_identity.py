@@ -181,7 +181,7 @@ def test_a_placeholder_reference_identifies_nobody(placeholder: str) -> None:
 
 
 def test_a_reference_from_an_unknown_sender_identifies_nobody() -> None:
-    from streams.decisions.intake import UNKNOWN_SENDER  # noqa: PLC0415  (imports the Kafka client)
+    from schemas.wire import UNKNOWN_SENDER  # noqa: PLC0415
 
     assert exact_identifiers(child(partner_reference="12345"), UNKNOWN_SENDER, ()) == []
 

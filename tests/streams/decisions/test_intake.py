@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,9 +17,9 @@ from schemas.models import (
     RequestReason,
     TaskKind,
 )
-from streams.decisions.intake import InboundMessage, IntakeOutcome, review_task_for, triage
+from schemas.wire import SENDER_HEADER, InboundMessage
+from streams.decisions.intake import IntakeOutcome, review_task_for, triage
 from streams.platform.codec import AvroCodec
-from streams.platform.publisher import SENDER_HEADER
 from streams.platform.registry import EmbeddedSchemaRegistry
 from tests.helpers import (
     INVALID_NHS_NUMBER,
@@ -50,8 +51,7 @@ def triage_notification(value: bytes | None, **kwargs: object) -> IntakeOutcome:
     return triage(
         message(value, **kwargs),  # type: ignore[arg-type]
         event_type=EventType.POLICE_NOTIFICATION,
-        model=PoliceNotification,
-        codec=codec,
+        decode=partial(codec.decode, model=PoliceNotification),
         now=NOW,
         known_urns=KNOWN_SCHOOLS,
     )
@@ -102,8 +102,7 @@ def test_a_contacts_information_request_goes_to_the_referrers_agency() -> None:
     outcome = triage(
         message(codec.encode(event), sender="gp.synth"),
         event_type=EventType.CONTACT,
-        model=Contact,
-        codec=codec,
+        decode=partial(codec.decode, model=Contact),
         now=NOW,
     )
     assert outcome.information_request is not None
@@ -115,8 +114,7 @@ def test_a_consent_events_information_request_goes_to_the_local_authority() -> N
     outcome = triage(
         message(codec.encode(event), sender="la.synth"),
         event_type=EventType.CONSENT_EVENT,
-        model=ConsentEvent,
-        codec=codec,
+        decode=partial(codec.decode, model=ConsentEvent),
         now=NOW,
     )
     assert outcome.information_request is not None

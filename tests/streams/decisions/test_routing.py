@@ -13,8 +13,10 @@ from schemas.models import (
     ChildEvent,
     ChildMatch,
     ConcernCategory,
+    ConsentEvent,
     ConsentPosition,
     Contact,
+    DutyTeamAlert,
     EventType,
     HistorySummary,
     MatchKind,
@@ -24,9 +26,10 @@ from schemas.models import (
     ServiceRequested,
     SourcePosition,
 )
-from streams.decisions.routing import Decision, route, work_items
+from streams.decisions.history import ChildHistory, stored_history
+from streams.decisions.routing import Decision, route, route_child_event, work_items
 from streams.decisions.rules import load_rules
-from tests.helpers import contact, police_notification
+from tests.helpers import consent_override, contact, police_notification
 
 RULES = load_rules()
 CALENDAR = RULES.office_calendar()
@@ -35,10 +38,17 @@ SATURDAY_22 = datetime(2026, 12, 5, 22, 0, tzinfo=UTC)
 NO_HISTORY = HistorySummary()
 
 
+KINDS = {
+    Contact: EventType.CONTACT,
+    PoliceNotification: EventType.POLICE_NOTIFICATION,
+    ConsentEvent: EventType.CONSENT_EVENT,
+}
+
+
 def child_event(
-    event: Contact | PoliceNotification, match: MatchKind = MatchKind.NEW
+    event: Contact | PoliceNotification | ConsentEvent, match: MatchKind = MatchKind.NEW
 ) -> ChildEvent:
-    kind = EventType.CONTACT if isinstance(event, Contact) else EventType.POLICE_NOTIFICATION
+    kind = KINDS[type(event)]
     accepted = AcceptedEvent.model_validate(
         {
             "event_id": event.event_id,
@@ -130,6 +140,55 @@ def test_a_possible_identity_match_is_said_in_the_rationale() -> None:
         child_event(early_help_contact(), MatchKind.POSSIBLE), NO_HISTORY, RULES, CALENDAR
     )
     assert "router.possible-match" in rules_of(decision)
+
+
+def test_the_routing_step_publishes_each_duty_team_item_with_its_alert_and_records_the_event() -> (
+    None
+):
+    event = early_help_contact(immediate_risk=True, received_at=SATURDAY_22)
+    history = ChildHistory(child_key="ck-1")
+
+    routed = route_child_event(child_event(event), history, RULES, CALENDAR, SATURDAY_22)
+
+    kinds = [(type(output).__name__, getattr(output, "queue", None)) for output in routed.outputs]
+    assert kinds == [
+        ("WorkItem", Queue.DUTY_TEAM),
+        ("DutyTeamAlert", None),
+        ("WorkItem", Queue.MASH),
+    ]
+    alert = routed.outputs[1]
+    assert isinstance(alert, DutyTeamAlert)
+    assert alert.work_item_id == routed.outputs[0].event_id
+    assert routed.not_routed is None
+    assert routed.history is not None
+    assert routed.history.has_seen(event.event_id)
+
+
+def test_an_event_already_in_the_childs_history_is_not_routed_again() -> None:
+    event = early_help_contact()
+    first = route_child_event(
+        child_event(event), ChildHistory(child_key="ck-1"), RULES, CALENDAR, TUESDAY_10
+    )
+    assert first.history is not None
+
+    again = route_child_event(child_event(event), first.history, RULES, CALENDAR, TUESDAY_10)
+
+    assert again.outputs == []
+    assert again.history is None
+    assert again.not_routed == "already routed"
+
+
+def test_a_consent_event_is_recorded_in_the_history_and_is_not_work() -> None:
+    event = consent_override(decided_at=TUESDAY_10)
+    history = stored_history(None, "ck-1")
+
+    routed = route_child_event(child_event(event), history, RULES, CALENDAR, TUESDAY_10)
+
+    assert routed.outputs == []
+    assert routed.not_routed == "consent event recorded"
+    assert routed.history is not None
+    assert routed.history.has_seen(event.event_id)
+    assert stored_history(routed.history.model_dump(mode="json"), "ck-1") == routed.history
 
 
 def test_work_item_ids_are_the_same_every_time_the_same_event_is_routed() -> None:

@@ -9,7 +9,7 @@ from kafka.admin import NewTopic
 from schemas.errors import TopicMismatchError
 from streams.platform.admin import ensure_topics, format_reports
 from streams.platform.settings import KafkaSettings
-from streams.platform.topology import TOPICS
+from streams.platform.topics import TOPICS
 
 pytestmark = pytest.mark.integration
 

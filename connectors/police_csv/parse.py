@@ -1,87 +1,26 @@
-"""Importing police notifications about children from a force's nightly CSV export.
+"""The pure half of the police CSV import: text in, notifications and rejected rows out.
 
-The export is a CSV file, UTF-8 (a BOM is fine), with a header row. **One row per child**: the rows
-that share a ``notification_id`` form one notification, so an incident with two children is two
-rows. The incident columns repeat on every row of a notification and must agree; the child columns
-describe that row's child. Header names are exact; the order is free; a column may be left out
-(all its cells are then blank) except the required ones; an unknown column refuses the whole file,
-because a misspelt column would otherwise drop its data without a word.
-
-===================================  ========  ===============================================
-column                               required  meaning
-===================================  ========  ===============================================
-notification_id                      yes       the force's id of the notification; the event id
-                                               is derived from the force and this id
-police_reference                     no        the force's crime or incident reference
-force                                no        blank, or the force the file is imported for
-occurred_at                          no        ISO 8601 with an offset,
-                                               e.g. 2026-11-24T22:15:00+00:00
-reported_at                          no        the same format
-location_line1                       no        where it happened
-location_town                        no
-location_postcode                    no
-incident_type                        yes       domestic_abuse, missing_child, child_neglect,
-                                               child_exploitation, sexual_offence,
-                                               other_child_concern
-dash_risk_level                      no        standard, medium, high
-dash_score                           no        a whole number: yes answers of 24 on the DASH form
-victim_role                          no        mother, father, step_parent, parent_partner,
-perpetrator_role                     no        carer, relative, sibling_adult, other, unknown
-marac_referral_made                  no        yes, no or blank
-circumstances                        no        free text (may span lines inside quotes)
-child_given_name                     no        the child's names
-child_family_name                    no
-child_date_of_birth                  no        YYYY-MM-DD
-child_nhs_number                     no
-child_school_urn                     no        the school's 6-digit URN
-child_school_name                    no
-child_present                        no        yes, no or blank: present at the incident
-child_present_location               no        where, if present
-child_spoken_to                      no        yes, no or blank
-child_voice                          no        what the child said
-child_injuries                       no
-child_relationship_to_perpetrator    no        the same values as perpetrator_role
-===================================  ========  ===============================================
-
-Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is row 2,
-and a quoted cell that spans several lines is still one row. A row that cannot be used (an unknown
-value, a malformed date, a time without an offset, a wrong number of cells...) is rejected with its
-number and a reason naming the column; the reason never repeats a cell's value. A notification with
-any rejected row is rejected whole, naming the bad rows: a notification published without one of
-its children would hide that child. Data-quality problems (an NHS number's check digit, a postcode,
-a DASH score out of range) are not rejections: the event goes on and the pipeline asks the force.
-
-:func:`parse_police_csv` is pure. :func:`import_police_csv` publishes each usable notification,
-acknowledged, and remembers its event id in the durable store only after the broker acknowledged
-it, so running the same file again (also after a crash or restart) publishes nothing twice. A crash
-between the acknowledgement and the store write publishes that one notification again on the next
-run, under the same event id, which the pipeline deduplicates.
+Owns reading cells (dates, yes/no, the enumerations), the column table, turning a row into a
+one-child notification, merging the rows of a ``notification_id`` into one notification and every
+reason a row is rejected. No store and no broker: the same text always gives the same result. The
+file's layout is described in :mod:`connectors.police_csv`.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
 import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Protocol, TextIO
 
 from pydantic import ValidationError
 
-from connectors.store import Store, StoredResponse
-from schemas.errors import FrontDoorError
-from schemas.models import AdultRole, DashRiskLevel, Event, IncidentType, PoliceNotification
-from streams.decisions.intake import derived_id
-from streams.platform.publisher import SENDER_HEADER
+from schemas.models import AdultRole, DashRiskLevel, IncidentType, PoliceNotification
+from streams.decisions.ids import derived_id
 
-IMPORT_KEY_PREFIX = "import:"
 REQUIRED_COLUMNS = ("notification_id", "incident_type")
 
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -107,29 +46,6 @@ class ParseResult:
     notifications: list[tuple[list[int], PoliceNotification]]
     problems: list[RowProblem]
     rejected_notifications: list[str]  # notification_id of each notification not usable
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What an import did: published, skipped (imported before) and rejected."""
-
-    published: int
-    skipped_already_imported: int
-    rejected: list[RowProblem]
-    rejected_notifications: int
-
-
-class EventPublisher(Protocol):
-    """What the importer needs of :class:`streams.platform.publisher.Publisher`."""
-
-    def publish(
-        self,
-        topic: str,
-        event: Event,
-        *,
-        key: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> tuple[int, int]: ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,140 +369,3 @@ def _row(
     except _RowRejectedError as exc:
         return _Row(number, notification_id, reason=str(exc))
     return _Row(number, notification_id, incident=incident, event=event)
-
-
-# ---------------------------------------------------------------------------------------------
-# Importing.
-
-
-def content_digest(notification: PoliceNotification) -> str:
-    """A digest of what the force said (not when it was imported), to notice a changed re-send."""
-    content = notification.model_dump_json(exclude={"event_id", "received_at", "force"})
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()
-
-
-def read_export(path: Path) -> str:
-    """The export's text; a file that cannot be read as UTF-8 is an error."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as file:
-            return file.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FrontDoorError(f"cannot read {path} as UTF-8 text") from exc
-
-
-def import_police_csv(
-    path: Path,
-    *,
-    publisher: EventPublisher,
-    store: Store,
-    partner: str,
-    topic: str,
-    force: str,
-    received_at: datetime | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> ImportReport:
-    """Publish each usable notification of the file once, ever, and report every rejected row.
-
-    A notification whose event id is remembered for ``partner`` is skipped. If its content
-    differs from what was imported then, that is reported against its rows (the event id is
-    taken, so the change cannot simply be published). Raises :class:`FrontDoorError` when the
-    broker or the store fails; everything acknowledged before is remembered, so running the same
-    file again carries on where it stopped.
-    """
-    parsed = parse_police_csv(
-        read_export(path), force=force, received_at=received_at or datetime.now(UTC)
-    )
-    total = len(parsed.notifications)
-    published = skipped = 0
-    problems = list(parsed.problems)
-    changed = 0
-    if progress:
-        progress(0, total)
-    for done, (rows, notification) in enumerate(parsed.notifications, start=1):
-        key = IMPORT_KEY_PREFIX + notification.event_id
-        digest = content_digest(notification)
-        earlier = store.remembered(partner, key)
-        if earlier is None:
-            publisher.publish(topic, notification, headers={SENDER_HEADER: partner})
-            body = json.dumps(
-                {"digest": digest, "imported_at": notification.received_at.isoformat()}
-            )
-            store.remember(partner, key, StoredResponse(notification.event_id, 202, body))
-            published += 1
-        elif _digest_of(earlier) == digest:
-            skipped += 1
-        else:
-            changed += 1
-            why = (
-                f"the notification of row(s) {', '.join(map(str, rows))} differs from the one "
-                f"imported {_imported_at(earlier)}; the change is not published (its event id "
-                "is taken) and needs a person's attention"
-            )
-            problems.extend(RowProblem(row, why) for row in rows)
-        if progress:
-            progress(done, total)
-    problems.sort(key=lambda problem: problem.row)
-    return ImportReport(
-        published=published,
-        skipped_already_imported=skipped,
-        rejected=problems,
-        rejected_notifications=len(parsed.rejected_notifications) + changed,
-    )
-
-
-def _digest_of(stored: StoredResponse) -> str | None:
-    try:
-        digest = json.loads(stored.body).get("digest")
-    except (ValueError, AttributeError):
-        return None
-    return digest if isinstance(digest, str) else None
-
-
-def _imported_at(stored: StoredResponse) -> str:
-    try:
-        when = json.loads(stored.body).get("imported_at")
-    except (ValueError, AttributeError):
-        when = None
-    return f"at {when}" if isinstance(when, str) else "before"
-
-
-class ProgressBar:
-    """A plain-text progress bar on a terminal stream, redrawn at most ``per_second`` times a
-    second: ``\\r[#####.....] 5000/10000 notifications``; :meth:`finish` ends the line."""
-
-    def __init__(
-        self,
-        stream: TextIO,
-        noun: str,
-        *,
-        width: int = 30,
-        per_second: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._stream = stream
-        self._noun = noun
-        self._width = width
-        self._interval = 1.0 / per_second
-        self._clock = clock
-        self._drawn_at: float | None = None
-        self.done = 0
-        self.started = False
-
-    def __call__(self, done: int, total: int) -> None:
-        self.done = done
-        self.started = True
-        now = self._clock()
-        finished = done >= total
-        if not finished and self._drawn_at is not None and now - self._drawn_at < self._interval:
-            return
-        self._drawn_at = now
-        filled = self._width * done // total if total else self._width
-        bar = "#" * filled + "." * (self._width - filled)
-        self._stream.write(f"\r[{bar}] {done}/{total} {self._noun}")
-        self._stream.flush()
-
-    def finish(self) -> None:
-        if self._drawn_at is not None:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._drawn_at = None

@@ -1,0 +1,217 @@
+"""Every topic of the front door, declared once as plain data: name, key, value record, partitions.
+
+The one place topic names exist. No Faust here, so the gateway, the command line, the partner
+producer library and the tests read names from these specs without loading a stream processor;
+:mod:`streams.platform.topology` builds the Faust topics and tables from the same list. Names
+carry ``FRONTDOOR_TOPIC_PREFIX`` so that tests and several deployments can share one cluster.
+
+Each spec names the attribute of its value that is the message key (``match.child_key`` keeps a
+child's events on one partition), so :func:`destination` can say where any output goes and with
+which key: an agent publishes an event, never a topic name.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from schemas.models import (
+    AcceptedEvent,
+    ChildEvent,
+    ConsentEvent,
+    Contact,
+    DeadLetter,
+    DutyTeamAlert,
+    Event,
+    EventType,
+    HistoryImport,
+    ImportedHistory,
+    InformationRequest,
+    MashTask,
+    PoliceNotification,
+    Queue,
+    WorkItem,
+)
+from streams.platform.settings import WorkerSettings, load
+
+
+@functools.cache
+def _deployment() -> WorkerSettings:
+    # Read on first use, not at import: a bad setting then surfaces where the caller reports
+    # errors (the command line prints one line with its code), and importing names is free.
+    return load(WorkerSettings)
+
+
+# Safeguarding records are kept: histories are rebuilt from these logs, so nothing expires.
+KEEP_FOREVER: Mapping[str, str] = MappingProxyType(
+    {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """One topic: its name without the deployment's prefix, key, value record and layout."""
+
+    name: str
+    #: The dotted attribute of the value whose text is the message key.
+    key: str
+    value: type[Event]
+    description: str
+    #: A partition count the topic needs whatever the deployment's default (None: the default).
+    fixed_partitions: int | None = None
+    config: Mapping[str, str] = field(default_factory=lambda: KEEP_FOREVER)
+
+    @property
+    def partitions(self) -> int:
+        """The topic's partition count in this deployment."""
+        return self.fixed_partitions or _deployment().default_partitions
+
+    @property
+    def full_name(self) -> str:
+        """The topic's name in this deployment."""
+        return self.name_under(_deployment().topic_prefix)
+
+    def name_under(self, prefix: str) -> str:
+        """The topic's name under another prefix (tests, a second deployment on one cluster)."""
+        return f"{prefix}{self.name}"
+
+    def key_of(self, event: Event) -> str:
+        """The message key of ``event`` on this topic."""
+        return str(operator.attrgetter(self.key)(event))
+
+
+CONTACTS = TopicSpec(
+    "intake.contacts",
+    key="event_id",
+    value=Contact,
+    description="Contacts and referrals from partners (inbound).",
+)
+POLICE_NOTIFICATIONS = TopicSpec(
+    "intake.police-notifications",
+    key="event_id",
+    value=PoliceNotification,
+    description="Police notifications, domestic abuse first (inbound).",
+)
+CONSENT_EVENTS = TopicSpec(
+    "intake.consent-events",
+    key="event_id",
+    value=ConsentEvent,
+    description="Consent sought, given, refused, withdrawn, overridden (inbound).",
+)
+ACCEPTED_EVENTS = TopicSpec(
+    "accepted-events",
+    key="event_id",
+    value=AcceptedEvent,
+    description="Usable partner events with their data-quality problems attached.",
+    # One partition: identification needs one index of every child (tens of events a
+    # second at national peak; one worker identifies thousands a second).
+    fixed_partitions=1,
+)
+CHILD_EVENTS = TopicSpec(
+    "child-events",
+    key="match.child_key",
+    value=ChildEvent,
+    description="One identified child of an accepted event; keyed so a child's history is "
+    "on one partition.",
+)
+INFORMATION_REQUESTS = TopicSpec(
+    "information-requests",
+    key="about_event_id",
+    value=InformationRequest,
+    description="Requests to partners to correct or supply information.",
+)
+DEAD_LETTERS = TopicSpec(
+    "dead-letters",
+    key="source.topic",
+    value=DeadLetter,
+    description="Unusable messages, whole, with source position, error code and reason.",
+)
+MASH_TASKS = TopicSpec(
+    "queue.mash-tasks",
+    key="reference",
+    value=MashTask,
+    description="MASH tasks that are not a child's work item (dead-letter review).",
+)
+HISTORY_IMPORTS = TopicSpec(
+    "intake.history-imports",
+    key="event_id",
+    value=HistoryImport,
+    description="Records of children's past from a case-management export (inbound).",
+    fixed_partitions=1,  # read by identification, which keeps one index of every child
+)
+CHILD_HISTORY_IMPORTS = TopicSpec(
+    "child-history-imports",
+    key="match.child_key",
+    value=ImportedHistory,
+    description="Imported history records, identified; partitioned like child-events.",
+)
+EARLY_HELP_QUEUE = TopicSpec(
+    "queue.early-help",
+    key="child_key",
+    value=WorkItem,
+    description="Work items for the Early Help Unit (levels 1-2, with consent).",
+)
+MASH_QUEUE = TopicSpec(
+    "queue.mash",
+    key="child_key",
+    value=WorkItem,
+    description="Work items for the MASH (levels 3-4, urgent, consent conversations).",
+)
+DUTY_TEAM_QUEUE = TopicSpec(
+    "queue.duty-team",
+    key="child_key",
+    value=WorkItem,
+    description="Work items for the out-of-hours Emergency Duty Team.",
+)
+DUTY_TEAM_ALERTS = TopicSpec(
+    "alerts.duty-team",
+    key="child_key",
+    value=DutyTeamAlert,
+    description="Alerts to the Emergency Duty Team: a child at immediate risk, now.",
+)
+
+TOPICS: tuple[TopicSpec, ...] = (
+    CONTACTS,
+    POLICE_NOTIFICATIONS,
+    CONSENT_EVENTS,
+    ACCEPTED_EVENTS,
+    CHILD_EVENTS,
+    INFORMATION_REQUESTS,
+    DEAD_LETTERS,
+    MASH_TASKS,
+    HISTORY_IMPORTS,
+    CHILD_HISTORY_IMPORTS,
+    EARLY_HELP_QUEUE,
+    MASH_QUEUE,
+    DUTY_TEAM_QUEUE,
+    DUTY_TEAM_ALERTS,
+)
+
+#: The work queue topic of each queue.
+QUEUES: Mapping[Queue, TopicSpec] = MappingProxyType(
+    {Queue.EARLY_HELP: EARLY_HELP_QUEUE, Queue.MASH: MASH_QUEUE, Queue.DUTY_TEAM: DUTY_TEAM_QUEUE}
+)
+
+#: The inbound topic of each partner event type.
+INTAKE: Mapping[EventType, TopicSpec] = MappingProxyType(
+    {
+        EventType.CONTACT: CONTACTS,
+        EventType.POLICE_NOTIFICATION: POLICE_NOTIFICATIONS,
+        EventType.CONSENT_EVENT: CONSENT_EVENTS,
+    }
+)
+
+# Records that travel on exactly one topic; a work item's topic depends on its queue.
+_ONLY_TOPIC: Mapping[type[Event], TopicSpec] = MappingProxyType(
+    {spec.value: spec for spec in TOPICS if spec.value is not WorkItem}
+)
+
+
+def destination(event: Event) -> TopicSpec:
+    """The topic an output event is published to."""
+    if isinstance(event, WorkItem):
+        return QUEUES[event.queue]
+    return _ONLY_TOPIC[type(event)]
