@@ -6,26 +6,38 @@ iterates with manual acks and acks an event only after its handler finished: a c
 a rebalance mid-event leaves it unacked, and it is processed again (outputs are idempotent).
 
 Our own transient faults (broker or schema registry unavailable) are retried in place, with
-back-off, for as long as they last: the partition waits rather than skipping a child's event.
+back-off, for as long as they last: the partition waits rather than skipping a child's event. When
+that lasts longer than ``FRONTDOOR_STALL_ALERT_SECONDS`` an operator alert (CRITICAL) names the
+waiting event, so a stall is never silent. Any other failure is not retried: the message is
+dead-lettered with its reason (a MASH task follows) and the partition moves on, because one event
+that fails every time would otherwise hold every child behind it for ever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
 import faust
 from faust.types import EventT
 from kafka.errors import KafkaError
+from pydantic import ValidationError
 
-from schemas.errors import BrokerError, SchemaRegistryError, UnusableEventError
-from schemas.models import DeadLetter, Event
-from schemas.wire import InboundMessage
+from schemas.errors import (
+    BrokerError,
+    ProcessingFailedError,
+    SchemaRegistryError,
+    UnusableEventError,
+)
+from schemas.models import ChildEvent, DeadLetter, Event
+from schemas.wire import SENDER_HEADER, InboundMessage
 from streams.decisions.intake import dead_letter_for
 from streams.platform import topology
-from streams.platform.app import codec
+from streams.platform.app import codec, worker_settings
+from streams.platform.codec import first_error
 from streams.platform.topics import INTAKE, destination
 
 log = logging.getLogger(__name__)
@@ -65,15 +77,31 @@ async def until_done(
     event: EventT[bytes],
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> None:
     """Run ``handle(event)``, retrying transient faults with back-off until it succeeds."""
     delay = FIRST_RETRY_SECONDS
     attempt = 1
+    started = clock()
+    alerted = False
     while True:
         try:
             await handle(event)
         except TRANSIENT_FAULTS as fault:
             message = event.message
+            waited = clock() - started
+            if not alerted and waited >= worker_settings.stall_alert_seconds:
+                alerted = True
+                log.critical(
+                    "OPERATOR ALERT: %s[%s@%s] has waited %.0fs for the broker or schema "
+                    "registry (%s %s); its partition is stalled until they answer",
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    waited,
+                    type(fault).__name__,
+                    getattr(fault, "code", ""),
+                )
             log.error(  # noqa: TRY400 - the fault is expected; its class and code say enough
                 "attempt %d at %s[%s@%s] failed (%s: %s); retrying in %.1fs",
                 attempt,
@@ -104,7 +132,28 @@ async def each_event(stream: faust.StreamT[bytes], handle: Handler) -> None:
             await until_done(handle, event)
         except UnusableEventError as error:
             await _dead_letter(event, error)
+        except Exception as failure:  # noqa: BLE001 - any other failure goes to a person, below
+            await _dead_letter(event, processing_failed(failure))
         await manual.ack(event)
+
+
+def processing_failed(failure: Exception) -> ProcessingFailedError:
+    """The dead-letter reason for a failure that retrying will not cure.
+
+    Only the failure's class and, for a validation error, the field and rule are kept: an
+    exception's own text may quote personal details (pydantic quotes the input).
+    """
+    log.error(
+        "processing failed (%s); the message is dead-lettered for a person",
+        type(failure).__name__,
+    )
+    log.debug("processing failure", exc_info=failure)
+    if isinstance(failure, ValidationError):
+        field, rule = first_error(failure)
+        return ProcessingFailedError(
+            f"{type(failure).__name__} building an output: {rule}", field=field
+        )
+    return ProcessingFailedError(f"{type(failure).__name__} while processing")
 
 
 async def _dead_letter(event: EventT[bytes], error: UnusableEventError) -> None:
@@ -125,12 +174,24 @@ async def send(*events: Event) -> None:
     """
     for event in events:
         spec = destination(event)
+        sender = _sender_of(event)
         pending = await topology.topic(spec).send(
-            key=spec.key_of(event).encode("utf-8"), value=codec.encode(event)
+            key=spec.key_of(event).encode("utf-8"),
+            value=codec.encode(event),
+            headers={SENDER_HEADER: sender.encode("utf-8")} if sender else None,
         )
         await pending
         if isinstance(event, DeadLetter):
             _log_dead_letter(event)
+
+
+def _sender_of(event: Event) -> str | None:
+    # Internal records carry the partner's sender header on, so that a dead letter of one (and
+    # the MASH task after it) still names the partner whose event it was.
+    if isinstance(event, ChildEvent):
+        return event.accepted.sender
+    sender = getattr(event, "sender", None)
+    return sender if isinstance(sender, str) else None
 
 
 def _log_dead_letter(letter: DeadLetter) -> None:

@@ -12,8 +12,14 @@ as careful as the pipeline behind it:
 * Every request carries a partner API key (``Authorization: Bearer fdk_...``), bound to one
   partner, one agency and the event types it may publish: ``401`` without a valid key, ``403``
   when a key is used beyond its rights. Keys are stored hashed (:mod:`connectors.partner_keys`).
+  The key is checked **before** the body is validated, so a caller without one learns nothing of
+  the contract; failed checks are limited per client address and per key id (``429``), so a
+  flood of wrong keys costs no argon2 work and slows no other partner.
 * ``Idempotency-Key`` (or, without one, the event id) makes retries safe: the same request twice
-  publishes once, also across a gateway restart (the keys are kept in the durable store).
+  publishes once, also across a gateway restart (the keys are kept in the durable store). An
+  event is its partner's event id: two partners may use the same id. A partner reusing one of its
+  ids (or Idempotency-Keys) for different content gets ``409``, never a replay that would lose
+  the new child.
 * Bodies over the size limit get ``413``; more requests than a key's rate gets ``429``.
 
 Lifecycle: :func:`create_app` builds the app; the store and the broker connection open at start-up
@@ -27,17 +33,18 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from connectors.partner_keys import authenticate, authorize
+from connectors.partner_keys import authenticate, authorize, key_id_of
 from connectors.store import (
     ApiKeyRecord,
     Store,
@@ -49,6 +56,7 @@ from schemas.errors import (
     AuthenticationError,
     AuthorizationError,
     BrokerError,
+    EventIdReusedError,
     FrontDoorError,
     StoreError,
 )
@@ -60,6 +68,7 @@ from schemas.models import (
 )
 from schemas.quality import data_quality_issues
 from schemas.wire import SENDER_HEADER
+from streams.decisions.ids import content_digest
 from streams.decisions.schools import DEFAULT_DIRECTORY, SchoolDirectory, load_directory
 from streams.platform.codec import AvroCodec
 from streams.platform.publisher import Publisher
@@ -197,6 +206,45 @@ class RateLimiter:
 
 
 @dataclass
+class FailedAuthentications:
+    """Failed authentications in the last minute, per subject (a client address, a key id).
+
+    Checking a key costs an argon2 verification (about 100 ms of a core, on purpose), so wrong
+    keys sent fast would take the CPU from every partner. Past ``per_minute`` failures a subject
+    is refused cheaply until its oldest failure is a minute old.
+    """
+
+    per_minute: int
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _WINDOW = 60.0
+    _MOST_SUBJECTS = 10_000  # beyond this, subjects with no recent failure are forgotten
+
+    def wait(self, subject: str, now: float | None = None) -> float:
+        """0 if ``subject`` may still try, else the seconds until it may."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            recent = self._recent(subject, now)
+            if len(recent) < self.per_minute:
+                return 0.0
+            return recent[0] + self._WINDOW - now
+
+    def record(self, subject: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._failures) >= self._MOST_SUBJECTS:
+                for stale in [s for s in self._failures if not self._recent(s, now)]:
+                    del self._failures[stale]
+            self._failures.setdefault(subject, deque()).append(now)
+
+    def _recent(self, subject: str, now: float) -> deque[float]:
+        recent = self._failures.get(subject, deque())
+        while recent and recent[0] <= now - self._WINDOW:
+            recent.popleft()
+        return recent
+
+
+@dataclass
 class Gateway:
     """What the endpoints share: settings, store, publisher, codec, school directory."""
 
@@ -207,11 +255,13 @@ class Gateway:
     schools: SchoolDirectory
     store: Store | None = None
     limiter: RateLimiter = field(init=False)
+    failures: FailedAuthentications = field(init=False)
     _publisher: Publisher | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.requests_per_minute)
+        self.failures = FailedAuthentications(self.settings.failed_authentications_per_minute)
 
     def publisher(self) -> Publisher:
         with self._lock:
@@ -285,6 +335,10 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, limit=gateway.settings.max_body_bytes)
 
+    @app.exception_handler(_Refused)
+    async def refused(_: Request, exc: _Refused) -> JSONResponse:
+        return exc.response
+
     @app.exception_handler(RequestValidationError)
     async def unusable(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
@@ -311,9 +365,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": Accepted, "description": "Published; acknowledged by the broker."},
     401: {"model": Problem, "description": "No valid API key."},
     403: {"model": Problem, "description": "The key may not publish this."},
+    409: {"model": Problem, "description": "This event id was used before for other content."},
     413: {"model": Problem, "description": "The body is too large."},
     422: {"model": Problem, "description": "Unusable: the fields at fault are named."},
-    429: {"model": Problem, "description": "Too many requests for this key; see Retry-After."},
+    429: {
+        "model": Problem,
+        "description": "Too many requests for this key, or too many failed authentications "
+        "from this address; see Retry-After.",
+    },
     503: {"model": Problem, "description": "The broker is unavailable; retry after Retry-After."},
 }
 
@@ -324,16 +383,25 @@ def _route(
     event_type: EventType,
     model: type[Contact | PoliceNotification | ConsentEvent],
 ) -> None:
+    def partner_key(
+        request: Request, authorization: str | None = Header(default=None)
+    ) -> ApiKeyRecord:
+        # A dependency: FastAPI runs it before it validates the body, so a caller without a
+        # valid key is answered 401 (or 429) and never told what the contract's fields are.
+        client = request.client.host if request.client else "unknown"
+        return _partner_key(gateway, authorization, client)
+
     def publish_event(
         event: model,  # type: ignore[valid-type]
-        authorization: str | None = Header(default=None),
+        key: ApiKeyRecord,
         idempotency_key: str | None = Header(default=None, max_length=200),
     ) -> JSONResponse:
-        return _publish(gateway, event_type, event, authorization, idempotency_key)
+        return _publish(gateway, event_type, event, key, idempotency_key)
 
-    # The body's model differs per route; annotations are strings under PEP 563, so give FastAPI
-    # the class itself.
+    # The body's model and the key's dependency differ per route; annotations are strings under
+    # PEP 563, so give FastAPI the objects themselves.
     publish_event.__annotations__["event"] = model
+    publish_event.__annotations__["key"] = Annotated[ApiKeyRecord, Depends(partner_key)]
     publish_event.__name__ = f"publish_{event_type.value}"
     app.post(
         PATHS[event_type],
@@ -356,11 +424,11 @@ def _publish(
     gateway: Gateway,
     event_type: EventType,
     event: Contact | PoliceNotification | ConsentEvent,
-    authorization: str | None,
+    key: ApiKeyRecord,
     idempotency_key: str | None,
 ) -> JSONResponse:
     try:
-        return _accept(gateway, event_type, event, authorization, idempotency_key)
+        return _accept(gateway, event_type, event, key, idempotency_key)
     except _Refused as refused:
         return refused.response
 
@@ -371,11 +439,37 @@ def _store_unavailable(gateway: Gateway, error: StoreError) -> _Refused:
     )
 
 
-def _partner_key(gateway: Gateway, store: Store, authorization: str | None) -> ApiKeyRecord:
+def _store(gateway: Gateway) -> Store:
+    if gateway.store is None:
+        raise _Refused(
+            _problem(503, "FD-STORE", "the gateway is starting", headers=_retry(gateway))
+        )
+    return gateway.store
+
+
+def _partner_key(gateway: Gateway, authorization: str | None, client: str) -> ApiKeyRecord:
+    store = _store(gateway)
+    address = f"address:{client}"
+    wait = gateway.failures.wait(address)
+    if wait:
+        raise _Refused(
+            _problem(
+                429,
+                "FD-AUTH-THROTTLED",
+                "too many failed authentications from this address",
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+        )
     token = authorization.removeprefix("Bearer ").strip() if authorization else None
+    claimed = key_id_of(token)
+    under_attack = claimed is not None and gateway.failures.wait(f"key:{claimed}") > 0
     try:
-        key = authenticate(store, token)
+        key = authenticate(store, token, verify=not under_attack)
     except AuthenticationError as error:
+        gateway.failures.record(address)
+        if claimed is not None:
+            gateway.failures.record(f"key:{claimed}")
+        log.warning("authentication failed from %s (%s)", client, error.code)
         raise _Refused(_problem(401, error.code, "a valid partner API key is required")) from None
     except StoreError as error:
         raise _store_unavailable(gateway, error) from error
@@ -396,21 +490,20 @@ def _accept(
     gateway: Gateway,
     event_type: EventType,
     event: Contact | PoliceNotification | ConsentEvent,
-    authorization: str | None,
+    key: ApiKeyRecord,
     idempotency_key: str | None,
 ) -> JSONResponse:
-    store = gateway.store
-    if store is None:
-        raise _Refused(
-            _problem(503, "FD-STORE", "the gateway is starting", headers=_retry(gateway))
-        )
-    key = _partner_key(gateway, store, authorization)
+    store = _store(gateway)
     try:
         authorize(key, event_type, event)
     except AuthorizationError as error:
         raise _Refused(_problem(403, error.code, error.message)) from None
     idempotency = f"key:{idempotency_key}" if idempotency_key else f"event:{event.event_id}"
+    # The event id always identifies the content; an Idempotency-Key does too when given.
+    identities = [f"event:{event.event_id}"] + ([idempotency] if idempotency_key else [])
+    digest = content_digest(event)
     try:
+        _refuse_reuse(store, key.partner, identities, digest, event.event_id)
         replay = store.remembered(key.partner, idempotency)
     except StoreError as error:
         raise _store_unavailable(gateway, error) from error
@@ -438,6 +531,8 @@ def _accept(
         ) from error
     body = Accepted(event_id=event.event_id, warnings=warnings).model_dump_json()
     try:
+        for identity in identities:
+            store.remember_content(key.partner, identity, digest)
         stored = store.remember(key.partner, idempotency, StoredResponse(event.event_id, 202, body))
     except StoreError:
         # Published but not remembered: a retry publishes the same event id again, which the
@@ -446,6 +541,24 @@ def _accept(
         stored = StoredResponse(event.event_id, 202, body)
     log.info("accepted %s %s from %s", event_type.value, event.event_id, key.partner)
     return JSONResponse(status_code=stored.status, content=json.loads(stored.body))
+
+
+def _refuse_reuse(
+    store: Store, partner: str, identities: list[str], digest: str, event_id: str
+) -> None:
+    for identity in identities:
+        earlier = store.content_of(partner, identity)
+        if earlier is not None and earlier != digest:
+            what = "event id" if identity.startswith("event:") else "Idempotency-Key"
+            log.warning("refused a reused %s from %s for %s", what, partner, event_id)
+            raise _Refused(
+                _problem(
+                    409,
+                    EventIdReusedError.code,
+                    f"the {what} of event {event_id} was used before for different content: "
+                    "send this event under a new event id",
+                )
+            )
 
 
 def _retry(gateway: Gateway) -> dict[str, str]:

@@ -138,12 +138,22 @@ def issue_key(
     return issued
 
 
-def authenticate(store: Store, token: str | None) -> ApiKeyRecord:
+def key_id_of(token: str | None) -> str | None:
+    """The key id a bearer token claims, if it has the shape of one (nothing is checked)."""
+    shape = _TOKEN_SHAPE.fullmatch(token) if token and len(token) <= _MAX_TOKEN_LENGTH else None
+    return shape.group("key_id") if shape else None
+
+
+def authenticate(store: Store, token: str | None, *, verify: bool = True) -> ApiKeyRecord:
     """The active key record for a bearer token, or :class:`AuthenticationError`.
 
     Missing, malformed, unknown, wrong and revoked keys all raise; the message never contains the
     token. :class:`~schemas.errors.StoreError` passes through: a store outage is not the partner's
     fault and must not be answered 401.
+
+    With ``verify=False`` only a token verified before (held in the cache) is accepted, and no
+    argon2 verification runs: the cheap path for a key id under a flood of wrong secrets, which
+    keeps its rightful holder working while refusing the flood at no cost.
     """
     if not token:
         raise AuthenticationError(_NO_KEY)
@@ -154,10 +164,11 @@ def authenticate(store: Store, token: str | None) -> ApiKeyRecord:
     record = store.api_key(key_id)
     if record is None:
         # Same work as a known key, so that timing does not reveal which key ids exist.
-        _verify(_dummy_hash(), secret)
+        if verify:
+            _verify(_dummy_hash(), secret)
         raise AuthenticationError(_INVALID_KEY)
     digest = hashlib.sha256(token.encode()).digest()
-    if not _cache.holds(digest, record) and not _verify(record.secret_hash, secret):
+    if not _cache.holds(digest, record) and not (verify and _verify(record.secret_hash, secret)):
         raise AuthenticationError(_INVALID_KEY)
     if not record.active:
         _cache.forget(record.key_id)

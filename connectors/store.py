@@ -42,6 +42,15 @@ _SCHEMA = (
         created_at TEXT NOT NULL,
         PRIMARY KEY (partner, idempotency_key)
     )""",
+    # What each partner's event id (and Idempotency-Key) first carried, so that a reuse for other
+    # content is refused (409) instead of being answered as a replay while the new child is lost.
+    """CREATE TABLE IF NOT EXISTS event_contents (
+        partner TEXT NOT NULL,
+        identity TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (partner, identity)
+    )""",
 )
 
 
@@ -164,6 +173,22 @@ class Store:
         )
         stored = self.remembered(partner, key)
         return stored if stored is not None else response
+
+    def content_of(self, partner: str, identity: str) -> str | None:
+        """The digest of what this partner first sent under ``identity``, if anything."""
+        rows = self._execute(
+            "SELECT digest FROM event_contents WHERE partner = ? AND identity = ?",
+            (partner, identity),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def remember_content(self, partner: str, identity: str, digest: str) -> None:
+        """Record what was sent under ``identity``; the first content stays."""
+        self._execute(
+            "INSERT INTO event_contents (partner, identity, digest, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (partner, identity) DO NOTHING",
+            (partner, identity, digest, datetime.now(UTC).isoformat()),
+        )
 
     def close(self) -> None:
         with self._lock:

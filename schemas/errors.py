@@ -152,3 +152,18 @@ class EventValidationError(UnusableEventError):
     """The record decoded but breaks the contract (no event id or time, no child, bad enum...)."""
 
     code = "FD-VALIDATION"
+
+
+class ProcessingFailedError(UnusableEventError):
+    """A step failed on a message for a reason that will not pass by retrying (input no rule
+    foresaw, or a fault of ours). The message is dead-lettered, so a person handles the child by
+    hand, and the partition moves on instead of holding every child behind it."""
+
+    code = "FD-PROCESSING-FAILED"
+
+
+class EventIdReusedError(UnusableEventError):
+    """A sender reused one of its event ids for different content. The first event stands; the
+    second is not processed under a taken id and goes to a person."""
+
+    code = "FD-EVENT-ID-REUSED"

@@ -18,7 +18,16 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from schemas.types import AwareDatetime, Code, EventId, LongText, Name, Reference, ShortText
+from schemas.types import (
+    AwareDatetime,
+    Code,
+    EventId,
+    Long,
+    LongText,
+    Name,
+    Reference,
+    ShortText,
+)
 
 NAMESPACE = "uk.frontdoor.events"
 
@@ -246,8 +255,8 @@ class DataQualityIssue(Record):
 
 class SourcePosition(Record):
     topic: Code
-    partition: int
-    offset: int
+    partition: Long
+    offset: Long
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,7 +308,7 @@ class PoliceNotification(Event):
     location: Address | None = None
     incident_type: IncidentType
     dash_risk_level: DashRiskLevel | None = None
-    dash_score: int | None = Field(default=None, description="Yes answers of 24 on the DASH form.")
+    dash_score: Long | None = Field(default=None, description="Yes answers of 24 on the DASH form.")
     victim_role: AdultRole | None = None
     perpetrator_role: AdultRole | None = None
     children: list[NotificationChild] = Field(min_length=1, max_length=20)
@@ -462,7 +471,7 @@ class ChildEvent(Event):
     AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.ChildEvent"
 
     accepted: AcceptedEvent
-    child_index: int
+    child_index: Long
     match: ChildMatch
     missing_information: list[RequestedItem] = Field(default_factory=list)
 
@@ -470,13 +479,13 @@ class ChildEvent(Event):
 class HistorySummary(Record):
     """A child's history at the time of an event, as the router and the MASH worker see it."""
 
-    previous_events: int = 0
-    contacts_12m: int = 0
-    referrals_12m: int = 0
+    previous_events: Long = 0
+    contacts_12m: Long = 0
+    referrals_12m: Long = 0
     re_referral: bool = False
-    domestic_abuse_incidents_12m: int = 0
+    domestic_abuse_incidents_12m: Long = 0
     open_plans: list[OpenPlan] = Field(default_factory=list)
-    strategy_discussions_12m: int = 0
+    strategy_discussions_12m: Long = 0
     last_queue: Queue | None = None
     last_event_at: AwareDatetime | None = None
 
@@ -486,7 +495,7 @@ class RationaleEntry(Record):
 
     rule: Code = Field(description="Indicator id from the rules file, or a router rule id.")
     description: ShortText
-    level: int | None = None
+    level: Long | None = None
     evidence: ShortText
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
 
@@ -24,6 +24,11 @@ def _must_be_aware(value: datetime) -> datetime:
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_must_be_aware)]
+
+#: A whole number the wire can carry (Avro ``long``, signed 64 bits). A larger one would pass
+#: validation and then fail in the encoder (an HTTP 500, or a worker stopped on one message), so
+#: it is unusable here, with its field named.
+Long = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 EventId = Annotated[
     str,

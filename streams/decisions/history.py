@@ -30,6 +30,8 @@ from streams.decisions.rules.facts import is_domestic_abuse
 
 LOOK_BACK = timedelta(days=365)
 REFERRAL_LEVEL = 3  # a contact routed at level 3 or 4 counts as a referral to social care
+#: The sender of imported records; their ids are derived from the source system's own record ids.
+IMPORTED = "history-import"
 
 
 class PastEvent(BaseModel):
@@ -38,6 +40,9 @@ class PastEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: str
+    #: Who sent it: an event is its sender's id, as two partners may choose the same one. None
+    #: on records kept before senders were recorded, which then match on the id alone.
+    sender: str | None = None
     event_type: EventType
     received_at: datetime
     domestic_abuse: bool = False
@@ -65,8 +70,11 @@ class ChildHistory(BaseModel):
     plans: list[Plan] = Field(default_factory=list)
     strategy_discussions: list[date] = Field(default_factory=list)
 
-    def has_seen(self, event_id: str) -> bool:
-        return any(past.event_id == event_id for past in self.events)
+    def has_seen(self, event_id: str, sender: str) -> bool:
+        """Whether this sender's event is already in the history."""
+        return any(
+            past.event_id == event_id and past.sender in (None, sender) for past in self.events
+        )
 
 
 def stored_history(stored: Mapping[str, Any] | None, child_key: str) -> ChildHistory:
@@ -117,10 +125,11 @@ def with_event(
     level: int | None,
 ) -> ChildHistory:
     """The history after this event was routed (unchanged if the event was already recorded)."""
-    if history.has_seen(accepted.event_id):
+    if history.has_seen(accepted.event_id, accepted.sender):
         return history
     past = PastEvent(
         event_id=accepted.event_id,
+        sender=accepted.sender,
         event_type=accepted.event_type,
         received_at=received_at(accepted),
         domestic_abuse=any(
@@ -157,11 +166,12 @@ def with_imported(history: ChildHistory, imported: ImportedHistory) -> ChildHist
             return history
         days = sorted([*history.strategy_discussions, record.started_on])
         return history.model_copy(update={"strategy_discussions": days})
-    if history.has_seen(imported.event_id):
+    if history.has_seen(imported.event_id, IMPORTED):
         return history
     referral = record.record_type is HistoryRecordType.REFERRAL
     past = PastEvent(
         event_id=imported.event_id,
+        sender=IMPORTED,
         event_type=EventType.POLICE_NOTIFICATION
         if record.record_type is HistoryRecordType.DOMESTIC_ABUSE_INCIDENT
         else EventType.CONTACT,

@@ -5,7 +5,10 @@ entry, all JSON:
 
 * ``nhs:<number>``, ``upn:<upn>``, ``ref:<sender>:<reference>`` -> a child key;
 * ``dob:<YYYY-MM-DD>`` -> the child keys filed under that date of birth;
-* ``child:<key>`` -> the :class:`KnownChild` record (names, date of birth, postcodes, URNs).
+* ``child:<key>`` -> the :class:`KnownChild` record (names, date of birth, postcodes, URNs);
+* ``event:<sender>:<event id>`` -> the digest of that event's content, so that a sender reusing
+  one of its ids for different content is caught (:class:`EventIdReusedError`) instead of being
+  taken for a redelivery and dropped downstream.
 
 :func:`identify` reads the index and returns the updates to write, so the caller owns the I/O. A
 field with a data-quality problem is never used for matching. New child keys are derived from the
@@ -20,6 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+from schemas.errors import EventIdReusedError
 from schemas.models import (
     AcceptedEvent,
     Child,
@@ -40,7 +44,7 @@ from streams.decisions.identity import (
     known_child_from,
     resolve,
 )
-from streams.decisions.ids import derived_id
+from streams.decisions.ids import content_digest, derived_id
 from streams.decisions.requests import information_request
 from streams.decisions.rules import Rules, missing_information
 
@@ -92,8 +96,12 @@ def _invalid_fields(accepted: AcceptedEvent, index: int) -> set[str]:
 
 
 def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datetime) -> Identified:
-    """Resolve every child of the event to a child key; say what information is missing."""
-    updates: dict[str, Any] = {}
+    """Resolve every child of the event to a child key; say what information is missing.
+
+    Raises :class:`EventIdReusedError` when the sender used this event id before for other
+    content: the first event stands and this one goes to a person.
+    """
+    updates: dict[str, Any] = {_seen_key(accepted): _remember_content(accepted, index)}
     view: Mapping[str, Any] = ChainMap(updates, index)  # type: ignore[arg-type]
     missing = _missing_items(accepted, rules)
     child_events = []
@@ -102,13 +110,13 @@ def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datet
             child,
             sender=accepted.sender,
             invalid=_invalid_fields(accepted, position),
-            new_key=derived_id("child", accepted.event_id, position),
+            new_key=derived_id("child", accepted.sender, accepted.event_id, position),
             view=view,
             updates=updates,
         )
         child_events.append(
             ChildEvent(
-                event_id=derived_id("ce", accepted.event_id, position),
+                event_id=derived_id("ce", accepted.sender, accepted.event_id, position),
                 accepted=accepted,
                 child_index=position,
                 match=match,
@@ -124,6 +132,22 @@ def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datet
         now=now,
     )
     return Identified(child_events, updates, request)
+
+
+def _seen_key(accepted: AcceptedEvent) -> str:
+    return f"event:{accepted.sender}:{accepted.event_id}"
+
+
+def _remember_content(accepted: AcceptedEvent, index: JsonIndex) -> str:
+    digest = content_digest(accepted.payload)
+    earlier = index.get(_seen_key(accepted))
+    if earlier is not None and earlier != digest:
+        raise EventIdReusedError(
+            f"{accepted.sender} used event id {accepted.event_id} before, for different "
+            "content; the first event stands",
+            event_id=accepted.event_id,
+        )
+    return digest
 
 
 def link_child(

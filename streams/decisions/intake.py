@@ -18,7 +18,7 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.errors import UnusableEventError
+from schemas.errors import EventIdReusedError, ProcessingFailedError, UnusableEventError
 from schemas.models import (
     AcceptedEvent,
     ConsentEvent,
@@ -114,11 +114,26 @@ def dead_letter_for(
 
 
 def review_task_for(dead_letter: DeadLetter) -> MashTask:
-    """The MASH task that makes a person look at a dead letter: nothing rejected goes unseen."""
+    """The MASH task that makes a person look at a dead letter: nothing rejected goes unseen.
+
+    Its title says what the person has to do, which depends on why the message was rejected.
+    """
+    if dead_letter.error_code == ProcessingFailedError.code:
+        title = (
+            f"Could not be processed automatically ({dead_letter.source.topic}): handle the "
+            "child by hand and report the fault"
+        )
+    elif dead_letter.error_code == EventIdReusedError.code:
+        title = (
+            f"{dead_letter.sender} reused an event id for different content: ask them to "
+            "resend it under a new id"
+        )
+    else:
+        title = f"Unusable message from {dead_letter.sender}: ask the sender to correct and resend"
     return MashTask(
         event_id=derived_id("task", dead_letter.event_id),
         kind=TaskKind.DEAD_LETTER_REVIEW,
-        title=f"Unusable message from {dead_letter.sender}: ask the sender to correct and resend",
+        title=title,
         sender=dead_letter.sender,
         reason=dead_letter.reason,
         error_code=dead_letter.error_code,

@@ -42,12 +42,13 @@ def information_request(
 ) -> InformationRequest | None:
     """One request naming every item to supply or correct, or None when there is nothing to ask.
 
-    Its id is derived from the event and the reason, so a redelivered event asks once.
+    Its id is derived from the sender, the event and the reason, so a redelivered event asks
+    once, and two partners' events that share an id each get their own request.
     """
     if not items:
         return None
     return InformationRequest(
-        event_id=derived_id("ir", about.event_id, reason.value),
+        event_id=derived_id("ir", sender, about.event_id, reason.value),
         about_event_id=about.event_id,
         about_event_type=event_type,
         addressed_to_agency=addressed_agency(about),

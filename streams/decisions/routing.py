@@ -205,7 +205,9 @@ def work_items(
         queues.insert(0, (Queue.DUTY_TEAM, decision.received_at))
     return [
         WorkItem(
-            event_id=derived_id("wi", accepted.event_id, child_event.match.child_key, queue.value),
+            event_id=derived_id(
+                "wi", accepted.sender, accepted.event_id, child_event.match.child_key, queue.value
+            ),
             queue=queue,
             decision_due_at=due,
             **common,
@@ -255,7 +257,7 @@ def route_child_event(
     items, each duty-team item followed by the alert that pages the team.
     """
     accepted = child_event.accepted
-    if history.has_seen(accepted.event_id):
+    if history.has_seen(accepted.event_id, accepted.sender):
         return Routed(outputs=[], history=None, not_routed="already routed")
     if accepted.event_type is EventType.CONSENT_EVENT:
         recorded = with_event(history, accepted, queue=None, level=None)

@@ -123,6 +123,12 @@ class WorkerSettings(BaseSettings):
         default=None,
         description="GIAS establishment CSV; unset uses the synthetic directory shipped for demos.",
     )
+    stall_alert_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="An event whose processing has been retried for this long (broker or schema "
+        "registry unreachable) raises an operator alert, logged at CRITICAL, naming it.",
+    )
 
     @model_validator(mode="after")
     def _heartbeat_below_session(self) -> WorkerSettings:
@@ -164,6 +170,13 @@ class GatewaySettings(BaseSettings):
     )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     requests_per_minute: int = Field(default=120, ge=1, description="Per API key.")
+    failed_authentications_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Per client address and per key id. Past it, requests from that address are "
+        "refused (429) before any key is checked, and that key id is checked only against keys "
+        "verified before: a flood of wrong keys costs no argon2 work and slows no other partner.",
+    )
     publish_timeout_seconds: float = Field(default=10.0, gt=0)
     retry_after_seconds: int = Field(default=30, ge=1, description="Told to partners on a 503.")
 

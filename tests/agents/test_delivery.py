@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
 
-from agents.delivery import LONGEST_RETRY_SECONDS, until_done
+from agents.delivery import LONGEST_RETRY_SECONDS, processing_failed, until_done
 from schemas.errors import PublishError, SchemaRegistryError
 
 
@@ -69,3 +72,41 @@ async def test_a_bug_is_not_retried_it_surfaces_at_once() -> None:
     with pytest.raises(ZeroDivisionError):
         await until_done(handler, _Event(_Message()))  # type: ignore[arg-type]
     assert handler.calls == 1
+
+
+async def test_a_long_outage_raises_one_operator_alert_naming_the_waiting_event(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    handler = _Flaky(8, PublishError("not acknowledged"))
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    with caplog.at_level(logging.CRITICAL, logger="agents.delivery"):
+        await until_done(handler, _Event(_Message()), sleep=sleep, clock=lambda: now[0])  # type: ignore[arg-type]
+
+    alerts = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert len(alerts) == 1
+    assert "OPERATOR ALERT" in alerts[0]
+    assert "frontdoor.intake.contacts[0@42]" in alerts[0]
+    assert handler.calls == 9
+
+
+def test_a_failure_becomes_a_dead_letter_reason_without_the_input_it_quoted() -> None:
+    try:
+        WorkItemDue.model_validate({"due": "Amelia Thornbury"})
+    except ValidationError as failure:
+        error = processing_failed(failure)
+    assert error.code == "FD-PROCESSING-FAILED"
+    assert error.field == "due"
+    assert "Amelia" not in str(error)
+    assert "ValidationError" in error.message
+
+    other = processing_failed(KeyError("child-123 Amelia"))
+    assert other.message == "KeyError while processing"
+    assert other.field is None
+
+
+class WorkItemDue(BaseModel):
+    due: datetime

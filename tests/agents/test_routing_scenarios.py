@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -24,11 +24,15 @@ from connectors.generator import synthetic_nhs_number
 from schemas.models import (
     AcceptedEvent,
     Child,
+    ChildEvent,
     ConcernCategory,
     ConsentPosition,
+    Contact,
+    DeadLetter,
     DutyTeamAlert,
     Event,
     InformationRequest,
+    MashTask,
     NotificationChild,
     Priority,
     Queue,
@@ -43,14 +47,23 @@ from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
 from streams.platform.topics import (
     ACCEPTED_EVENTS,
+    CHILD_EVENTS,
     CONTACTS,
+    DEAD_LETTERS,
     DUTY_TEAM_ALERTS,
     INFORMATION_REQUESTS,
+    MASH_TASKS,
     POLICE_NOTIFICATIONS,
     QUEUES,
     TopicSpec,
 )
-from tests.helpers import contact, police_notification, running_worker, wait_for_messages
+from tests.helpers import (
+    contact,
+    police_notification,
+    running_worker,
+    wait_for_event,
+    wait_for_messages,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -141,7 +154,7 @@ def front_door(
         yield FrontDoor(kafka, namespace, publisher)
 
 
-def early_help_contact(**changes: object) -> object:
+def early_help_contact(**changes: object) -> Contact:
     """Level 2 under the default rules: an emotional-wellbeing worry, early help asked for."""
     fields: dict[str, object] = {
         "children": [a_child()],
@@ -158,9 +171,9 @@ def test_a_level_2_contact_with_consent_goes_to_early_help_due_the_next_working_
     front_door: FrontDoor,
 ) -> None:
     sent = early_help_contact()
-    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, sent, "school.990001")
 
-    (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
+    (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)
 
     assert item.level == 2
     assert item.decision_due_at == london(2026, 12, 2, 10)
@@ -172,9 +185,9 @@ def test_the_same_contact_without_consent_goes_to_the_mash_saying_consent_is_why
     front_door: FrontDoor,
 ) -> None:
     sent = early_help_contact(consent=ConsentPosition.REFUSED)
-    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, sent, "school.990001")
 
-    (item,) = front_door.work_items(Queue.MASH, sent.event_id)  # type: ignore[attr-defined]
+    (item,) = front_door.work_items(Queue.MASH, sent.event_id)
 
     consent_entries = [entry for entry in item.rationale if entry.rule == "router.consent-needed"]
     assert consent_entries
@@ -257,9 +270,9 @@ def test_a_contact_on_christmas_eve_afternoon_is_due_after_christmas_and_boxing_
     front_door: FrontDoor,
 ) -> None:
     sent = early_help_contact(received_at=london(2026, 12, 24, 16))  # Thursday 16:00
-    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, sent, "school.990001")
 
-    (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
+    (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)
 
     assert item.decision_due_at == london(2026, 12, 29, 16)  # Tuesday: 28th is Boxing Day's
 
@@ -269,15 +282,15 @@ def test_the_same_event_published_twice_yields_one_work_item(
 ) -> None:
     child = a_child()
     sent = early_help_contact(children=[child])
-    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
-    front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
+    front_door.send(CONTACTS, sent, "school.990001")
+    front_door.work_items(Queue.EARLY_HELP, sent.event_id)
 
-    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
+    front_door.send(CONTACTS, sent, "school.990001")
     accepted_topic = front_door.topic(ACCEPTED_EVENTS)
     twice = [
         m
         for m in wait_for_messages(kafka, accepted_topic, 2)
-        if codec.decode(m.value, AcceptedEvent).event_id == sent.event_id  # type: ignore[attr-defined]
+        if codec.decode(m.value, AcceptedEvent).event_id == sent.event_id
     ]
     for _ in range(60):
         if len(twice) >= 2:
@@ -285,15 +298,92 @@ def test_the_same_event_published_twice_yields_one_work_item(
         twice = [
             m
             for m in read_topic(kafka, accepted_topic, idle_seconds=0.3)
-            if codec.decode(m.value, AcceptedEvent).event_id == sent.event_id  # type: ignore[attr-defined]
+            if codec.decode(m.value, AcceptedEvent).event_id == sent.event_id
         ]
     assert len(twice) == 2
     # A later event about the same child is routed after the duplicate (same partitions, in order).
     marker = early_help_contact(children=[child], received_at=london(2026, 12, 1, 11))
-    front_door.send(CONTACTS, marker, "school.990001")  # type: ignore[arg-type]
-    front_door.work_items(Queue.EARLY_HELP, marker.event_id)  # type: ignore[attr-defined]
+    front_door.send(CONTACTS, marker, "school.990001")
+    front_door.work_items(Queue.EARLY_HELP, marker.event_id)
 
-    assert len(front_door.all_work_items(Queue.EARLY_HELP, sent.event_id)) == 1  # type: ignore[attr-defined]
+    assert len(front_door.all_work_items(Queue.EARLY_HELP, sent.event_id)) == 1
+
+
+def test_an_event_no_rule_foresaw_goes_to_a_person_and_the_children_behind_it_are_routed(
+    front_door: FrontDoor, kafka: KafkaSettings
+) -> None:
+    child = a_child()
+    # Received on the last day the contracts allow: its decision would fall due in a year no
+    # record can carry, so routing cannot build its work item.
+    unforeseen = police_notification(
+        children=[child.model_dump()],
+        received_at=datetime(2998, 12, 31, tzinfo=UTC),
+        occurred_at=datetime(2998, 12, 30, tzinfo=UTC),
+    )
+    front_door.send(POLICE_NOTIFICATIONS, unforeseen, "police.synth")
+    behind = early_help_contact(children=[child], received_at=london(2026, 12, 1, 11))
+    front_door.send(CONTACTS, behind, "school.990001")
+
+    letter = wait_for_event(
+        kafka,
+        front_door.topic(DEAD_LETTERS),
+        DeadLetter,
+        lambda d: (
+            d.source.topic == front_door.topic(CHILD_EVENTS)
+            and d.error_code == "FD-PROCESSING-FAILED"
+            and codec.decode(d.original_value, ChildEvent).accepted.event_id == unforeseen.event_id
+        ),
+    )
+    task = wait_for_event(
+        kafka, front_door.topic(MASH_TASKS), MashTask, lambda t: t.reference == letter.event_id
+    )
+    assert "handle the child by hand" in task.title
+    assert letter.error_field == "decision_due_at"
+    # The child's next event was not held behind the one that failed.
+    (item,) = front_door.work_items(Queue.EARLY_HELP, behind.event_id)
+    assert item.child_key == codec.decode(letter.original_value, ChildEvent).match.child_key
+
+
+def test_two_partners_who_chose_the_same_event_id_both_have_their_child_seen(
+    front_door: FrontDoor,
+) -> None:
+    event_id = f"NP-{uuid.uuid4().hex[:10]}"
+    from_school = early_help_contact(event_id=event_id, children=[a_child()])
+    from_gp = early_help_contact(
+        event_id=event_id, children=[a_child(given_name="Zara")], immediate_risk=True
+    )
+    front_door.send(CONTACTS, from_school, "school.990001")
+    front_door.send(CONTACTS, from_gp, "gp.synth")
+
+    (school_item,) = front_door.work_items(Queue.EARLY_HELP, event_id)
+    (gp_item,) = front_door.work_items(Queue.MASH, event_id)
+
+    assert (school_item.sender, gp_item.sender) == ("school.990001", "gp.synth")
+    assert school_item.child_key != gp_item.child_key
+    assert gp_item.priority is Priority.RED
+
+
+def test_a_sender_reusing_its_event_id_for_another_child_is_caught_and_a_person_told(
+    front_door: FrontDoor, kafka: KafkaSettings
+) -> None:
+    first = early_help_contact(children=[a_child()])
+    reused = early_help_contact(event_id=first.event_id, children=[a_child(given_name="Zara")])
+    front_door.send(CONTACTS, first, "school.990001")
+    front_door.work_items(Queue.EARLY_HELP, first.event_id)
+    front_door.send(CONTACTS, reused, "school.990001")
+
+    letter = wait_for_event(
+        kafka,
+        front_door.topic(DEAD_LETTERS),
+        DeadLetter,
+        lambda d: d.error_code == "FD-EVENT-ID-REUSED" and d.original_event_id == first.event_id,
+    )
+    task = wait_for_event(
+        kafka, front_door.topic(MASH_TASKS), MashTask, lambda t: t.reference == letter.event_id
+    )
+    assert letter.sender == "school.990001"
+    assert task.title.startswith("school.990001 reused an event id")
+    assert len(front_door.all_work_items(Queue.EARLY_HELP, first.event_id)) == 1
 
 
 def test_history_imported_on_day_one_counts_towards_the_first_live_notification(
@@ -342,8 +432,8 @@ def test_a_queue_can_be_tailed_readably_without_personal_details_unless_asked(
 ) -> None:
     child = a_child(given_name="Wilhelmina")
     sent = early_help_contact(children=[child])
-    front_door.send(CONTACTS, sent, "school.990001")  # type: ignore[arg-type]
-    (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)  # type: ignore[attr-defined]
+    front_door.send(CONTACTS, sent, "school.990001")
+    (item,) = front_door.work_items(Queue.EARLY_HELP, sent.event_id)
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": front_door.kafka.bootstrap_servers,

@@ -35,7 +35,7 @@ from streams.platform.app import codec
 from streams.platform.broker import EmbeddedBroker, free_port
 from streams.platform.reader import read_topic
 from streams.platform.settings import GatewaySettings, KafkaSettings
-from streams.platform.topics import CONTACTS, INFORMATION_REQUESTS
+from streams.platform.topics import CONTACTS, INFORMATION_REQUESTS, POLICE_NOTIFICATIONS
 from tests.helpers import INVALID_NHS_NUMBER, contact, police_notification, running_worker
 from tests.tcp_proxy import TcpProxy
 
@@ -226,7 +226,7 @@ def test_the_same_idempotency_key_twice_publishes_once_even_across_a_restart(
     kafka: KafkaSettings, topic_prefix: str, store_url: str, partners: Partners
 ) -> None:
     key = str(uuid.uuid4())
-    first_event, retried_event = contact(), contact()
+    first_event, other_event = contact(), contact()
     with serving(gateway_app(kafka, topic_prefix, store_url)) as url:
         first = post(
             url, "/v1/contacts", partners.school, as_json(first_event), **{"Idempotency-Key": key}
@@ -239,15 +239,97 @@ def test_the_same_idempotency_key_twice_publishes_once_even_across_a_restart(
             restarted,
             "/v1/contacts",
             partners.school,
-            as_json(retried_event),
+            as_json(first_event),
+            **{"Idempotency-Key": key},
+        )
+        another_under_the_same_key = post(
+            restarted,
+            "/v1/contacts",
+            partners.school,
+            as_json(other_event),
             **{"Idempotency-Key": key},
         )
 
     assert first.status_code == again.status_code == after_restart.status_code == 202
     assert again.headers["Idempotent-Replayed"] == "true"
     assert after_restart.json()["event_id"] == first_event.event_id
+    assert another_under_the_same_key.status_code == 409
+    assert another_under_the_same_key.json()["code"] == "FD-EVENT-ID-REUSED"
     topic = CONTACTS.name_under(topic_prefix)
     assert on_topic(kafka, topic, Contact) == [first_event.event_id]
+
+
+def test_a_partner_reusing_its_event_id_for_another_child_is_409_naming_the_id(
+    gateway: str, partners: Partners, kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    first = contact()
+    reused = contact(
+        event_id=first.event_id,
+        children=[first.children[0].model_copy(update={"given_name": "Zara"})],
+    )
+
+    accepted = post(gateway, "/v1/contacts", partners.school, as_json(first))
+    refused = post(gateway, "/v1/contacts", partners.school, as_json(reused))
+    replayed = post(gateway, "/v1/contacts", partners.school, as_json(first))
+
+    assert accepted.status_code == 202
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "FD-EVENT-ID-REUSED"
+    assert first.event_id in refused.json()["message"]
+    assert "Zara" not in refused.text
+    assert replayed.status_code == 202
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert on_topic(kafka, CONTACTS.name_under(topic_prefix), Contact) == [first.event_id]
+
+
+def test_without_a_key_a_bad_body_is_401_and_says_nothing_of_the_contract(
+    gateway: str, partners: Partners
+) -> None:
+    answer = post(gateway, "/v1/contacts", None, {"children": [], "unknown": 1})
+
+    assert answer.status_code == 401
+    assert "children" not in answer.text
+
+
+def test_a_dash_score_beyond_what_the_wire_carries_is_422_naming_the_field(
+    gateway: str, partners: Partners, kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    for score in (2**64, -(2**63) - 1):
+        body = as_json(police_notification())
+        body["dash_score"] = score  # type: ignore[index]
+
+        answer = post(gateway, "/v1/police-notifications", partners.police, body)
+
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == ["dash_score"]
+    topic = POLICE_NOTIFICATIONS.name_under(topic_prefix)
+    assert on_topic(kafka, topic, PoliceNotification) == []
+
+
+def test_a_flood_of_wrong_keys_is_refused_cheaply_and_other_partners_are_unaffected(
+    kafka: KafkaSettings, topic_prefix: str, store_url: str, partners: Partners
+) -> None:
+    app = gateway_app(kafka, topic_prefix, store_url, failed_authentications_per_minute=3)
+    wrong = partners.school[:-6] + "AAAAAA"  # the school's own key id, a wrong secret
+    with serving(app) as url:
+        before = post_from("127.0.0.2", url, partners.school, as_json(contact()))
+        flood = [post_from("127.0.0.1", url, wrong, as_json(contact())) for _ in range(6)]
+        during = post_from("127.0.0.2", url, partners.school, as_json(contact()))
+
+    assert before.status_code == 202
+    assert [a.status_code for a in flood] == [401, 401, 401, 429, 429, 429]
+    assert flood[-1].json()["code"] == "FD-AUTH-THROTTLED"
+    assert int(flood[-1].headers["Retry-After"]) >= 1
+    # The school, elsewhere, keeps working with its key while its key id is under attack.
+    assert during.status_code == 202
+
+
+def post_from(address: str, url: str, token: str, body: object) -> httpx.Response:
+    """A POST from another loopback address, as a second client machine would send it."""
+    with httpx.Client(transport=httpx.HTTPTransport(local_address=address)) as client:
+        return client.post(
+            f"{url}/v1/contacts", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
 
 
 def test_too_large_a_body_is_413_and_too_many_requests_429(

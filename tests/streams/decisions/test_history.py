@@ -74,7 +74,7 @@ def test_recording_the_same_event_twice_changes_nothing() -> None:
     once = with_event(ChildHistory(child_key="ck-1"), event, queue=Queue.EARLY_HELP, level=2)
     twice = with_event(once, event, queue=Queue.EARLY_HELP, level=2)
     assert twice == once
-    assert once.has_seen(event.event_id)
+    assert once.has_seen(event.event_id, event.sender)
 
 
 def test_plans_open_on_the_day_are_listed() -> None:

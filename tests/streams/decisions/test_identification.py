@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
+
+from schemas.errors import EventIdReusedError
 from schemas.models import (
     AcceptedEvent,
     Child,
@@ -124,3 +127,49 @@ def test_two_children_without_dates_of_birth_give_one_request_naming_both() -> N
 
 def test_a_complete_event_asks_for_nothing() -> None:
     assert identify(accepted(police_notification()), {}, RULES, NOW).information_request is None
+
+
+def from_sender(event: Any, sender: str) -> AcceptedEvent:
+    return accepted(event).model_copy(update={"sender": sender})
+
+
+def test_two_partners_using_one_event_id_are_two_events_all_the_way_down() -> None:
+    school = from_sender(
+        contact(event_id="NP-1795695685", children=[amelia(nhs_number=None)]), "school.1"
+    )
+    gp = from_sender(
+        contact(event_id="NP-1795695685", children=[amelia(given_name="Zara", nhs_number=None)]),
+        "gp.2",
+    )
+
+    first = identify(school, {}, RULES, NOW)
+    second = identify(gp, first.index_updates, RULES, NOW)
+
+    assert first.child_events[0].event_id != second.child_events[0].event_id
+    assert first.child_events[0].match.child_key != second.child_events[0].match.child_key
+
+
+def test_a_redelivered_event_gets_the_same_ids_and_child_keys_again() -> None:
+    event = from_sender(contact(children=[amelia()]), "school.1")
+    first = identify(event, {}, RULES, NOW)
+
+    again = identify(event, first.index_updates, RULES, NOW)
+
+    assert [(c.event_id, c.match.child_key) for c in again.child_events] == [
+        (c.event_id, c.match.child_key) for c in first.child_events
+    ]
+
+
+def test_a_sender_reusing_its_event_id_for_another_child_is_caught_not_replayed() -> None:
+    original = contact(children=[amelia()])
+    reused = contact(
+        event_id=original.event_id, children=[amelia(given_name="Zara", nhs_number=None)]
+    )
+    first = identify(from_sender(original, "school.1"), {}, RULES, NOW)
+
+    with pytest.raises(EventIdReusedError) as caught:
+        identify(from_sender(reused, "school.1"), first.index_updates, RULES, NOW)
+
+    assert caught.value.code == "FD-EVENT-ID-REUSED"
+    assert caught.value.event_id == original.event_id
+    assert "Zara" not in str(caught.value)

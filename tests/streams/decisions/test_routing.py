@@ -161,7 +161,7 @@ def test_the_routing_step_publishes_each_duty_team_item_with_its_alert_and_recor
     assert alert.work_item_id == routed.outputs[0].event_id
     assert routed.not_routed is None
     assert routed.history is not None
-    assert routed.history.has_seen(event.event_id)
+    assert routed.history.has_seen(event.event_id, "partner.synth")
 
 
 def test_an_event_already_in_the_childs_history_is_not_routed_again() -> None:
@@ -187,7 +187,7 @@ def test_a_consent_event_is_recorded_in_the_history_and_is_not_work() -> None:
     assert routed.outputs == []
     assert routed.not_routed == "consent event recorded"
     assert routed.history is not None
-    assert routed.history.has_seen(event.event_id)
+    assert routed.history.has_seen(event.event_id, "partner.synth")
     assert stored_history(routed.history.model_dump(mode="json"), "ck-1") == routed.history
 
 
