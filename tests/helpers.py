@@ -158,7 +158,7 @@ def running_worker(
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
         "FRONTDOOR_TOPIC_PREFIX": topic_prefix,
-        "FRONTDOOR_APP_ID": f"{topic_prefix}worker",
+        "FRONTDOOR_APP_ID": "worker",
         "FRONTDOOR_DATA_DIR": str(data_dir),
         "FRONTDOOR_SESSION_TIMEOUT_SECONDS": "6",
         "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": "1",

@@ -47,7 +47,7 @@ def _credentials(settings: KafkaSettings) -> Any:
 
 
 app = faust.App(
-    worker_settings.app_id,
+    worker_settings.group_id,
     broker=[f"kafka://{server}" for server in kafka_settings.servers],
     broker_credentials=_credentials(kafka_settings),
     broker_session_timeout=worker_settings.session_timeout_seconds,

@@ -130,6 +130,15 @@ class WorkerSettings(BaseSettings):
         "registry unreachable) raises an operator alert, logged at CRITICAL, naming it.",
     )
 
+    @property
+    def group_id(self) -> str:
+        """The Faust app id: the consumer group, and the prefix of the tables' changelog topics.
+
+        It carries the topic prefix, so two deployments on one cluster share no group and no
+        table (a child known to one is unknown to the other) even with the same app id.
+        """
+        return f"{self.topic_prefix}{self.app_id}"
+
     @model_validator(mode="after")
     def _heartbeat_below_session(self) -> WorkerSettings:
         if self.heartbeat_interval_seconds * 3 > self.session_timeout_seconds:
