@@ -15,6 +15,8 @@
     frontdoor tail QUEUE [--follow] [--details]  a queue's work items, readable
     frontdoor keys create|list|revoke|rotate   partner API keys for the gateway (hashed)
     frontdoor import-police FILE --partner ID --force NAME   a police force's CSV export
+    frontdoor reconcile [--dry-run]    what waits for an outcome, per stage; re-drive what is
+                                       stuck, raise MASH tasks for what is overdue
 
 Heavy modules (Faust, the app) are imported inside the commands that need them, so a bad setting
 gives a one-line error with its code instead of a traceback.
@@ -319,6 +321,53 @@ def cmd_import_police(args: argparse.Namespace) -> int:
     return 1 if report.rejected else 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Report what waits for an outcome; exit 1 if anything is past its bound."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from agents.reconcile import deployment_reconciler  # noqa: PLC0415
+    from streams.decisions.ledger import Stage  # noqa: PLC0415
+
+    reconciler = deployment_reconciler()
+    try:
+        report = reconciler.step(datetime.now(UTC), act=not args.dry_run)
+    finally:
+        reconciler.close()
+    stages = Table(title=f"Outcomes, {report.at:%Y-%m-%d %H:%M:%S} UTC")
+    for column in ("stage", "waiting", "oldest", "past the bound", "re-driven now", "tasks now"):
+        stages.add_column(column, justify="left" if column == "stage" else "right")
+    for stage in Stage:
+        in_stage = [w for w in report.waiting if w.stage is stage]
+        oldest = max((w.age(report.at) for w in in_stage), default=None)
+        stages.add_row(
+            stage.value,
+            str(len(in_stage)),
+            f"{int(oldest.total_seconds())}s" if oldest is not None else "-",
+            str(sum(1 for w in report.overdue if w.stage is stage)),
+            str(sum(1 for w in report.redriven if w.stage is stage)),
+            str(sum(1 for w in report.told if w.stage is stage)),
+        )
+    console = Console(soft_wrap=True)
+    console.print(stages)
+    for waiting in report.waiting[:_MOST_LISTED]:
+        console.print(
+            f"{waiting.stage.value:<15} {waiting.reference}  sender={waiting.sender}  "
+            f"waiting {int(waiting.age(report.at).total_seconds())}s",
+            highlight=False,
+        )
+    if len(report.waiting) > _MOST_LISTED:
+        _out(f"... and {len(report.waiting) - _MOST_LISTED} more")
+    if not report.waiting:
+        _out("nothing is waiting: every accepted event has its outcome")
+    return 1 if report.overdue else 0
+
+
+_MOST_LISTED = 20
+
+
 def cmd_tail(args: argparse.Namespace) -> int:
     """Print a queue's work items: ids, priority, due time and rationale; details on request."""
     import time  # noqa: PLC0415
@@ -478,6 +527,13 @@ def parser() -> argparse.ArgumentParser:
         "--force", required=True, help="the force's name; event ids derive from it: keep it fixed"
     )
     police.set_defaults(run=cmd_import_police)
+    reconcile = commands.add_parser(
+        "reconcile", help="every accepted event's outcome: report, re-drive, raise MASH tasks"
+    )
+    reconcile.add_argument(
+        "--dry-run", action="store_true", help="only report: re-drive nothing, raise no task"
+    )
+    reconcile.set_defaults(run=cmd_reconcile)
     tail = commands.add_parser("tail", help="print a queue's work items")
     tail.add_argument("queue", choices=["early_help", "mash", "duty_team"])
     tail.add_argument("--follow", action="store_true", help="keep printing new items")

@@ -156,6 +156,15 @@ class RequestReason(StrEnum):
 
 class TaskKind(StrEnum):
     DEAD_LETTER_REVIEW = "dead_letter_review"
+    #: An accepted event with no outcome past its bound (``frontdoor reconcile``).
+    OVERDUE_EVENT = "overdue_event"
+
+
+class OutcomeKind(StrEnum):
+    #: Work items were published; ``Outcome.work_item_ids`` names them.
+    ROUTED = "routed"
+    #: Nothing for a person to do, for the stated reason (a consent event, recorded).
+    NO_ACTION = "no_action"
 
 
 class Queue(StrEnum):
@@ -453,6 +462,25 @@ class MashTask(Event):
     created_at: AwareDatetime
 
 
+class Outcome(Event):
+    """The recorded outcome of one child of an accepted event.
+
+    Routing writes one for every child event it decides, so that the reconciliation can prove
+    each accepted event reached someone (or needed no one, and why) without reading the queues.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.Outcome"
+
+    child_event_id: Code
+    source_event_id: EventId
+    sender: Code
+    child_key: Code
+    kind: OutcomeKind
+    reason: ShortText
+    work_item_ids: list[Code] = Field(default_factory=list)
+    decided_at: AwareDatetime
+
+
 class ChildMatch(Record):
     """How a child in an event was linked to a child key."""
 
@@ -591,6 +619,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DutyTeamAlert,
     HistoryImport,
     ImportedHistory,
+    Outcome,
 )
 
 #: The partner event model for each event type.

@@ -15,6 +15,9 @@ from schemas.models import SourcePosition
 SENDER_HEADER = "frontdoor-sender"
 #: On a corrected event published in a dead letter's place: the dead letter's id.
 RESUBMISSION_HEADER = "frontdoor-resubmission-of"
+#: On a message the reconciliation published again because it had no outcome in time: the
+#: position of the message it repeats (``topic:partition:offset``).
+REDRIVE_HEADER = "frontdoor-redrive-of"
 #: The sender of a message without a usable sender header. A reference from an unknown sender is
 #: not scoped to anyone, so identification never matches on it.
 UNKNOWN_SENDER = "unknown"
@@ -31,6 +34,8 @@ class InboundMessage:
     key: bytes | None
     value: bytes | None
     headers: Mapping[str, bytes]
+    #: When the broker stored it (milliseconds since the epoch), where known.
+    timestamp_ms: int | None = None
 
     @property
     def source(self) -> SourcePosition:

@@ -321,3 +321,20 @@ def wait_for_event(
 ) -> EventT:
     """The first event on ``topic`` that ``wanted`` accepts; fail after ``timeout``."""
     return wait_for_matching(settings, topic, model, wanted, timeout=timeout)[0]
+
+
+def frontdoor(
+    *args: str, env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``frontdoor`` command with ``env`` added; by default it must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "connectors.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result

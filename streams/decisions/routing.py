@@ -28,6 +28,8 @@ from schemas.models import (
     EventType,
     HistorySummary,
     MatchKind,
+    Outcome,
+    OutcomeKind,
     Priority,
     Queue,
     RationaleEntry,
@@ -235,7 +237,7 @@ def duty_team_alert(item: WorkItem, now: datetime) -> DutyTeamAlert:
 class Routed:
     """What routing one child event produced: outputs to publish, and the history to store."""
 
-    outputs: list[WorkItem | DutyTeamAlert]
+    outputs: list[WorkItem | DutyTeamAlert | Outcome]
     #: The child's history with this event recorded; None when there is nothing to store.
     history: ChildHistory | None
     #: Why nothing was routed (a redelivery, a consent event), for the log; None when routed.
@@ -254,20 +256,48 @@ def route_child_event(
     An event already in the history was routed before (at-least-once redelivery, or the partner
     sent it twice): nothing is published again. A consent event is recorded in the history,
     where later routing finds it, and is not itself work. Anything else is routed: its work
-    items, each duty-team item followed by the alert that pages the team.
+    items, each duty-team item followed by the alert that pages the team. Every decided child
+    event ends with its :class:`Outcome`, published last, so an outcome means all was sent.
     """
     accepted = child_event.accepted
     if history.has_seen(accepted.event_id, accepted.sender):
         return Routed(outputs=[], history=None, not_routed="already routed")
     if accepted.event_type is EventType.CONSENT_EVENT:
         recorded = with_event(history, accepted, queue=None, level=None)
-        return Routed(outputs=[], history=recorded, not_routed="consent event recorded")
+        reason = "consent event recorded"
+        outcome = _outcome(child_event, OutcomeKind.NO_ACTION, reason, [], now)
+        return Routed(outputs=[outcome], history=recorded, not_routed=reason)
     summary = summarise(history, received_at(accepted))
     decision = route(child_event, summary, rules, calendar)
-    outputs: list[WorkItem | DutyTeamAlert] = []
-    for item in work_items(child_event, summary, decision, now):
+    outputs: list[WorkItem | DutyTeamAlert | Outcome] = []
+    items = work_items(child_event, summary, decision, now)
+    for item in items:
         outputs.append(item)
         if item.queue is Queue.DUTY_TEAM:
             outputs.append(duty_team_alert(item, now))
+    queues = ", ".join(item.queue.value for item in items)
+    ids = [item.event_id for item in items]
+    outputs.append(_outcome(child_event, OutcomeKind.ROUTED, f"routed to {queues}", ids, now))
     updated = with_event(history, accepted, queue=decision.queue, level=decision.level)
     return Routed(outputs=outputs, history=updated)
+
+
+def _outcome(
+    child_event: ChildEvent,
+    kind: OutcomeKind,
+    reason: str,
+    work_item_ids: list[str],
+    now: datetime,
+) -> Outcome:
+    accepted = child_event.accepted
+    return Outcome(
+        event_id=derived_id("outcome", child_event.event_id),
+        child_event_id=child_event.event_id,
+        source_event_id=accepted.event_id,
+        sender=accepted.sender,
+        child_key=child_event.match.child_key,
+        kind=kind,
+        reason=reason,
+        work_item_ids=work_item_ids,
+        decided_at=now,
+    )

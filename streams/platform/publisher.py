@@ -14,6 +14,7 @@ from kafka.errors import KafkaError
 
 from schemas.errors import BrokerUnavailableError, PublishError
 from schemas.models import Event
+from schemas.wire import InboundMessage
 from streams.platform.codec import AvroCodec
 from streams.platform.settings import KafkaSettings
 
@@ -74,6 +75,22 @@ class Publisher:
             metadata = future.get(timeout=self._timeout)
         except KafkaError as exc:
             raise PublishError(f"the broker did not acknowledge a write to {topic}") from exc
+        return metadata.partition, metadata.offset
+
+    def republish(self, message: InboundMessage, headers: Mapping[str, bytes]) -> tuple[int, int]:
+        """Publish a stored message again, byte for byte, with ``headers`` added."""
+        try:
+            future = self._producer.send(
+                message.topic,
+                value=message.value,
+                key=message.key,
+                headers=list({**message.headers, **headers}.items()),
+            )
+            metadata = future.get(timeout=self._timeout)
+        except KafkaError as exc:
+            raise PublishError(
+                f"the broker did not acknowledge a write to {message.topic}"
+            ) from exc
         return metadata.partition, metadata.offset
 
     def close(self) -> None:

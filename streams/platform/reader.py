@@ -6,7 +6,8 @@ offsets: Tansu's ListOffsets(latest) is wrong after multi-record batches (broker
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
@@ -37,13 +38,56 @@ def read_topic(
         consumer.assign(assignment)
         consumer.seek_to_beginning(*assignment)
         for record in consumer:
-            yield InboundMessage(
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                key=record.key,
-                value=record.value,
-                headers={name: value or b"" for name, value in record.headers or []},
-            )
+            yield _inbound(record)
     finally:
         consumer.close()
+
+
+class TopicFollower:
+    """Follows topics from their beginning without a consumer group (nothing is committed).
+
+    Each call of :meth:`new_messages` returns what was published since the previous one. Used by
+    the reconciliation, in the worker (a call every few seconds) and on demand.
+    """
+
+    def __init__(self, settings: KafkaSettings, topics: Sequence[str], *, client_id: str) -> None:
+        try:
+            self._consumer = KafkaConsumer(
+                **settings.kafka_python_config(), enable_auto_commit=False, client_id=client_id
+            )
+            assignment = [
+                TopicPartition(topic, partition)
+                for topic in topics
+                for partition in sorted(self._consumer.partitions_for_topic(topic) or ())
+            ]
+        except KafkaError as exc:
+            raise BrokerUnavailableError(f"cannot reach {settings.bootstrap_servers}") from exc
+        self._consumer.assign(assignment)
+        self._consumer.seek_to_beginning(*assignment)
+
+    def new_messages(self, *, idle_seconds: float = 0.5) -> list[InboundMessage]:
+        """Everything new, read until the topics have been quiet for ``idle_seconds``."""
+        messages: list[InboundMessage] = []
+        try:
+            while batch := self._consumer.poll(timeout_ms=int(idle_seconds * 1000)):
+                messages.extend(
+                    _inbound(record) for records in batch.values() for record in records
+                )
+        except KafkaError as exc:
+            raise BrokerUnavailableError("the broker stopped answering") from exc
+        return messages
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def _inbound(record: Any) -> InboundMessage:
+    return InboundMessage(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value,
+        headers={name: value or b"" for name, value in record.headers or []},
+        timestamp_ms=record.timestamp,
+    )

@@ -130,6 +130,22 @@ class WorkerSettings(BaseSettings):
         "registry unreachable) raises an operator alert, logged at CRITICAL, naming it.",
     )
 
+    reconcile_interval_seconds: float = Field(
+        default=30.0, gt=0, description="How often the worker reconciles accepted events."
+    )
+    redrive_after_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="An accepted event with no outcome this long after a stage took it is "
+        "published to that stage again, once (outputs are idempotent).",
+    )
+    outcome_bound_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="An accepted event with no outcome this long after a stage took it is put "
+        "to a person: a MASH task names it.",
+    )
+
     @property
     def group_id(self) -> str:
         """The Faust app id: the consumer group, and the prefix of the tables' changelog topics.
@@ -143,6 +159,12 @@ class WorkerSettings(BaseSettings):
     def _heartbeat_below_session(self) -> WorkerSettings:
         if self.heartbeat_interval_seconds * 3 > self.session_timeout_seconds:
             raise ValueError("heartbeat interval must be at most a third of the session timeout")
+        return self
+
+    @model_validator(mode="after")
+    def _redrive_before_the_bound(self) -> WorkerSettings:
+        if self.redrive_after_seconds >= self.outcome_bound_seconds:
+            raise ValueError("an event must be re-driven before its outcome bound passes")
         return self
 
 

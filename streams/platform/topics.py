@@ -31,6 +31,7 @@ from schemas.models import (
     ImportedHistory,
     InformationRequest,
     MashTask,
+    Outcome,
     PoliceNotification,
     Queue,
     WorkItem,
@@ -173,6 +174,15 @@ DUTY_TEAM_ALERTS = TopicSpec(
     description="Alerts to the Emergency Duty Team: a child at immediate risk, now.",
 )
 
+OUTCOMES = TopicSpec(
+    "outcomes",
+    key="child_key",
+    value=Outcome,
+    description="The outcome of every child event routing decided: the work items, or why "
+    "none was needed. The reconciliation reads it to prove nothing was left behind.",
+)
+
+
 TOPICS: tuple[TopicSpec, ...] = (
     CONTACTS,
     POLICE_NOTIFICATIONS,
@@ -188,6 +198,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     MASH_QUEUE,
     DUTY_TEAM_QUEUE,
     DUTY_TEAM_ALERTS,
+    OUTCOMES,
 )
 
 #: The work queue topic of each queue.

@@ -22,23 +22,13 @@ from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
 from streams.platform.topics import ACCEPTED_EVENTS, CONTACTS, TOPICS
-from tests.helpers import contact, running_worker, stop_process_group, wait_for_messages
-
-
-def frontdoor(
-    *args: str, env: dict[str, str], check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "connectors.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr[-3000:]
-    return result
+from tests.helpers import (
+    contact,
+    frontdoor,
+    running_worker,
+    stop_process_group,
+    wait_for_messages,
+)
 
 
 def test_config_prints_the_settings_with_secrets_masked() -> None:

@@ -20,6 +20,8 @@ from schemas.models import (
     EventType,
     HistorySummary,
     MatchKind,
+    Outcome,
+    OutcomeKind,
     PoliceNotification,
     Priority,
     Queue,
@@ -155,10 +157,15 @@ def test_the_routing_step_publishes_each_duty_team_item_with_its_alert_and_recor
         ("WorkItem", Queue.DUTY_TEAM),
         ("DutyTeamAlert", None),
         ("WorkItem", Queue.MASH),
+        ("Outcome", None),
     ]
-    alert = routed.outputs[1]
+    alert, outcome = routed.outputs[1], routed.outputs[3]
     assert isinstance(alert, DutyTeamAlert)
     assert alert.work_item_id == routed.outputs[0].event_id
+    assert isinstance(outcome, Outcome)
+    assert outcome.kind is OutcomeKind.ROUTED
+    assert outcome.work_item_ids == [routed.outputs[0].event_id, routed.outputs[2].event_id]
+    assert outcome.child_event_id == child_event(event).event_id
     assert routed.not_routed is None
     assert routed.history is not None
     assert routed.history.has_seen(event.event_id, "partner.synth")
@@ -184,7 +191,10 @@ def test_a_consent_event_is_recorded_in_the_history_and_is_not_work() -> None:
 
     routed = route_child_event(child_event(event), history, RULES, CALENDAR, TUESDAY_10)
 
-    assert routed.outputs == []
+    (outcome,) = routed.outputs
+    assert isinstance(outcome, Outcome)
+    assert (outcome.kind, outcome.reason) == (OutcomeKind.NO_ACTION, "consent event recorded")
+    assert outcome.work_item_ids == []
     assert routed.not_routed == "consent event recorded"
     assert routed.history is not None
     assert routed.history.has_seen(event.event_id, "partner.synth")
