@@ -48,6 +48,9 @@ class PastEvent(BaseModel):
     domestic_abuse: bool = False
     queue: Queue | None = None
     level: int | None = None
+    #: The child events of this event decided for this child (usually one; more when the event
+    #: names the child twice), so a redelivered one is told from a second mention.
+    child_event_ids: list[str] = Field(default_factory=list)
 
 
 class Plan(BaseModel):
@@ -69,6 +72,10 @@ class ChildHistory(BaseModel):
     events: list[PastEvent] = Field(default_factory=list)
     plans: list[Plan] = Field(default_factory=list)
     strategy_discussions: list[date] = Field(default_factory=list)
+
+    def has_decided(self, child_event_id: str) -> bool:
+        """Whether this child event was decided already (it is being delivered again)."""
+        return any(child_event_id in past.child_event_ids for past in self.events)
 
     def has_seen(self, event_id: str, sender: str) -> bool:
         """Whether this sender's event is already in the history."""
@@ -123,13 +130,27 @@ def with_event(
     *,
     queue: Queue | None,
     level: int | None,
+    child_event_id: str | None = None,
 ) -> ChildHistory:
-    """The history after this event was routed (unchanged if the event was already recorded)."""
+    """The history after this event was decided for the child, through ``child_event_id``.
+
+    An event already recorded is not recorded again; only the child event is added to it.
+    """
+    decided = [child_event_id] if child_event_id else []
     if history.has_seen(accepted.event_id, accepted.sender):
-        return history
+        events = [
+            past.model_copy(update={"child_event_ids": [*past.child_event_ids, *decided]})
+            if past.event_id == accepted.event_id
+            and past.sender in (None, accepted.sender)
+            and not set(decided) <= set(past.child_event_ids)
+            else past
+            for past in history.events
+        ]
+        return history.model_copy(update={"events": events})
     past = PastEvent(
         event_id=accepted.event_id,
         sender=accepted.sender,
+        child_event_ids=decided,
         event_type=accepted.event_type,
         received_at=received_at(accepted),
         domestic_abuse=any(

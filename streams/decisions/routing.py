@@ -253,17 +253,25 @@ def route_child_event(
 ) -> Routed:
     """The routing agent's step: one child event and the child's history in, outputs out.
 
-    An event already in the history was routed before (at-least-once redelivery, or the partner
-    sent it twice): nothing is published again. A consent event is recorded in the history,
+    A child event decided before is being delivered again (at-least-once): nothing is published
+    again, its outcome exists. An event already in the history through another of its child
+    events names this child twice (or two of its children are one child): that mention is not
+    routed twice, and its outcome says so. A consent event is recorded in the history,
     where later routing finds it, and is not itself work. Anything else is routed: its work
     items, each duty-team item followed by the alert that pages the team. Every decided child
     event ends with its :class:`Outcome`, published last, so an outcome means all was sent.
     """
     accepted = child_event.accepted
-    if history.has_seen(accepted.event_id, accepted.sender):
+    if history.has_decided(child_event.event_id):
         return Routed(outputs=[], history=None, not_routed="already routed")
+    decided = child_event.event_id
+    if history.has_seen(accepted.event_id, accepted.sender):
+        reason = "the event names this child more than once: routed once"
+        outcome = _outcome(child_event, OutcomeKind.NO_ACTION, reason, [], now)
+        recorded = with_event(history, accepted, queue=None, level=None, child_event_id=decided)
+        return Routed(outputs=[outcome], history=recorded, not_routed=reason)
     if accepted.event_type is EventType.CONSENT_EVENT:
-        recorded = with_event(history, accepted, queue=None, level=None)
+        recorded = with_event(history, accepted, queue=None, level=None, child_event_id=decided)
         reason = "consent event recorded"
         outcome = _outcome(child_event, OutcomeKind.NO_ACTION, reason, [], now)
         return Routed(outputs=[outcome], history=recorded, not_routed=reason)
@@ -278,7 +286,9 @@ def route_child_event(
     queues = ", ".join(item.queue.value for item in items)
     ids = [item.event_id for item in items]
     outputs.append(_outcome(child_event, OutcomeKind.ROUTED, f"routed to {queues}", ids, now))
-    updated = with_event(history, accepted, queue=decision.queue, level=decision.level)
+    updated = with_event(
+        history, accepted, queue=decision.queue, level=decision.level, child_event_id=decided
+    )
     return Routed(outputs=outputs, history=updated)
 
 

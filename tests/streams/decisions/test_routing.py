@@ -185,6 +185,25 @@ def test_an_event_already_in_the_childs_history_is_not_routed_again() -> None:
     assert again.not_routed == "already routed"
 
 
+def test_a_child_named_twice_in_one_event_is_routed_once_and_the_second_mention_says_so() -> None:
+    event = early_help_contact()
+    first = child_event(event)
+    second = first.model_copy(update={"event_id": f"{first.event_id}-2", "child_index": 1})
+    routed = route_child_event(first, ChildHistory(child_key="ck-1"), RULES, CALENDAR, TUESDAY_10)
+    assert routed.history is not None
+
+    mention = route_child_event(second, routed.history, RULES, CALENDAR, TUESDAY_10)
+    assert mention.history is not None
+    redelivered = route_child_event(second, mention.history, RULES, CALENDAR, TUESDAY_10)
+
+    (outcome,) = mention.outputs
+    assert isinstance(outcome, Outcome)
+    assert outcome.kind is OutcomeKind.NO_ACTION
+    assert outcome.child_event_id == second.event_id
+    assert "more than once" in outcome.reason
+    assert (redelivered.outputs, redelivered.not_routed) == ([], "already routed")
+
+
 def test_a_consent_event_is_recorded_in_the_history_and_is_not_work() -> None:
     event = consent_override(decided_at=TUESDAY_10)
     history = stored_history(None, "ck-1")
