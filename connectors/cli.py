@@ -15,6 +15,7 @@
     frontdoor tail QUEUE [--follow] [--details]  a queue's work items, readable
     frontdoor keys create|list|revoke|rotate   partner API keys for the gateway (hashed)
     frontdoor import-police FILE --partner ID --force NAME   a police force's CSV export
+    frontdoor health                   the worker's last health check; exit 1 if unhealthy or stale
     frontdoor reconcile [--dry-run]    what waits for an outcome, per stage; re-drive what is
                                        stuck, raise MASH tasks for what is overdue
 
@@ -321,6 +322,24 @@ def cmd_import_police(args: argparse.Namespace) -> int:
     return 1 if report.rejected else 0
 
 
+def cmd_health(_: argparse.Namespace) -> int:
+    """Print the worker's last health check; exit 1 if the broker was unreachable or it is stale."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    worker = load(WorkerSettings)
+    try:
+        status = json.loads(worker.health_file.read_text(encoding="utf-8"))
+        checked_at = datetime.fromisoformat(status["checked_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        _out(f"no health check in {worker.health_file}: is a worker running?")
+        return 1
+    _out(json.dumps(status))
+    stale = datetime.now(UTC) - checked_at > timedelta(seconds=3 * worker.health_interval_seconds)
+    if stale:
+        _out("stale: the worker has not checked for three intervals")
+    return 1 if stale or status.get("broker") != "ok" else 0
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Report what waits for an outcome; exit 1 if anything is past its bound."""
     from datetime import UTC, datetime  # noqa: PLC0415
@@ -477,6 +496,20 @@ def _keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     keys.set_defaults(run=cmd_keys)
 
 
+def _operations_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The operators' checks: the worker's health and the reconciliation of outcomes."""
+    commands.add_parser("health", help="the worker's last health check").set_defaults(
+        run=cmd_health
+    )
+    reconcile = commands.add_parser(
+        "reconcile", help="every accepted event's outcome: report, re-drive, raise MASH tasks"
+    )
+    reconcile.add_argument(
+        "--dry-run", action="store_true", help="only report: re-drive nothing, raise no task"
+    )
+    reconcile.set_defaults(run=cmd_reconcile)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="frontdoor", description=__doc__.split("\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -527,13 +560,7 @@ def parser() -> argparse.ArgumentParser:
         "--force", required=True, help="the force's name; event ids derive from it: keep it fixed"
     )
     police.set_defaults(run=cmd_import_police)
-    reconcile = commands.add_parser(
-        "reconcile", help="every accepted event's outcome: report, re-drive, raise MASH tasks"
-    )
-    reconcile.add_argument(
-        "--dry-run", action="store_true", help="only report: re-drive nothing, raise no task"
-    )
-    reconcile.set_defaults(run=cmd_reconcile)
+    _operations_parser(commands)
     tail = commands.add_parser("tail", help="print a queue's work items")
     tail.add_argument("queue", choices=["early_help", "mash", "duty_team"])
     tail.add_argument("--follow", action="store_true", help="keep printing new items")

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -49,6 +49,7 @@ from schemas.models import (
     TaskKind,
 )
 from schemas.wire import InboundMessage
+from streams.decisions.ledger import Waiting
 from streams.platform.app import codec
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
@@ -338,3 +339,22 @@ def frontdoor(
     if check:
         assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def waiting_once_settled(kafka: KafkaSettings, prefix: str, *, within: float) -> list[Waiting]:
+    """What the reconciliation still finds without an outcome, once the flow has settled (or
+    ``within`` seconds have passed); it only reports, it re-drives nothing."""
+    from agents.reconcile import Reconciler  # noqa: PLC0415 - loads the worker's app
+
+    reconciler = Reconciler(
+        kafka, codec, prefix=prefix, redrive_after=timedelta(minutes=1), bound=timedelta(minutes=5)
+    )
+    try:
+        deadline = time.monotonic() + within
+        report = reconciler.step(datetime.now(UTC), act=False)
+        while report.waiting and time.monotonic() < deadline:
+            time.sleep(2)
+            report = reconciler.step(datetime.now(UTC), act=False)
+        return report.waiting
+    finally:
+        reconciler.close()

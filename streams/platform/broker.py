@@ -84,6 +84,24 @@ def wait_until_ready(settings: KafkaSettings, timeout: float = 30.0) -> None:
     ) from last_error
 
 
+def broker_answers(settings: KafkaSettings, timeout: float = 3.0) -> bool:
+    """Whether the broker answers a metadata request within ``timeout`` seconds."""
+    from kafka import KafkaAdminClient  # noqa: PLC0415 - slow import, only on this path
+    from kafka.errors import KafkaError  # noqa: PLC0415
+
+    config = settings.kafka_python_config()
+    config["request_timeout_ms"] = config["bootstrap_timeout_ms"] = int(timeout * 1000)
+    try:
+        admin = KafkaAdminClient(**config, client_id="frontdoor-health")
+        try:
+            admin.list_topics()
+        finally:
+            admin.close()
+    except (KafkaError, OSError, ValueError):
+        return False
+    return True
+
+
 class EmbeddedBroker:
     """One Tansu process listening on ``address``; a context manager that always stops it."""
 

@@ -130,6 +130,12 @@ class WorkerSettings(BaseSettings):
         "registry unreachable) raises an operator alert, logged at CRITICAL, naming it.",
     )
 
+    health_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the worker checks it can reach the broker; it logs an ERROR and "
+        "writes health.json in the data directory when it cannot.",
+    )
     reconcile_interval_seconds: float = Field(
         default=30.0, gt=0, description="How often the worker reconciles accepted events."
     )
@@ -145,6 +151,11 @@ class WorkerSettings(BaseSettings):
         description="An accepted event with no outcome this long after a stage took it is put "
         "to a person: a MASH task names it.",
     )
+
+    @property
+    def health_file(self) -> Path:
+        """Where the worker writes its health after every check (``frontdoor health`` reads it)."""
+        return self.data_dir / "health.json"
 
     @property
     def group_id(self) -> str:

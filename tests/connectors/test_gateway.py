@@ -36,7 +36,14 @@ from streams.platform.broker import EmbeddedBroker, free_port
 from streams.platform.reader import read_topic
 from streams.platform.settings import GatewaySettings, KafkaSettings
 from streams.platform.topics import CONTACTS, INFORMATION_REQUESTS, POLICE_NOTIFICATIONS
-from tests.helpers import INVALID_NHS_NUMBER, contact, police_notification, running_worker
+from tests.helpers import (
+    INVALID_NHS_NUMBER,
+    contact,
+    frontdoor,
+    police_notification,
+    running_worker,
+    waiting_once_settled,
+)
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -388,3 +395,103 @@ def test_a_broker_outage_is_503_with_retry_after_and_the_retried_event_lands_onc
         time.sleep(2)  # anything the producer still held would have arrived by now
         landed = on_topic(kafka, CONTACTS.name_under(topic_prefix), Contact)
     assert sorted(landed) == sorted([before.event_id, during.event_id])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_a_30_second_cut_under_load_loses_nothing_accepted_and_the_worker_says_so_at_once(
+    tmp_path: Path, topic_prefix: str, store_url: str, partners: Partners
+) -> None:
+    broker_port, proxy_port = free_port(), free_port()
+    proxied = f"127.0.0.1:{proxy_port}"
+    data_dir = tmp_path / "worker"
+    data_dir.mkdir()
+    with (
+        TcpProxy(proxy_port, ("127.0.0.1", broker_port)) as proxy,
+        EmbeddedBroker(f"127.0.0.1:{broker_port}", tmp_path / "tansu.log", advertised=proxied),
+    ):
+        kafka = KafkaSettings(bootstrap_servers=proxied, embedded=False)
+        health = {"FRONTDOOR_HEALTH_INTERVAL_SECONDS": "2"}
+        worker_env = {"KAFKA_BOOTSTRAP_SERVERS": proxied, "FRONTDOOR_DATA_DIR": str(data_dir)}
+        with (
+            running_worker(kafka, topic_prefix, data_dir, extra_env=health),
+            serving(gateway_app(kafka, topic_prefix, store_url)) as url,
+        ):
+            partner = RetryingPartner(url, partners.school)
+            partner.send_for(seconds=5)
+            before = frontdoor("health", env=worker_env, check=False)
+
+            proxy.cut()
+            cut_at = time.monotonic()
+            partner.send_for(seconds=8)
+            said = _wait_for_text(data_dir / "worker.log", "cannot reach the broker", within=20)
+            during = frontdoor("health", env=worker_env, check=False)
+            partner.send_for(seconds=30 - (time.monotonic() - cut_at))
+            proxy.restore()
+
+            partner.send_for(seconds=5)
+            partner.retry_until_accepted(within=60)
+            waiting = waiting_once_settled(kafka, topic_prefix, within=120)
+            recovered = _wait_for_text(data_dir / "worker.log", "broker reachable again", within=20)
+            after = frontdoor("health", env=worker_env, check=False)
+        on_intake = set(on_topic(kafka, CONTACTS.name_under(topic_prefix), Contact))
+
+    assert before.returncode == 0, before.stdout
+    assert said, "the worker said nothing about the cut"
+    assert during.returncode == 1
+    assert '"broker": "unreachable"' in during.stdout
+    assert partner.refused_with_503 > 0, "the gateway accepted what it could not write"
+    assert partner.accepted <= on_intake
+    assert len(partner.accepted) == partner.sent
+    assert waiting == [], [f"{w.stage.value} {w.reference}" for w in waiting]
+    assert recovered
+    assert after.returncode == 0, after.stdout
+
+
+class RetryingPartner:
+    """A partner system posting contacts at about five a second, retrying every 503 later."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+        self.sent = 0
+        self.accepted: set[str] = set()
+        self.refused_with_503 = 0
+        self._to_retry: list[Contact] = []
+
+    def send_for(self, *, seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            self.sent += 1
+            self._post(contact())
+            time.sleep(0.2)
+
+    def retry_until_accepted(self, *, within: float) -> None:
+        deadline = time.monotonic() + within
+        while self._to_retry and time.monotonic() < deadline:
+            pending, self._to_retry = self._to_retry, []
+            for event in pending:
+                self._post(event)
+            time.sleep(0.5)
+
+    def _post(self, event: Contact) -> None:
+        answer = httpx.post(
+            f"{self.url}/v1/contacts",
+            json=as_json(event),
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
+        if answer.status_code == 202:
+            self.accepted.add(event.event_id)
+        else:
+            assert answer.status_code == 503, answer.text
+            self.refused_with_503 += 1
+            self._to_retry.append(event)
+
+
+def _wait_for_text(path: Path, text: str, *, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if text in path.read_text(encoding="utf-8", errors="replace"):
+            return True
+        time.sleep(0.5)
+    return False

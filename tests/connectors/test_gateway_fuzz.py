@@ -10,10 +10,9 @@ reconciliation's ledger then proves that every 202 was followed to a work item, 
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,13 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from agents.reconcile import Reconciler
 from connectors.gateway import create_app
 from connectors.partner_keys import issue_key
 from connectors.store import open_store
 from schemas.models import Agency, EventType
 from schemas.types import EARLIEST_YEAR, LATEST_YEAR
-from streams.decisions.ledger import Waiting
-from streams.platform.app import codec
 from streams.platform.settings import GatewaySettings, KafkaSettings
-from tests.helpers import running_worker
+from tests.helpers import running_worker, waiting_once_settled
 
 pytestmark = pytest.mark.integration
 
@@ -109,7 +105,7 @@ def test_every_event_the_gateway_accepts_reaches_an_outcome(
                 assert response.status_code < 500, response.text
 
             send()
-        waiting = _waiting_after_the_flow_settles(kafka, topic_prefix)
+        waiting = waiting_once_settled(kafka, topic_prefix, within=300)
 
     assert sum(statuses.values()) >= 1000
     assert statuses[202] >= 500, statuses  # most generated events are usable
@@ -161,22 +157,3 @@ def _sender_agency(body: Any) -> Agency:
     referrer = body.get("referrer") if isinstance(body, dict) else None
     agency = referrer.get("agency") if isinstance(referrer, dict) else None
     return Agency(agency) if agency in set(Agency) else Agency.POLICE
-
-
-def _waiting_after_the_flow_settles(kafka: KafkaSettings, prefix: str) -> list[Waiting]:
-    reconciler = Reconciler(
-        kafka,
-        codec,
-        prefix=prefix,
-        redrive_after=timedelta(minutes=1),
-        bound=timedelta(minutes=5),
-    )
-    try:
-        deadline = time.monotonic() + 300
-        report = reconciler.step(datetime.now(UTC), act=False)
-        while report.waiting and time.monotonic() < deadline:
-            time.sleep(2)
-            report = reconciler.step(datetime.now(UTC), act=False)
-        return report.waiting
-    finally:
-        reconciler.close()
