@@ -16,6 +16,7 @@ import faust
 from streams.platform.codec import AvroCodec
 from streams.platform.registry import registry_from
 from streams.platform.settings import KafkaSettings, SchemaRegistrySettings, WorkerSettings, load
+from streams.platform.transport import SCHEME
 
 kafka_settings = load(KafkaSettings)
 worker_settings = load(WorkerSettings)
@@ -48,7 +49,8 @@ def _credentials(settings: KafkaSettings) -> Any:
 
 app = faust.App(
     worker_settings.group_id,
-    broker=[f"kafka://{server}" for server in kafka_settings.servers],
+    # Faust's aiokafka transport with the fetch wait made a setting (streams/platform/transport.py).
+    broker=[f"{SCHEME}://{server}" for server in kafka_settings.servers],
     broker_credentials=_credentials(kafka_settings),
     broker_session_timeout=worker_settings.session_timeout_seconds,
     broker_heartbeat_interval=worker_settings.heartbeat_interval_seconds,

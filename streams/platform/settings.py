@@ -130,6 +130,13 @@ class WorkerSettings(BaseSettings):
         "registry unreachable) raises an operator alert, logged at CRITICAL, naming it.",
     )
 
+    consumer_fetch_wait_ms: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="How long a worker lets the broker hold a fetch with no records yet. Unset: "
+        "10 ms with the embedded broker (it always waits the whole time), 500 ms elsewhere.",
+    )
     health_interval_seconds: float = Field(
         default=5.0,
         gt=0,
