@@ -9,13 +9,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import uvicorn
 
 from schemas.models import (
     AcceptedEvent,
@@ -41,18 +44,22 @@ from schemas.models import (
     MashTask,
     NotificationChild,
     PoliceNotification,
+    Queue,
     Referrer,
     RequestedItem,
     RequestReason,
     ServiceRequested,
     SourcePosition,
     TaskKind,
+    WorkItem,
 )
 from schemas.wire import InboundMessage
 from streams.decisions.ledger import Waiting
 from streams.platform.app import codec
+from streams.platform.broker import free_port
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
+from streams.platform.topics import QUEUES
 
 EventT = TypeVar("EventT", bound=Event)
 
@@ -358,3 +365,40 @@ def waiting_once_settled(kafka: KafkaSettings, prefix: str, *, within: float) ->
         return report.waiting
     finally:
         reconciler.close()
+
+
+@contextmanager
+def serving(app: Any, *, log_level: str = "warning", **config: Any) -> Iterator[str]:
+    """Serve an ASGI ``app`` with uvicorn on a free port in a thread; yields its base URL.
+
+    ``config`` goes to ``uvicorn.Config`` (e.g. ``log_config=None`` to keep uvicorn's records
+    flowing to the test's own logging handlers).
+    """
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, **config)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def work_item_in(
+    kafka: KafkaSettings, prefix: str, queue: Queue, event_id: str, *, timeout: float = 90
+) -> WorkItem:
+    """The work item that ``event_id`` produced on ``queue``, once there is one."""
+    return wait_for_event(
+        kafka,
+        QUEUES[queue].name_under(prefix),
+        WorkItem,
+        lambda item: item.source_event_id == event_id,
+        timeout=timeout,
+    )

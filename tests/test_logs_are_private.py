@@ -18,7 +18,6 @@ import itertools
 import json
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +29,6 @@ from typing import Annotated, get_args, get_origin, get_type_hints
 
 import httpx
 import pytest
-import uvicorn
 from pydantic import BaseModel
 
 from connectors.gateway import create_app
@@ -55,12 +53,11 @@ from schemas.models import (
 from schemas.types import Code, EventId, LongText, Name, Reference
 from schemas.wire import SENDER_HEADER
 from streams.platform.app import codec
-from streams.platform.broker import free_port
 from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
 from streams.platform.settings import GatewaySettings, KafkaSettings
 from streams.platform.topics import INTAKE, MASH_TASKS, OUTCOMES
-from tests.helpers import INVALID_NHS_NUMBER, running_worker
+from tests.helpers import INVALID_NHS_NUMBER, running_worker, serving
 
 pytestmark = pytest.mark.integration
 
@@ -310,20 +307,8 @@ def serving_at_info(kafka: KafkaSettings, prefix: str, store_url: str) -> Iterat
     log on. uvicorn configures no handlers of its own here, so its records reach the capture."""
     settings = GatewaySettings(store_url=store_url, publish_timeout_seconds=5)
     app = create_app(settings, kafka, topic_prefix=prefix)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", log_config=None)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serving(app, log_level="info", log_config=None) as url:
+        yield url
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient
 
-from schemas.models import MatchKind, Queue, WorkItem
+from schemas.models import MatchKind, Queue
 from schemas.wire import SENDER_HEADER
 from streams.platform.app import codec
 from streams.platform.publisher import Publisher
 from streams.platform.settings import KafkaSettings
-from streams.platform.topics import CONTACTS, QUEUES
-from tests.helpers import VALID_NHS_NUMBER, contact, running_worker, wait_for_event
+from streams.platform.topics import CONTACTS
+from tests.helpers import VALID_NHS_NUMBER, contact, running_worker, work_item_in
 
 pytestmark = pytest.mark.integration
 
@@ -36,14 +36,14 @@ def test_a_child_known_to_one_deployment_is_unknown_to_another_on_the_same_clust
         publisher.publish(
             CONTACTS.name_under(tenants[0]), first, headers={SENDER_HEADER: "school.1"}
         )
-        in_a = _work_item(kafka, tenants[0], first.event_id)
+        in_a = work_item_in(kafka, tenants[0], Queue.MASH, first.event_id)
         # The second deployment starts after the first has written its tables: it must not
         # recover them.
         with running_worker(kafka, tenants[1], _dir(tmp_path, "b"), extra_env=same_app_id):
             publisher.publish(
                 CONTACTS.name_under(tenants[1]), second, headers={SENDER_HEADER: "school.1"}
             )
-            in_b = _work_item(kafka, tenants[1], second.event_id)
+            in_b = work_item_in(kafka, tenants[1], Queue.MASH, second.event_id)
             created = _names_on_the_cluster_naming(kafka, app_id)
 
     assert in_a.match.kind is MatchKind.NEW
@@ -73,13 +73,3 @@ def _dir(tmp_path: Path, name: str) -> Path:
     path = tmp_path / name
     path.mkdir()
     return path
-
-
-def _work_item(kafka: KafkaSettings, tenant: str, event_id: str) -> WorkItem:
-    return wait_for_event(
-        kafka,
-        QUEUES[Queue.MASH].name_under(tenant),
-        WorkItem,
-        lambda item: item.source_event_id == event_id,
-        timeout=90,
-    )

@@ -18,7 +18,7 @@ from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
 from streams.platform.topics import ACCEPTED_EVENTS, CONTACTS, MASH_TASKS, QUEUES
-from tests.helpers import contact, frontdoor, running_worker, wait_for_event
+from tests.helpers import contact, frontdoor, running_worker, wait_for_event, work_item_in
 
 pytestmark = pytest.mark.integration
 
@@ -36,16 +36,6 @@ def _env(kafka: KafkaSettings, prefix: str) -> dict[str, str]:
         "FRONTDOOR_APP_ID": "worker",
         **QUICK_RECONCILIATION,
     }
-
-
-def _work_item(kafka: KafkaSettings, prefix: str, event_id: str) -> WorkItem:
-    return wait_for_event(
-        kafka,
-        QUEUES[Queue.MASH].name_under(prefix),
-        WorkItem,
-        lambda item: item.source_event_id == event_id,
-        timeout=90,
-    )
 
 
 def _skip_in_the_workers_group(
@@ -76,7 +66,7 @@ def test_a_message_the_stream_processor_skipped_is_found_and_re_driven_by_the_wo
     _skip_in_the_workers_group(kafka, prefix, partition, offset)
 
     with running_worker(kafka, prefix, tmp_path, extra_env=QUICK_RECONCILIATION):
-        item = _work_item(kafka, prefix, lost.event_id)
+        item = work_item_in(kafka, prefix, Queue.MASH, lost.event_id)
 
     assert item.sender == "gp.synth"
     copies = [
@@ -126,7 +116,7 @@ def test_a_stuck_event_is_reported_re_driven_and_put_to_a_person_then_settles(
     assert "No outcome after" in task.title
 
     with running_worker(kafka, prefix, tmp_path):
-        _work_item(kafka, prefix, stuck.event_id)
+        work_item_in(kafka, prefix, Queue.MASH, stuck.event_id)
         settled = frontdoor("reconcile", "--dry-run", env=env, check=False)
 
     assert settled.returncode == 0, settled.stdout + settled.stderr

@@ -7,17 +7,14 @@ the intake topic, because a 202 must mean "on the topic" and anything else must 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from connectors.gateway import create_app
@@ -42,6 +39,7 @@ from tests.helpers import (
     frontdoor,
     police_notification,
     running_worker,
+    serving,
     waiting_once_settled,
 )
 from tests.tcp_proxy import TcpProxy
@@ -49,24 +47,6 @@ from tests.tcp_proxy import TcpProxy
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free port in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 class Partners:
