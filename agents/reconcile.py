@@ -2,10 +2,10 @@
 
 A :class:`Reconciler` follows the flow's topics (intake, accepted events, child events, outcomes,
 dead letters) into the :class:`~streams.decisions.ledger.Ledger`, publishes again what has waited
-past ``FRONTDOOR_REDRIVE_AFTER_SECONDS`` and puts to a person (a MASH task) what has waited past
-``FRONTDOOR_OUTCOME_BOUND_SECONDS``. It runs every ``FRONTDOOR_RECONCILE_INTERVAL_SECONDS`` in the
-worker that leads the group (one reconciler per deployment), and on demand as
-``frontdoor reconcile``.
+past ``FRONTDOOR_REDRIVE_AFTER_SECONDS`` although the worker group consumed past it, and puts to a
+person (a MASH task) what has waited past ``FRONTDOOR_OUTCOME_BOUND_SECONDS``. It runs every
+``FRONTDOOR_RECONCILE_INTERVAL_SECONDS`` in the worker that leads the group (one reconciler per
+deployment), and on demand as ``frontdoor reconcile``.
 
 This also catches what the stream processor itself loses: faust-streaming was measured to skip a
 few offsets after a ``kill -9`` (``shared/broker-notes.md``); a skipped message has no outcome,
@@ -24,6 +24,7 @@ from schemas.errors import UnusableEventError
 from schemas.models import AcceptedEvent, ChildEvent, DeadLetter, Outcome
 from schemas.wire import SENDER_HEADER, InboundMessage
 from streams.decisions.ledger import Ledger, Waiting, overdue_task
+from streams.platform.admin import committed_offsets
 from streams.platform.app import app, codec, kafka_settings, worker_settings
 from streams.platform.codec import AvroCodec
 from streams.platform.publisher import Publisher
@@ -67,9 +68,12 @@ class Reconciler:
         codec: AvroCodec,
         *,
         prefix: str,
+        group_id: str,
         redrive_after: timedelta,
         bound: timedelta,
     ) -> None:
+        self._kafka = kafka
+        self._group_id = group_id
         self._codec = codec
         self._prefix = prefix
         self._redrive_after = redrive_after
@@ -87,7 +91,12 @@ class Reconciler:
         redriven: list[Waiting] = []
         told: list[Waiting] = []
         if act:
-            due = self._ledger.due(now, redrive_after=self._redrive_after, bound=self._bound)
+            due = self._ledger.due(
+                now,
+                redrive_after=self._redrive_after,
+                bound=self._bound,
+                consumed=committed_offsets(self._kafka, self._group_id),
+            )
             for waiting in due.redrive:
                 self._publisher.republish(waiting.message, waiting.redrive_headers)
                 redriven.append(waiting)
@@ -143,6 +152,7 @@ def deployment_reconciler() -> Reconciler:
         kafka_settings,
         codec,
         prefix=worker_settings.topic_prefix,
+        group_id=worker_settings.group_id,
         redrive_after=timedelta(seconds=worker_settings.redrive_after_seconds),
         bound=timedelta(seconds=worker_settings.outcome_bound_seconds),
     )

@@ -354,7 +354,12 @@ def waiting_once_settled(kafka: KafkaSettings, prefix: str, *, within: float) ->
     from agents.reconcile import Reconciler  # noqa: PLC0415 - loads the worker's app
 
     reconciler = Reconciler(
-        kafka, codec, prefix=prefix, redrive_after=timedelta(minutes=1), bound=timedelta(minutes=5)
+        kafka,
+        codec,
+        prefix=prefix,
+        group_id=f"{prefix}worker",  # the app id running_worker gives its workers
+        redrive_after=timedelta(minutes=1),
+        bound=timedelta(minutes=5),
     )
     try:
         deadline = time.monotonic() + within

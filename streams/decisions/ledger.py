@@ -18,10 +18,12 @@ routing         a ``ChildEvent``             its id                 its ``Outcom
 
 A dead letter is an outcome: it becomes a MASH task. Records may be observed in any order (a
 reconciliation reads the topics one after another), so the ledger keeps what opened and what
-closed apart and compares them only when asked. What is still open after ``redrive_after`` is
-re-driven once (the same bytes published again; every output's id is derived from its input, so
-a repeat is harmless, and a message the stream processor skipped is processed); what is still
-open after ``bound`` is put to a person, once, as a MASH task naming it.
+closed apart and compares them only when asked. What is still open after ``redrive_after``, and
+which the worker group has already consumed past (its committed position is beyond the message:
+the stream processor skipped it, or lost its outputs), is re-driven once: the same bytes
+published again; every output's id is derived from its input, so a repeat is harmless. A message
+merely queued behind others (a backlog after a restart) is not re-driven: that would double the
+backlog. What is still open after ``bound`` is put to a person, once, as a MASH task naming it.
 
 Open entries are dropped when they close; the keys of closed ones are kept, so that a record read
 before the one it closes still matches (about 100 bytes an event: some 100 MB for a million, the
@@ -30,7 +32,7 @@ ledger's ceiling until it checkpoints what is settled).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -207,14 +209,26 @@ class Ledger:
         ]
         return sorted(entries, key=lambda waiting: waiting.since)
 
-    def due(self, now: datetime, *, redrive_after: timedelta, bound: timedelta) -> Actions:
-        """What is due now; each entry is re-driven once and put to a person once."""
+    def due(
+        self,
+        now: datetime,
+        *,
+        redrive_after: timedelta,
+        bound: timedelta,
+        consumed: Mapping[tuple[str, int], int],
+    ) -> Actions:
+        """What is due now; each entry is re-driven once and put to a person once.
+
+        ``consumed`` is the worker group's committed position per (topic, partition).
+        """
         redrive: list[Waiting] = []
         overdue: list[Waiting] = []
         for waiting in self.waiting():
             key = f"{waiting.stage.value}|{waiting.reference}"
             age = waiting.age(now)
-            if age >= redrive_after and key not in self._redriven:
+            message = waiting.message
+            passed = consumed.get((message.topic, message.partition), -1) > message.offset
+            if age >= redrive_after and passed and key not in self._redriven:
                 self._redriven.add(key)
                 redrive.append(waiting)
             if age >= bound and key not in self._told:

@@ -110,3 +110,16 @@ def format_reports(reports: Sequence[TopicReport]) -> str:
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows
     )
+
+
+def committed_offsets(settings: KafkaSettings, group_id: str) -> dict[tuple[str, int], int]:
+    """The consumer group's committed position per (topic, partition): what it has consumed."""
+    try:
+        admin = KafkaAdminClient(**settings.kafka_python_config(), client_id="frontdoor-reconcile")
+        try:
+            offsets = admin.list_group_offsets(group_id).get(group_id, {})
+        finally:
+            admin.close()
+    except KafkaError as exc:
+        raise BrokerUnavailableError(f"cannot read the offsets of group {group_id}") from exc
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}

@@ -136,18 +136,36 @@ def test_what_waits_is_re_driven_once_then_put_to_a_person_once() -> None:
     ledger = Ledger()
     stuck = message("intake.contacts", 12)
     ledger.intake_message(stuck, T0)
+    passed = {("intake.contacts", 0): 13}  # the worker group has consumed past it: skipped
 
-    early = ledger.due(T0 + timedelta(minutes=1), redrive_after=REDRIVE_AFTER, bound=BOUND)
-    redrive = ledger.due(T0 + timedelta(minutes=3), redrive_after=REDRIVE_AFTER, bound=BOUND)
-    again = ledger.due(T0 + timedelta(minutes=4), redrive_after=REDRIVE_AFTER, bound=BOUND)
-    overdue = ledger.due(T0 + timedelta(minutes=6), redrive_after=REDRIVE_AFTER, bound=BOUND)
-    later = ledger.due(T0 + timedelta(minutes=9), redrive_after=REDRIVE_AFTER, bound=BOUND)
+    def due(minutes: int) -> tuple[list[InboundMessage], list[Stage]]:
+        actions = ledger.due(
+            T0 + timedelta(minutes=minutes),
+            redrive_after=REDRIVE_AFTER,
+            bound=BOUND,
+            consumed=passed,
+        )
+        return [w.message for w in actions.redrive], [w.stage for w in actions.overdue]
 
-    assert (early.redrive, early.overdue) == ([], [])
-    assert [w.message for w in redrive.redrive] == [stuck]
-    assert (again.redrive, again.overdue) == ([], [])
-    assert [w.stage for w in overdue.overdue] == [Stage.INTAKE]
-    assert (later.redrive, later.overdue) == ([], [])
+    assert due(1) == ([], [])
+    assert due(3) == ([stuck], [])
+    assert due(4) == ([], [])
+    assert due(6) == ([], [Stage.INTAKE])
+    assert due(9) == ([], [])
+
+
+def test_a_message_still_queued_behind_others_is_not_re_driven_but_is_put_to_a_person() -> None:
+    ledger = Ledger()
+    queued = message("intake.contacts", 20)
+    ledger.intake_message(queued, T0)
+    behind = {("intake.contacts", 0): 20}  # the group's next message to read is this one
+
+    later = ledger.due(
+        T0 + timedelta(minutes=6), redrive_after=REDRIVE_AFTER, bound=BOUND, consumed=behind
+    )
+
+    assert later.redrive == []
+    assert [w.message for w in later.overdue] == [queued]
 
 
 def test_a_re_driven_copy_that_is_accepted_settles_the_message_it_repeats() -> None:
