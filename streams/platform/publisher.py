@@ -31,6 +31,10 @@ class Publisher:
             # never be delivered later behind the caller's back (who may have told a partner to
             # retry): so the producer gives up on it at the same moment.
             config["request_timeout_ms"] = min(config["request_timeout_ms"], int(timeout * 800))
+            # Connecting waits for the broker too (kafka-python's default is 30 s): bounded by the
+            # same timeout, so a gateway making a new producer during an outage answers 503 in
+            # time instead of holding the partner's request.
+            config["bootstrap_timeout_ms"] = int(timeout * 1000)
             self._producer = KafkaProducer(
                 **config,
                 acks="all",
