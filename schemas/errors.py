@@ -148,6 +148,13 @@ class MalformedAvroError(UnusableEventError):
     code = "FD-DECODE-MALFORMED"
 
 
+class MessageTooLargeError(UnusableEventError):
+    """The message is larger than the front door takes in (``schemas.wire.MAX_MESSAGE_BYTES``):
+    what is derived from it could not be carried on."""
+
+    code = "FD-MESSAGE-TOO-LARGE"
+
+
 class EventValidationError(UnusableEventError):
     """The record decoded but breaks the contract (no event id or time, no child, bad enum...)."""
 

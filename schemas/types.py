@@ -5,7 +5,7 @@ Times are timezone-aware, free text is length-bounded, and identifiers are short
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
@@ -17,9 +17,13 @@ def _must_be_aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise ValueError("must be timezone-aware (include an offset such as Z or +01:00)")
     # Times at the ends of the calendar cannot be converted between timezones (OverflowError
-    # deep in a check would stop a worker on one message): they are unusable, said here.
+    # deep in a check would stop a worker on one message): they are unusable, said here. The
+    # wire carries a time as UTC, so the year must hold there too: 2998-12-31T23:00-05:00 is
+    # 2999 in UTC, and would be accepted here yet refused when the intake decodes it.
     if not EARLIEST_YEAR < value.year < LATEST_YEAR:
         raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    if not EARLIEST_YEAR < value.astimezone(UTC).year < LATEST_YEAR:  # safe: a day from range
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR} in UTC")
     return value
 
 

@@ -22,6 +22,12 @@ REDRIVE_HEADER = "frontdoor-redrive-of"
 #: not scoped to anyone, so identification never matches on it.
 UNKNOWN_SENDER = "unknown"
 _LONGEST_SENDER = 64
+#: The largest inbound message (key, value and headers, in bytes) the front door takes in. What it
+#: derives from a message carries it whole (the accepted event, each child's event, a dead letter)
+#: and the worker's producer refuses records over 1,000,000 bytes, so a larger message could not
+#: be carried on: it is unusable, said when it arrives. The gateway's bodies (256 KiB of JSON) are
+#: far below it.
+MAX_MESSAGE_BYTES = 512 * 1024
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,14 @@ class InboundMessage:
     @property
     def source(self) -> SourcePosition:
         return SourcePosition(topic=self.topic, partition=self.partition, offset=self.offset)
+
+    @property
+    def size(self) -> int:
+        """Its key, value and headers, in bytes: what a dead letter of it carries."""
+        headers = sum(
+            len(name.encode("utf-8")) + len(value) for name, value in self.headers.items()
+        )
+        return len(self.key or b"") + len(self.value or b"") + headers
 
     @property
     def sender(self) -> str:

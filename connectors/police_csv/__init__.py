@@ -48,8 +48,10 @@ and a quoted cell that spans several lines is still one row. A row that cannot b
 value, a malformed date, a time without an offset, a wrong number of cells...) is rejected with its
 number and a reason naming the column; the reason never repeats a cell's value. A notification with
 any rejected row is rejected whole, naming the bad rows: a notification published without one of
-its children would hide that child. Data-quality problems (an NHS number's check digit, a postcode,
-a DASH score out of range) are not rejections: the event goes on and the pipeline asks the force.
+its children would hide that child. So is a notification too large to send (over 512 KiB,
+``schemas.wire.MAX_MESSAGE_BYTES``). Data-quality problems (an NHS number's check digit, a
+postcode, a DASH score out of range) are not rejections: the event goes on and the pipeline asks
+the force.
 
 :func:`parse_police_csv` (:mod:`.parse`) is pure. :func:`import_police_csv` (:mod:`.importer`)
 publishes each usable notification, acknowledged, and remembers its event id in the durable store

@@ -19,6 +19,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from schemas.models import AdultRole, DashRiskLevel, IncidentType, PoliceNotification
+from schemas.wire import MAX_MESSAGE_BYTES
 from streams.decisions.ids import derived_id
 
 REQUIRED_COLUMNS = ("notification_id", "incident_type")
@@ -276,6 +277,14 @@ def _notification(
         )
     except ValidationError as exc:
         why = f"notification {notification_id}: {_describe(exc)}"
+        return None, [RowProblem(row.number, why) for row in rows]
+    # Its JSON is never smaller than its Avro on the wire, so this bound is safe without a codec.
+    size = len(whole.model_dump_json().encode("utf-8"))
+    if size > MAX_MESSAGE_BYTES:
+        why = (
+            f"notification {notification_id} is too large to send ({size // 1024} KiB; at most "
+            f"{MAX_MESSAGE_BYTES // 1024} KiB): shorten its free text or split its children"
+        )
         return None, [RowProblem(row.number, why) for row in rows]
     return whole, []
 

@@ -3,8 +3,9 @@
 Two kinds of bad input are treated differently, because a safeguarding concern must never bounce on
 a typo:
 
-* **Unusable** (cannot be decoded, not the schema, no event id or time, no child at all): the
-  message becomes a :class:`DeadLetter`, kept whole with where it came from and why.
+* **Unusable** (cannot be decoded, not the schema, no event id or time, no child at all, larger
+  than the front door takes in): the message becomes a :class:`DeadLetter`, kept whole with where
+  it came from and why (one too large for any record to carry keeps its position instead).
 * **Data-quality problems** in a usable event: the event is accepted with the problems attached and
   an :class:`InformationRequest` asks the sender to correct them.
 
@@ -18,7 +19,12 @@ from collections.abc import Callable, Container
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.errors import EventIdReusedError, ProcessingFailedError, UnusableEventError
+from schemas.errors import (
+    EventIdReusedError,
+    MessageTooLargeError,
+    ProcessingFailedError,
+    UnusableEventError,
+)
 from schemas.models import (
     AcceptedEvent,
     ConsentEvent,
@@ -34,7 +40,7 @@ from schemas.models import (
     TaskKind,
 )
 from schemas.quality import data_quality_issues
-from schemas.wire import InboundMessage
+from schemas.wire import MAX_MESSAGE_BYTES, InboundMessage
 from streams.decisions.ids import derived_id
 from streams.decisions.requests import information_request
 
@@ -42,6 +48,11 @@ PartnerEvent = Contact | PoliceNotification | ConsentEvent
 #: Wire bytes to a validated partner event, raising :class:`UnusableEventError` (the codec's
 #: decode, bound to the event type's model: the decisions never see the wire format).
 Decoder = Callable[[bytes | None], PartnerEvent]
+
+#: The largest message a dead letter keeps whole: the worker's producer refuses records over
+#: 1,000,000 bytes (Faust's ``producer_max_request_size``), and a dead letter adds its own fields.
+#: A larger one keeps its position, where the message itself stays (topics are kept forever).
+LARGEST_KEPT_WHOLE = 900_000
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,11 @@ def triage(
     known_urns: Container[str] | None = None,
 ) -> IntakeOutcome:
     """Decide what becomes of one inbound message. Raises only for our own faults (registry)."""
+    if message.size > MAX_MESSAGE_BYTES:
+        too_large = MessageTooLargeError(
+            f"the message is {message.size} bytes; at most {MAX_MESSAGE_BYTES} are taken in"
+        )
+        return IntakeOutcome(dead_letter=dead_letter_for(message, too_large, now))
     try:
         event = decode(message.value)
     except UnusableEventError as error:
@@ -96,14 +112,26 @@ def triage(
 def dead_letter_for(
     message: InboundMessage, error: UnusableEventError, now: datetime
 ) -> DeadLetter:
-    """The dead letter of an unusable message: original bytes, source position, code and reason."""
+    """The dead letter of an unusable message: original bytes, source position, code and reason.
+
+    A message too large for a dead letter to carry (over :data:`LARGEST_KEPT_WHOLE` bytes) keeps
+    its position only, and its reason says so: a dead letter that cannot be published would stop
+    the agent on that message instead of telling a person.
+    """
     reason = error.message if error.field is None else f"{error.field}: {error.message}"
+    kept = message.size <= LARGEST_KEPT_WHOLE
+    if not kept:
+        note = (
+            f" (the message, {message.size} bytes, is too large to keep here: it stays at "
+            f"{message.topic} partition {message.partition} offset {message.offset})"
+        )
+        reason = reason[: 500 - len(note)] + note
     return DeadLetter(
         event_id=derived_id("dl", message.topic, message.partition, message.offset),
         source=message.source,
-        original_key=message.key,
-        original_value=message.value,
-        original_headers=dict(message.headers),
+        original_key=message.key if kept else None,
+        original_value=message.value if kept else None,
+        original_headers=dict(message.headers) if kept else {},
         sender=message.sender,
         error_code=error.code,
         error_field=error.field[:64] if error.field else None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -41,6 +41,24 @@ def test_a_time_without_a_timezone_is_unusable() -> None:
 
 def test_a_time_at_the_ends_of_the_calendar_is_unusable_not_a_crash() -> None:
     data = contact().model_dump() | {"received_at": datetime.max.replace(tzinfo=UTC)}
+    assert rejected_field(Contact, data) == "received_at"
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        # 2999-01-01T04:00Z on the wire, which no record can carry
+        datetime(2998, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))),
+        # 1900-12-31T11:00Z on the wire
+        datetime(1901, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=14))),
+    ],
+)
+def test_a_time_whose_utc_year_is_out_of_range_is_unusable_here_not_after_it_was_accepted(
+    moment: datetime,
+) -> None:
+    # Found by the intake fuzz: in range where it was written, out of range in UTC, so the gateway
+    # answered 202 and the intake then refused what it decoded.
+    data = contact().model_dump() | {"received_at": moment}
     assert rejected_field(Contact, data) == "received_at"
 
 

@@ -13,11 +13,12 @@ from schemas.models import (
     ConsentEvent,
     Contact,
     EventType,
+    NotificationChild,
     PoliceNotification,
     RequestReason,
     TaskKind,
 )
-from schemas.wire import SENDER_HEADER, InboundMessage
+from schemas.wire import MAX_MESSAGE_BYTES, SENDER_HEADER, InboundMessage
 from streams.decisions.intake import IntakeOutcome, review_task_for, triage
 from streams.platform.codec import AvroCodec
 from streams.platform.registry import EmbeddedSchemaRegistry
@@ -166,6 +167,61 @@ def test_a_dead_letter_becomes_a_mash_review_task_with_a_stable_id() -> None:
     assert task.sender == "school.990002"
     assert task.reason == letter.reason
     assert review_task_for(letter).event_id == task.event_id
+
+
+#: The worker's producer refuses records over this many bytes (Faust's producer_max_request_size).
+PRODUCER_LIMIT = 1_000_000
+
+
+def a_notification_of_about(size: int) -> bytes:
+    """A usable notification about twenty children whose words make it about ``size`` bytes."""
+    words = "\U0001f600" * (size // 80)  # four bytes each, twenty children
+    children = [
+        NotificationChild(given_name="Oscar", family_name="Pembleton", child_voice=words)
+        for _ in range(20)
+    ]
+    return codec.encode(police_notification(children=children))
+
+
+def test_a_message_larger_than_the_front_door_takes_in_is_a_dead_letter_that_can_be_carried() -> (
+    None
+):
+    # Found by the intake fuzz: the accepted event of a 1 MB notification, and a dead letter of
+    # any 1 MB message, were over what the worker's producer sends: the agent crashed on it and
+    # went on past it, and nobody was told.
+    value = a_notification_of_about(MAX_MESSAGE_BYTES + 10_000)
+
+    outcome = triage_notification(value)
+
+    assert outcome.accepted is None
+    letter = outcome.dead_letter
+    assert letter is not None
+    assert letter.error_code == "FD-MESSAGE-TOO-LARGE"
+    assert letter.original_value == value  # still small enough to keep whole
+    assert len(codec.encode(letter)) < PRODUCER_LIMIT
+
+
+def test_a_message_too_large_for_any_record_keeps_its_position_and_says_where_it_is() -> None:
+    value = b"\x01" * 1_040_000  # what a partner's kafka-python producer sends by default
+
+    letter = triage_notification(value, offset=41).dead_letter
+
+    assert letter is not None
+    assert letter.error_code == "FD-MESSAGE-TOO-LARGE"
+    assert (letter.original_value, letter.original_key, letter.original_headers) == (None, None, {})
+    assert "frontdoor.intake.police-notifications partition 1 offset 41" in letter.reason
+    assert letter.sender == "police.synth"
+    assert len(codec.encode(letter)) < PRODUCER_LIMIT
+
+
+def test_the_largest_message_taken_in_gives_outputs_the_producer_sends() -> None:
+    value = a_notification_of_about(MAX_MESSAGE_BYTES - 40_000)
+    assert len(value) <= MAX_MESSAGE_BYTES
+
+    outcome = triage_notification(value)
+
+    assert outcome.accepted is not None
+    assert all(len(codec.encode(output)) < PRODUCER_LIMIT for output in outcome.outputs)
 
 
 @settings(max_examples=300)
