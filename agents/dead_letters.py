@@ -9,7 +9,8 @@ from __future__ import annotations
 import faust
 from faust.types import EventT
 
-from agents.delivery import each_event, send
+from agents.delivery import each_event
+from agents.pipeline import Step
 from schemas.models import DeadLetter
 from streams.decisions.intake import review_task_for
 from streams.platform import topology
@@ -17,10 +18,10 @@ from streams.platform.app import app, codec
 from streams.platform.topics import DEAD_LETTERS
 
 
-async def _raise_task(event: EventT[bytes]) -> None:
+def _raise_task(event: EventT[bytes]) -> Step:
     # Only our own agents write dead letters: one that does not decode is a bug; it is itself
     # dead-lettered (agents.delivery.each_event), as a dead letter we wrote, so it decodes then.
-    await send(review_task_for(codec.decode(event.value, DeadLetter)))
+    return Step(outputs=(review_task_for(codec.decode(event.value, DeadLetter)),))
 
 
 @app.agent(topology.topic(DEAD_LETTERS), name="dead-letters.review")

@@ -2,8 +2,10 @@
 
 Faust acks an event in a ``finally`` block, so an exception or a shutdown in the middle of an event
 would mark it done and commit its offset with its outputs unsent. :func:`each_event` therefore
-iterates with manual acks and acks an event only after its handler finished: a crash, a shutdown or
-a rebalance mid-event leaves it unacked, and it is processed again (outputs are idempotent).
+iterates with manual acks: each event's step runs, its outputs go to the producer at once, and the
+:class:`agents.pipeline.Acknowledger` acks the event (and writes its state) only once its outputs
+are acknowledged, in order. A crash, a shutdown or a rebalance mid-event leaves it unacked, and it
+is processed again (outputs are idempotent).
 
 Our own transient faults (broker or schema registry unavailable) are retried in place, with
 back-off, for as long as they last: the partition waits rather than skipping a child's event. When
@@ -18,14 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import faust
 from faust.types import EventT
 from kafka.errors import KafkaError
 from pydantic import ValidationError
 
+from agents.pipeline import Acknowledger, Delivery, StagedTable, Step
 from schemas.errors import (
     BrokerError,
     ProcessingFailedError,
@@ -36,7 +41,7 @@ from schemas.models import ChildEvent, DeadLetter, Event
 from schemas.wire import SENDER_HEADER, InboundMessage
 from streams.decisions.intake import dead_letter_for
 from streams.platform import topology
-from streams.platform.app import codec, worker_settings
+from streams.platform.app import app, codec, worker_settings
 from streams.platform.codec import first_error
 from streams.platform.topics import INTAKE, destination
 
@@ -53,7 +58,9 @@ TRANSIENT_FAULTS: tuple[type[BaseException], ...] = (
 FIRST_RETRY_SECONDS = 0.5
 LONGEST_RETRY_SECONDS = 30.0
 
-Handler = Callable[[EventT[bytes]], Awaitable[None]]
+T = TypeVar("T")
+#: One event's step: decode, decide (pure), and say what to publish and which table keys to write.
+Process = Callable[[EventT[bytes]], Step]
 
 
 def inbound(event: EventT[bytes]) -> InboundMessage:
@@ -73,20 +80,20 @@ def inbound(event: EventT[bytes]) -> InboundMessage:
 
 
 async def until_done(
-    handle: Handler,
+    attempt: Callable[[EventT[bytes]], Awaitable[T]],
     event: EventT[bytes],
     *,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
-) -> None:
-    """Run ``handle(event)``, retrying transient faults with back-off until it succeeds."""
+) -> T:
+    """Run ``attempt(event)``, retrying transient faults with back-off until it succeeds."""
     delay = FIRST_RETRY_SECONDS
-    attempt = 1
+    attempts = 1
     started = clock()
     alerted = False
     while True:
         try:
-            await handle(event)
+            return await attempt(event)
         except TRANSIENT_FAULTS as fault:
             message = event.message
             waited = clock() - started
@@ -104,7 +111,7 @@ async def until_done(
                 )
             log.error(  # noqa: TRY400 - the fault is expected; its class and code say enough
                 "attempt %d at %s[%s@%s] failed (%s: %s); retrying in %.1fs",
-                attempt,
+                attempts,
                 message.topic,
                 message.partition,
                 message.offset,
@@ -114,27 +121,64 @@ async def until_done(
             )
             await sleep(delay)
             delay = min(delay * 2, LONGEST_RETRY_SECONDS)
-            attempt += 1
-        else:
-            return
+            attempts += 1
 
 
-async def each_event(stream: faust.StreamT[bytes], handle: Handler) -> None:
-    """Process every event of ``stream`` at least once, acking each only when handled.
+async def each_event(
+    stream: faust.StreamT[bytes], process: Process, tables: Sequence[StagedTable[Any]] = ()
+) -> None:
+    """Process every event of ``stream`` at least once, acking each only when its outputs are.
 
+    ``tables`` are the staged tables ``process`` reads and writes (see :mod:`agents.pipeline`).
     A message that cannot be used on any topic (internal ones included, where it means a bug or a
     stranger writing to them) goes to the dead-letter topic, where a person is told, instead of
     crashing the agent over and over and holding the partition's commits behind it.
     """
     manual: faust.StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]  # on Stream only
-    async for event in manual.events():
+    acknowledger = Acknowledger(
+        enqueue=_enqueue,
+        ack=manual.ack,
+        stall_alert_seconds=worker_settings.stall_alert_seconds,
+        on_delivered=_log_dead_letters,
+    )
+    for table in tables:
+        acknowledger.watch(table)
+
+    async def drop_in_flight(_sender: object, *_args: object, **_kwargs: object) -> None:
+        acknowledger.drop_in_flight()
+
+    app.on_partitions_revoked.connect(drop_in_flight)  # type: ignore[arg-type]  # mode's stubs
+    acknowledging = asyncio.create_task(acknowledger.run(), name="acknowledger")
+    try:
+        async for event in manual.events():
+            step, records = await until_done(_prepared(process), event)
+            await acknowledger.submit(event, records, step)
+            if acknowledging.done():
+                acknowledging.result()  # the acknowledger never ends by itself: raise its fault
+    finally:
+        acknowledging.cancel()
+        app.on_partitions_revoked.disconnect(drop_in_flight)  # type: ignore[arg-type]
+
+
+def _prepared(
+    process: Process,
+) -> Callable[[EventT[bytes]], Awaitable[tuple[Step, list[Outgoing]]]]:
+    """The step of one event with its outputs encoded, or its dead letter when it cannot be used."""
+
+    async def attempt(event: EventT[bytes]) -> tuple[Step, list[Outgoing]]:
         try:
-            await until_done(handle, event)
+            step = process(event)
+            return step, [outgoing(output) for output in step.outputs]
+        except TRANSIENT_FAULTS:
+            raise
         except UnusableEventError as error:
-            await _dead_letter(event, error)
-        except Exception as failure:  # noqa: BLE001 - any other failure goes to a person, below
-            await _dead_letter(event, processing_failed(failure))
-        await manual.ack(event)
+            reason = error
+        except Exception as failure:  # noqa: BLE001 - any other failure goes to a person
+            reason = processing_failed(failure)
+        letter = dead_letter_for(inbound(event), reason, datetime.now(UTC))
+        return Step(outputs=(letter,)), [outgoing(letter)]
+
+    return attempt
 
 
 def processing_failed(failure: Exception) -> ProcessingFailedError:
@@ -156,33 +200,56 @@ def processing_failed(failure: Exception) -> ProcessingFailedError:
     return ProcessingFailedError(f"{type(failure).__name__} while processing")
 
 
-async def _dead_letter(event: EventT[bytes], error: UnusableEventError) -> None:
-    letter = dead_letter_for(inbound(event), error, datetime.now(UTC))
-    await until_done(lambda _: send(letter), event)
-
-
 # Partners' bad input is expected on intake topics; anywhere else it means a bug or a stranger.
 _PARTNER_TOPICS = frozenset(spec.full_name for spec in INTAKE.values())
 
 
-async def send(*events: Event) -> None:
-    """Publish each event to its declared topic, in order, each acknowledged before the next.
+@dataclass(frozen=True)
+class Outgoing:
+    """One output, encoded and addressed: what the producer is handed."""
+
+    event: Event
+    topic: faust.TopicT
+    key: bytes
+    value: bytes
+    headers: Mapping[str, bytes] | None
+
+
+def outgoing(event: Event) -> Outgoing:
+    """Address and encode ``event``: its declared topic and key, the partner's sender header.
 
     The topic and the key come from :func:`streams.platform.topics.destination`: a shell hands
-    over what its step produced and never names a topic. Every dead letter passes here, so each
-    is logged once, with ids and codes only.
+    over what its step produced and never names a topic.
     """
-    for event in events:
-        spec = destination(event)
-        sender = _sender_of(event)
-        pending = await topology.topic(spec).send(
-            key=spec.key_of(event).encode("utf-8"),
-            value=codec.encode(event),
-            headers={SENDER_HEADER: sender.encode("utf-8")} if sender else None,
-        )
-        await pending
-        if isinstance(event, DeadLetter):
-            _log_dead_letter(event)
+    spec = destination(event)
+    sender = _sender_of(event)
+    return Outgoing(
+        event=event,
+        topic=topology.topic(spec),
+        key=spec.key_of(event).encode("utf-8"),
+        value=codec.encode(event),
+        headers={SENDER_HEADER: sender.encode("utf-8")} if sender else None,
+    )
+
+
+async def _enqueue(record: Outgoing) -> Delivery:
+    return await record.topic.send(key=record.key, value=record.value, headers=record.headers)
+
+
+async def send(*events: Event) -> None:
+    """Publish each event to its declared topic, in order, and wait until all are acknowledged."""
+    records = [outgoing(event) for event in events]
+    deliveries = [await _enqueue(record) for record in records]
+    for delivery in deliveries:
+        await delivery
+    _log_dead_letters(records)
+
+
+def _log_dead_letters(records: Sequence[Outgoing]) -> None:
+    # Every dead letter passes here once it is delivered, so each is logged once.
+    for record in records:
+        if isinstance(record.event, DeadLetter):
+            _log_dead_letter(record.event)
 
 
 def _sender_of(event: Event) -> str | None:

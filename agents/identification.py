@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 from faust.types import EventT
 
-from agents.delivery import each_event, send
+from agents.delivery import each_event
+from agents.pipeline import StagedTable, Step
 from agents.runtime import rules
 from schemas.models import AcceptedEvent, HistoryImport
 from streams.decisions.identification import identify, identify_import
@@ -21,34 +23,36 @@ from streams.platform.topics import ACCEPTED_EVENTS, HISTORY_IMPORTS
 
 log = logging.getLogger(__name__)
 
+#: The identity index as the next event must see it: written once an event's outputs are delivered.
+index: StagedTable[Any] = StagedTable(topology.identity_index)
 
-async def _identify(event: EventT[bytes]) -> None:
+
+def _identify(event: EventT[bytes]) -> Step:
     accepted = codec.decode(event.value, AcceptedEvent)
-    identified = identify(accepted, topology.identity_index, rules, datetime.now(UTC))
-    await send(*identified.outputs)
-    topology.identity_index.update(identified.index_updates)
-    for child_event in identified.child_events:
-        log.info(
-            "identified %s child %d as %s (%s)",
-            accepted.event_id,
-            child_event.child_index,
-            child_event.match.child_key,
-            child_event.match.kind.value,
-        )
+    identified = identify(accepted, index.view(), rules, datetime.now(UTC))
+    if log.isEnabledFor(logging.DEBUG):
+        for child_event in identified.child_events:
+            log.debug(
+                "identified %s child %d as %s (%s)",
+                accepted.event_id,
+                child_event.child_index,
+                child_event.match.child_key,
+                child_event.match.kind.value,
+            )
+    return Step(outputs=identified.outputs, writes=((index, identified.index_updates),))
 
 
 @app.agent(topology.topic(ACCEPTED_EVENTS), name="identification")
 async def identify_children(stream: faust.StreamT[bytes]) -> None:
-    await each_event(stream, _identify)
+    await each_event(stream, _identify, tables=[index])
 
 
-async def _identify_import(event: EventT[bytes]) -> None:
+def _identify_import(event: EventT[bytes]) -> Step:
     imported = codec.decode(event.value, HistoryImport)
-    identified, updates = identify_import(imported, topology.identity_index)
-    await send(identified)
-    topology.identity_index.update(updates)
+    identified, updates = identify_import(imported, index.view())
+    return Step(outputs=(identified,), writes=((index, updates),))
 
 
 @app.agent(topology.topic(HISTORY_IMPORTS), name="identification.history-imports")
 async def identify_imported_history(stream: faust.StreamT[bytes]) -> None:
-    await each_event(stream, _identify_import)
+    await each_event(stream, _identify_import, tables=[index])

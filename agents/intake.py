@@ -1,7 +1,8 @@
 """Intake agents: validate each partner event, accept it or dead-letter it.
 
 One agent per intake topic. The decision is :func:`streams.decisions.intake.triage` (pure); the
-shell publishes what it decided, then acks. Logs carry ids and codes only, never personal details.
+shell publishes what it decided, and the event is acked once that is delivered. Logs carry ids and
+codes only, never personal details.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import faust
 from faust.types import EventT
 
-from agents.delivery import each_event, inbound, send
+from agents.delivery import each_event, inbound
+from agents.pipeline import Step
 from agents.runtime import schools
 from schemas.models import PARTNER_EVENT_MODELS, EventType
 from streams.decisions.intake import triage
@@ -31,7 +33,7 @@ AgentFunction = Callable[[faust.StreamT[bytes]], Coroutine[Any, Any, None]]
 def _intake_agent(event_type: EventType) -> AgentFunction:
     decode = partial(codec.decode, model=PARTNER_EVENT_MODELS[event_type])
 
-    async def handle(event: EventT[bytes]) -> None:
+    def handle(event: EventT[bytes]) -> Step:
         outcome = triage(
             inbound(event),
             event_type=event_type,
@@ -39,7 +41,6 @@ def _intake_agent(event_type: EventType) -> AgentFunction:
             now=datetime.now(UTC),
             known_urns=schools,
         )
-        await send(*outcome.outputs)
         if outcome.accepted is not None:
             log.info(
                 "accepted %s %s dq_issues=%d",
@@ -47,6 +48,7 @@ def _intake_agent(event_type: EventType) -> AgentFunction:
                 outcome.accepted.event_id,
                 len(outcome.accepted.data_quality_issues),
             )
+        return Step(outputs=outcome.outputs)
 
     async def accept(stream: faust.StreamT[bytes]) -> None:
         await each_event(stream, handle)

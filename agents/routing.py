@@ -2,18 +2,21 @@
 
 It reads ``child-events`` (keyed by child key), keeps each child's history in a table, and
 publishes work items to the queue topics and alerts to the duty team. The step, deduplication and
-consent events included, is :func:`streams.decisions.routing.route_child_event` (pure).
+consent events included, is :func:`streams.decisions.routing.route_child_event` (pure). A child's
+history is written only once the outputs it records are acknowledged (:mod:`agents.pipeline`).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import faust
 from faust.types import EventT
 
-from agents.delivery import each_event, send
+from agents.delivery import each_event
+from agents.pipeline import StagedTable, Step
 from agents.runtime import calendar, rules
 from schemas.models import ChildEvent, ImportedHistory, WorkItem
 from streams.decisions.history import ChildHistory, stored_history, with_imported
@@ -24,47 +27,51 @@ from streams.platform.topics import CHILD_EVENTS, CHILD_HISTORY_IMPORTS
 
 log = logging.getLogger(__name__)
 
+histories: StagedTable[Any] = StagedTable(topology.child_history)
+
 
 def _history(child_key: str) -> ChildHistory:
-    return stored_history(topology.child_history.get(child_key), child_key)
+    return stored_history(histories.get(child_key), child_key)
 
 
-def _store(history: ChildHistory) -> None:
-    topology.child_history[history.child_key] = history.model_dump(mode="json")
+def _written(history: ChildHistory) -> tuple[StagedTable[Any], dict[str, Any]]:
+    return histories, {history.child_key: history.model_dump(mode="json")}
 
 
-async def _route(event: EventT[bytes]) -> None:
+def _route(event: EventT[bytes]) -> Step:
     child_event = codec.decode(event.value, ChildEvent)
     key = child_event.match.child_key
     routed = route_child_event(child_event, _history(key), rules, calendar, datetime.now(UTC))
-    await send(*routed.outputs)
-    if routed.history is not None:
-        _store(routed.history)
     if routed.not_routed:
         log.info("%s for %s: %s", child_event.accepted.event_id, key, routed.not_routed)
-    for item in routed.outputs:
-        if isinstance(item, WorkItem):
-            log.info(
-                "routed %s for %s to %s: level %d %s due %s",
-                item.source_event_id,
-                key,
-                item.queue.value,
-                item.level,
-                item.priority.value,
-                item.decision_due_at.isoformat(),
-            )
+    if log.isEnabledFor(logging.DEBUG):
+        for item in routed.outputs:
+            if isinstance(item, WorkItem):
+                log.debug(
+                    "routed %s for %s to %s: level %d %s due %s",
+                    item.source_event_id,
+                    key,
+                    item.queue.value,
+                    item.level,
+                    item.priority.value,
+                    item.decision_due_at.isoformat(),
+                )
+    writes = (_written(routed.history),) if routed.history is not None else ()
+    return Step(outputs=routed.outputs, writes=writes)
 
 
 @app.agent(topology.topic(CHILD_EVENTS), name="routing")
 async def route_children(stream: faust.StreamT[bytes]) -> None:
-    await each_event(stream, _route)
+    await each_event(stream, _route, tables=[histories])
 
 
-async def _record_import(event: EventT[bytes]) -> None:
+def _record_import(event: EventT[bytes]) -> Step:
     imported = codec.decode(event.value, ImportedHistory)
-    _store(with_imported(_history(imported.match.child_key), imported))
+    return Step(
+        outputs=(), writes=(_written(with_imported(_history(imported.match.child_key), imported)),)
+    )
 
 
 @app.agent(topology.topic(CHILD_HISTORY_IMPORTS), name="routing.history-imports")
 async def record_imported_history(stream: faust.StreamT[bytes]) -> None:
-    await each_event(stream, _record_import)
+    await each_event(stream, _record_import, tables=[histories])
