@@ -36,9 +36,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## Issue 10's figures at their default sizes, one benchmark at a time (each starts its own broker):
+## codec cost, throughput (raw aiokafka, bare Faust, the pipeline), latency at 200 and 1,000
+## events/s with duty-team alerts, and a 1,000,000-row history replay with the restart after it.
 bench: $(STAMP)
 	$(BIN)/python bench/codec.py
-	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/latency.py --rates 200,1000
+	$(BIN)/python bench/replay.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .frontdoor-data

@@ -14,19 +14,10 @@ from streams.platform.settings import KafkaSettings
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-@pytest.mark.integration
-def test_the_latency_benchmark_runs_and_prints_its_figures(kafka: KafkaSettings) -> None:
+def _run(kafka: KafkaSettings, script: str, *arguments: str) -> str:
+    """The script's output, after checking it exited cleanly."""
     result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH / "latency.py"),
-            "--rate",
-            "5",
-            "--seconds",
-            "1",
-            "--burst",
-            "10",
-        ],
+        [sys.executable, str(BENCH / script), *arguments],
         env={"PATH": "/usr/bin:/bin", "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers},
         capture_output=True,
         text=True,
@@ -34,6 +25,41 @@ def test_the_latency_benchmark_runs_and_prints_its_figures(kafka: KafkaSettings)
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "publish-to-work-item ms p50" in result.stdout
-    assert "(5/5 routed)" in result.stdout
-    assert "burst of 10:" in result.stdout
+    return result.stdout
+
+
+@pytest.mark.integration
+def test_the_latency_benchmark_runs_and_prints_its_figures(kafka: KafkaSettings) -> None:
+    output = _run(kafka, "latency.py", "--rates", "5,10", "--seconds", "1", "--burst", "10")
+
+    assert "steady 5/s x 5" in output
+    assert "steady 10/s x 10" in output
+    assert "publish-to-work-item ms p50" in output
+    assert "(5/5 routed)" in output
+    assert "publish-to-duty-team-alert ms p50" in output
+    assert "burst of 10:" in output
+
+
+@pytest.mark.integration
+def test_the_throughput_benchmark_runs_and_prints_its_figures(kafka: KafkaSettings) -> None:
+    output = _run(kafka, "throughput.py", "--events", "20", "--timeout", "60")
+
+    for label in (
+        "raw aiokafka passthrough",
+        "bare Faust passthrough",
+        "pipeline (one frontdoor worker)",
+        "pipeline/bare Faust",
+        "pipeline/raw",
+    ):
+        assert label in output
+
+
+@pytest.mark.integration
+def test_the_replay_benchmark_runs_and_prints_its_figures(kafka: KafkaSettings) -> None:
+    output = _run(kafka, "replay.py", "--rows", "200", "--timeout", "30")
+
+    assert "export of 200 rows written, parsed and published" in output
+    assert "replay of 200 rows" in output
+    assert "rows/s" in output
+    assert "worker memory: peak" in output
+    assert "restart (SIGTERM, start again)" in output
