@@ -103,9 +103,11 @@ class WorkerSettings(BaseSettings):
     store: str = Field(default="memory://", description="Faust table store URL.")
     default_partitions: int = Field(default=4, ge=1)
     replication_factor: int = Field(default=1, ge=1)
-    # Tansu makes a group join wait half the session timeout: keep it short locally (broker notes).
-    session_timeout_seconds: float = Field(default=10.0, gt=0)
-    heartbeat_interval_seconds: float = Field(default=2.0, gt=0)
+    # Tansu makes a group join wait half the session timeout, and a dead member is noticed only
+    # when its session expires: keep both short (broker notes). 6 s is Kafka's smallest allowed
+    # session (group.min.session.timeout.ms); a real cluster may want 30 s (README).
+    session_timeout_seconds: float = Field(default=6.0, gt=0)
+    heartbeat_interval_seconds: float = Field(default=1.0, gt=0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     workers: int = Field(default=1, ge=1, le=8, description="Workers `frontdoor up` starts.")
     demo_events_per_second: float = Field(

@@ -7,6 +7,11 @@ embedded broker (Tansu) holds every fetch for the whole wait even when records a
 each hop of the pipeline waited up to 1.5 s. ``FRONTDOOR_CONSUMER_FETCH_WAIT_MS`` sets it; unset,
 10 ms with the embedded broker and Kafka's usual 500 ms elsewhere.
 
+While a worker rebuilds its tables from their changelogs (after a start or a rebalance) the wait is
+:data:`RECOVERY_FETCH_WAIT_MS` instead: on the embedded broker, Faust's recovery with a 10 ms wait
+crawled (a 50,000-row history table was not back after 600 s; with 500 ms it took 16 s, measured
+with ``bench/replay.py``), and a worker routes nothing until its tables are back.
+
 Faust finds this transport through its documented extension point, the ``faust.transports``
 entry point group (``pyproject.toml``), under the URL scheme ``frontdoor-kafka://``.
 """
@@ -23,6 +28,8 @@ from streams.platform.settings import KafkaSettings, WorkerSettings, load
 SCHEME = "frontdoor-kafka"
 _EMBEDDED_FETCH_WAIT_MS = 10
 _KAFKA_FETCH_WAIT_MS = 500
+#: The fetch wait while tables are recovered from their changelogs, whatever the steady setting.
+RECOVERY_FETCH_WAIT_MS = 500
 
 
 def fetch_wait_ms(worker: WorkerSettings, kafka: KafkaSettings) -> int:
@@ -38,7 +45,22 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # aiokafka hands this to its fetcher when the consumer starts, which is after this
         # returns (aiokafka is pinned; tests/streams/platform/test_transport.py guards the name).
         consumer._fetch_max_wait_ms = fetch_wait_ms(load(WorkerSettings), load(KafkaSettings))
+        self._steady_fetch_wait_ms = consumer._fetch_max_wait_ms
         return consumer
+
+    async def _fetch_records(
+        self,
+        consumer: aiokafka.AIOKafkaConsumer,
+        active_partitions: set[Any],
+        timeout: float | None = None,
+        max_records: int | None = None,
+    ) -> Any:
+        # Read at each fetch, which runs on this thread's loop, as aiokafka's fetcher does: while
+        # the tables are rebuilt from their changelogs the short wait is swapped for a long one.
+        consumer._fetcher._fetch_max_wait_ms = (
+            RECOVERY_FETCH_WAIT_MS if self.app.in_recovery else self._steady_fetch_wait_ms
+        )
+        return await super()._fetch_records(consumer, active_partitions, timeout, max_records)
 
 
 class Consumer(faust_aiokafka.Consumer):
