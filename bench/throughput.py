@@ -201,7 +201,9 @@ def _bare_faust_passthrough(source: str, destination: str) -> None:
         async for key, value in stream.items():
             await outbound.send(key=key, value=value)
 
-    faust.Worker(app, loglevel="warning").execute_from_commandline()
+    worker = faust.Worker(app, loglevel="warning")
+    worker.spinner = None  # as the project's worker does (connectors/cli.py): no DEBUG records
+    worker.execute_from_commandline()
 
 
 async def _faust_passthrough(
