@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from schemas.errors import EventValidationError
+from schemas.errors import EventValidationError, MessageTooLargeError
 from schemas.models import (
     PARTNER_EVENT_MODELS,
     ConsentEvent,
@@ -32,7 +32,7 @@ from schemas.models import (
     EventType,
     PoliceNotification,
 )
-from schemas.wire import SENDER_HEADER
+from schemas.wire import MAX_MESSAGE_BYTES, SENDER_HEADER
 from streams.platform.codec import AvroCodec, first_error
 from streams.platform.publisher import Publisher
 from streams.platform.registry import EmbeddedSchemaRegistry, SchemaRegistry
@@ -58,17 +58,29 @@ class PartnerProducer:
         settings = KafkaSettings(bootstrap_servers=bootstrap_servers, **kafka_settings)
         self._sender = sender
         self._prefix = topic_prefix
-        self._publisher = Publisher(
-            settings, AvroCodec(registry or EmbeddedSchemaRegistry()), timeout=timeout
-        )
+        self._codec = AvroCodec(registry or EmbeddedSchemaRegistry())
+        self._publisher = Publisher(settings, self._codec, timeout=timeout)
 
     def publish(self, event: PartnerEvent) -> tuple[int, int]:
-        """Publish a validated event; returns (partition, offset) once acknowledged."""
+        """Publish a validated event; returns (partition, offset) once acknowledged.
+
+        Raises :class:`MessageTooLargeError` for an event larger than the front door takes in,
+        before anything is sent: the pipeline would only dead-letter it.
+        """
         kind = next(
             kind for kind, model in PARTNER_EVENT_MODELS.items() if isinstance(event, model)
         )
         topic = INTAKE[kind].name_under(self._prefix)
-        return self._publisher.publish(topic, event, headers={SENDER_HEADER: self._sender})
+        value = self._codec.encode(event)
+        if len(value) > MAX_MESSAGE_BYTES:
+            raise MessageTooLargeError(
+                f"the event is {len(value)} bytes encoded; the front door takes at most "
+                f"{MAX_MESSAGE_BYTES}: shorten its free text or send its children separately",
+                event_id=event.event_id,
+            )
+        return self._publisher.publish_raw(
+            topic, value, key=event.event_id, headers={SENDER_HEADER: self._sender}
+        )
 
     def publish_json(self, event_type: str, data: Mapping[str, Any]) -> tuple[int, int]:
         """Validate plain data (as the gateway's JSON) against the contract, then publish it.
