@@ -181,7 +181,9 @@ class Export:
             ended = min(started + timedelta(days=self._rng.randrange(30, 400)), self._today)
         for position, expected in self.probes.items():
             if child_number == position % len(self.children):
-                if kind in PLANS and ended is None:
+                # A plan's end date is its last day: one that ends today is still open
+                # (streams/decisions/history.py).
+                if kind in PLANS and (ended is None or ended >= self._today):
                     expected.open_plans.add(kind.value.removesuffix("_plan"))
                 elif kind not in PLANS and kind is not HistoryRecordType.STRATEGY_DISCUSSION:
                     expected.past_events += 1

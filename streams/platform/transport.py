@@ -1,4 +1,4 @@
-"""The worker's Kafka transport: faust-streaming's own, with the stream consumer's fetch wait ours.
+"""The worker's Kafka transport: faust-streaming's own, with our fetch wait and two faults mended.
 
 faust-streaming 0.15.3 builds its stream consumer with ``fetch_max_wait_ms=1500``, fixed. A real
 Kafka broker answers a fetch as soon as records are there, so that is only an upper bound; the
@@ -12,18 +12,39 @@ While a worker rebuilds its tables from their changelogs (after a start or a reb
 crawled (a 50,000-row history table was not back after 600 s; with 500 ms it took 16 s, measured
 with ``bench/replay.py``), and a worker routes nothing until its tables are back.
 
+The embedded broker also answers "where does this partition end?" (ListOffsets) wrongly: with the
+first offset of the partition's last batch, plus one, so a batch of 100 records at offsets 0-99
+"ends" at 1 (a fetch's high watermark is right). Faust's recovery reads each changelog up to that
+end and then stops reading it, so a table could come back without the last writes of a batch.
+With the embedded broker the transport therefore takes each end from a fetch at the reported end
+(:func:`fetched_end_offsets`).
+
+After recovery (and after each rebalance) Faust seeks every partition back to its committed offset,
+to read again what its fetcher brought while the partition was not being consumed; aiokafka does
+not move a partition that was never committed, so those messages were skipped:
+:meth:`ConsumerThread.seek_to_committed` moves such partitions to their start.
+
 Faust finds this transport through its documented extension point, the ``faust.transports``
 entry point group (``pyproject.toml``), under the URL scheme ``frontdoor-kafka://``.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import aiokafka
+from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from streams.platform.settings import KafkaSettings, WorkerSettings, load
+
+log = logging.getLogger(__name__)
+
+#: A (topic, partition) pair: Faust's ``TP`` or aiokafka's ``TopicPartition``.
+P = TypeVar("P", bound=tuple[str, int])
 
 SCHEME = "frontdoor-kafka"
 _EMBEDDED_FETCH_WAIT_MS = 10
@@ -37,6 +58,49 @@ def fetch_wait_ms(worker: WorkerSettings, kafka: KafkaSettings) -> int:
     if worker.consumer_fetch_wait_ms is not None:
         return worker.consumer_fetch_wait_ms
     return _EMBEDDED_FETCH_WAIT_MS if kafka.embedded else _KAFKA_FETCH_WAIT_MS
+
+
+async def fetched_end_offsets(
+    bootstrap_servers: Sequence[str],
+    reported: Mapping[P, int],
+    *,
+    timeout: float = 10.0,
+) -> dict[P, int]:
+    """The end of each partition as a fetch tells it (its high watermark), from ``reported``.
+
+    ``reported`` maps (topic, partition) pairs (Faust's or aiokafka's) to the ends the broker
+    reported. A fetch from one before the reported end returns the batch holding that offset, and
+    with it the partition's true high watermark. An empty partition (reported 0) stays 0. If the
+    broker gives no answer within ``timeout``, the reported ends are returned, with a warning.
+    """
+    to_check = {TopicPartition(tp[0], tp[1]): tp for tp, end in reported.items() if end > 0}
+    if not to_check:
+        return dict(reported)
+    consumer = aiokafka.AIOKafkaConsumer(
+        bootstrap_servers=list(bootstrap_servers),
+        enable_auto_commit=False,
+        fetch_max_wait_ms=10,
+        client_id="frontdoor-end-offsets",
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(to_check))
+        for partition, tp in to_check.items():
+            consumer.seek(partition, reported[tp] - 1)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any(consumer.highwater(partition) is None for partition in to_check):
+            if loop.time() > deadline:
+                log.warning("the broker gave no high watermark within %.0fs", timeout)
+                return dict(reported)
+            await consumer.getmany(timeout_ms=200, max_records=1)
+        fetched = {
+            tp: max(consumer.highwater(partition), reported[tp])
+            for partition, tp in to_check.items()
+        }
+        return {**reported, **fetched}
+    finally:
+        await consumer.stop()
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -61,6 +125,37 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             RECOVERY_FETCH_WAIT_MS if self.app.in_recovery else self._steady_fetch_wait_ms
         )
         return await super()._fetch_records(consumer, active_partitions, timeout, max_records)
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        """Seek every assigned partition to its committed offset, or to its start if it has none.
+
+        aiokafka moves only partitions committed past offset 0 (``if offset and offset > 0``) and
+        leaves the others where its fetcher got to. Faust discards what the fetcher brings for a
+        partition it is not consuming yet (while tables recover, during a rebalance) and then
+        seeks to the committed offsets to read it again; so on a partition never committed (or
+        at 0) those messages were skipped for good: a contact published while the worker was
+        down was never accepted, never routed (seen with ``bench/replay.py``, and faust-streaming
+        #606's skipped offsets after a restart).
+        """
+        committed: Mapping[Any, int] = await self.call_thread(self._seek_to_committed_or_start)
+        return committed
+
+    async def _seek_to_committed_or_start(self) -> Mapping[Any, int]:
+        consumer = self._ensure_consumer()
+        committed: Mapping[Any, int] = await consumer.seek_to_committed()
+        never_committed = [tp for tp, offset in committed.items() if not offset]
+        if never_committed:
+            # The app's consumer_auto_offset_reset is Faust's default, "earliest".
+            await consumer.seek_to_beginning(*never_committed)
+        return committed
+
+    async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
+        # Faust's recovery reads each changelog up to these ends (see the module docstring).
+        reported = await super()._highwaters(partitions)
+        kafka = load(KafkaSettings)
+        if not kafka.embedded:
+            return reported
+        return await fetched_end_offsets(kafka.servers, reported)
 
 
 class Consumer(faust_aiokafka.Consumer):

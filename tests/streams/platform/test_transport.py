@@ -1,17 +1,21 @@
-"""The worker's transport: Faust finds it by its scheme, and the fetch wait is ours to set (a
-long one while tables recover)."""
+"""The worker's transport: Faust finds it by its scheme, the fetch wait is ours to set (a long one
+while tables recover), and a partition's end is where its last record is."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from types import SimpleNamespace
 from typing import Any
 
 import aiokafka
 import pytest
+from aiokafka import TopicPartition
 from aiokafka.consumer.fetcher import Fetcher
 from faust.transport import drivers
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
 
 from streams.platform.settings import KafkaSettings, WorkerSettings
 from streams.platform.transport import (
@@ -20,6 +24,7 @@ from streams.platform.transport import (
     ConsumerThread,
     Transport,
     fetch_wait_ms,
+    fetched_end_offsets,
 )
 
 
@@ -69,3 +74,69 @@ async def test_the_fetch_wait_is_long_only_while_tables_recover(
     consumer = SimpleNamespace(_fetcher=SimpleNamespace(_fetch_max_wait_ms=10))
     await thread._fetch_records(consumer, set())
     assert seen == [expected]
+
+
+async def _batch_of(kafka: KafkaSettings, topic: str, count: int) -> None:
+    admin = KafkaAdminClient(**kafka.kafka_python_config())
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        admin.close()
+    producer = aiokafka.AIOKafkaProducer(bootstrap_servers=kafka.servers, acks="all", linger_ms=200)
+    await producer.start()
+    try:
+        # Sent together, they travel as one batch.
+        sent = [await producer.send(topic, b"x") for _ in range(count)]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+
+
+@pytest.mark.integration
+async def test_the_end_of_a_partition_is_where_its_last_record_is(
+    kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    topic = f"{topic_prefix}ends"
+    await _batch_of(kafka, topic, 100)
+    partition = TopicPartition(topic, 0)
+    consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers=kafka.servers)
+    await consumer.start()
+    try:
+        reported = await consumer.end_offsets([partition])
+    finally:
+        await consumer.stop()
+
+    # Whatever the broker reported (the embedded one says 1 here), the fetch finds the end.
+    assert await fetched_end_offsets(kafka.servers, reported) == {partition: 100}
+
+
+@pytest.mark.integration
+async def test_an_empty_partition_ends_at_zero(kafka: KafkaSettings, topic_prefix: str) -> None:
+    empty = TopicPartition(f"{topic_prefix}empty", 0)
+    assert await fetched_end_offsets(kafka.servers, {empty: 0}) == {empty: 0}
+
+
+class _FakeConsumer:
+    """Stands in for aiokafka's consumer: committed offsets, and where it was asked to seek."""
+
+    def __init__(self, committed: dict[str, int | None]) -> None:
+        self.committed = committed
+        self.to_beginning: list[str] = []
+
+    async def seek_to_committed(self) -> dict[str, int | None]:
+        return self.committed
+
+    async def seek_to_beginning(self, *partitions: str) -> None:
+        self.to_beginning.extend(partitions)
+
+
+async def test_a_partition_never_committed_is_read_from_its_start_after_a_seek() -> None:
+    # aiokafka leaves these where its fetcher got to, past messages Faust discarded.
+    consumer = _FakeConsumer({"never": None, "at-zero": 0, "later": 7})
+    thread = object.__new__(ConsumerThread)
+    thread._consumer = consumer
+
+    committed = await thread._seek_to_committed_or_start()
+
+    assert consumer.to_beginning == ["never", "at-zero"]
+    assert committed == {"never": None, "at-zero": 0, "later": 7}
