@@ -21,6 +21,7 @@ from streams.platform.settings import KafkaSettings, WorkerSettings
 from streams.platform.transport import (
     RECOVERY_FETCH_WAIT_MS,
     SCHEME,
+    Consumer,
     ConsumerThread,
     Transport,
     fetch_wait_ms,
@@ -140,3 +141,13 @@ async def test_a_partition_never_committed_is_read_from_its_start_after_a_seek()
 
     assert consumer.to_beginning == ["never", "at-zero"]
     assert committed == {"never": None, "at-zero": 0, "later": 7}
+
+
+async def test_offsets_the_fetcher_ran_past_are_never_counted_as_processed() -> None:
+    # Faust would add them to its gap tree, which its commits treat as acked.
+    consumer = object.__new__(Consumer)
+    consumer._gap = {}
+
+    await consumer._add_gap(TopicPartition("accepted-events", 0), 1018, 1500)
+
+    assert consumer._gap == {}
