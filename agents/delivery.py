@@ -30,7 +30,14 @@ from faust.types import EventT
 from kafka.errors import KafkaError
 from pydantic import ValidationError
 
-from agents.pipeline import Acknowledger, Delivery, StagedTable, Step
+from agents.pipeline import (
+    FIRST_RETRY_SECONDS,
+    LONGEST_RETRY_SECONDS,
+    Acknowledger,
+    Delivery,
+    StagedTable,
+    Step,
+)
 from schemas.errors import (
     BrokerError,
     ProcessingFailedError,
@@ -55,8 +62,6 @@ TRANSIENT_FAULTS: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
 )
-FIRST_RETRY_SECONDS = 0.5
-LONGEST_RETRY_SECONDS = 30.0
 
 T = TypeVar("T")
 #: One event's step: decode, decide (pure), and say what to publish and which table keys to write.
@@ -234,15 +239,6 @@ def outgoing(event: Event) -> Outgoing:
 
 async def _enqueue(record: Outgoing) -> Delivery:
     return await record.topic.send(key=record.key, value=record.value, headers=record.headers)
-
-
-async def send(*events: Event) -> None:
-    """Publish each event to its declared topic, in order, and wait until all are acknowledged."""
-    records = [outgoing(event) for event in events]
-    deliveries = [await _enqueue(record) for record in records]
-    for delivery in deliveries:
-        await delivery
-    _log_dead_letters(records)
 
 
 def _log_dead_letters(records: Sequence[Outgoing]) -> None:

@@ -38,6 +38,10 @@ V = TypeVar("V")
 #: What a delivery resolves to (the broker's record metadata); only its success matters here.
 Delivery = Awaitable[Any]
 
+#: Back-off between retries of our own passing faults (a step, a delivery): doubling up to the last.
+FIRST_RETRY_SECONDS = 0.5
+LONGEST_RETRY_SECONDS = 30.0
+
 #: Events in flight per agent before the step waits for the acknowledger: enough to hide the
 #: broker's round trip, few enough that a rebalance redelivers little.
 IN_FLIGHT_LIMIT = 500
@@ -139,8 +143,8 @@ class Acknowledger:
         enqueue: Enqueue,
         ack: Ack,
         stall_alert_seconds: float,
-        first_retry_seconds: float = 0.5,
-        longest_retry_seconds: float = 30.0,
+        first_retry_seconds: float = FIRST_RETRY_SECONDS,
+        longest_retry_seconds: float = LONGEST_RETRY_SECONDS,
         limit: int = IN_FLIGHT_LIMIT,
         on_delivered: Callable[[Sequence[Any]], None] = lambda _records: None,
         sleep: Sleep = asyncio.sleep,

@@ -42,6 +42,8 @@ EventId = Annotated[
 ]
 Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+#: The longest short text (a reason, a title) a record carries.
+SHORT_TEXT_LENGTH = 500
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_LENGTH)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 Code = Annotated[str, StringConstraints(max_length=64)]

@@ -40,6 +40,7 @@ from schemas.models import (
     TaskKind,
 )
 from schemas.quality import data_quality_issues
+from schemas.types import SHORT_TEXT_LENGTH
 from schemas.wire import MAX_MESSAGE_BYTES, InboundMessage
 from streams.decisions.ids import derived_id
 from streams.decisions.requests import information_request
@@ -125,7 +126,7 @@ def dead_letter_for(
             f" (the message, {message.size} bytes, is too large to keep here: it stays at "
             f"{message.topic} partition {message.partition} offset {message.offset})"
         )
-        reason = reason[: 500 - len(note)] + note
+        reason = reason[: SHORT_TEXT_LENGTH - len(note)] + note
     return DeadLetter(
         event_id=derived_id("dl", message.topic, message.partition, message.offset),
         source=message.source,
@@ -135,7 +136,7 @@ def dead_letter_for(
         sender=message.sender,
         error_code=error.code,
         error_field=error.field[:64] if error.field else None,
-        reason=reason[:500],
+        reason=reason[:SHORT_TEXT_LENGTH],
         original_event_id=error.event_id[:64] if error.event_id else None,
         dead_lettered_at=now,
     )

@@ -109,8 +109,9 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         consumer: aiokafka.AIOKafkaConsumer = super()._create_worker_consumer(transport)
         # aiokafka hands this to its fetcher when the consumer starts, which is after this
         # returns (aiokafka is pinned; tests/streams/platform/test_transport.py guards the name).
-        consumer._fetch_max_wait_ms = fetch_wait_ms(load(WorkerSettings), load(KafkaSettings))
-        self._steady_fetch_wait_ms = consumer._fetch_max_wait_ms
+        self._kafka = load(KafkaSettings)
+        self._steady_fetch_wait_ms = fetch_wait_ms(load(WorkerSettings), self._kafka)
+        consumer._fetch_max_wait_ms = self._steady_fetch_wait_ms
         return consumer
 
     async def _fetch_records(
@@ -153,10 +154,9 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def _highwaters(self, partitions: list[Any]) -> Mapping[Any, int]:
         # Faust's recovery reads each changelog up to these ends (see the module docstring).
         reported = await super()._highwaters(partitions)
-        kafka = load(KafkaSettings)
-        if not kafka.embedded:
+        if not self._kafka.embedded:
             return reported
-        return await fetched_end_offsets(kafka.servers, reported)
+        return await fetched_end_offsets(self._kafka.servers, reported)
 
 
 class Consumer(faust_aiokafka.Consumer):

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from agents.delivery import LONGEST_RETRY_SECONDS, processing_failed, until_done
+from agents.delivery import processing_failed, until_done
+from agents.pipeline import LONGEST_RETRY_SECONDS
 from schemas.errors import PublishError, SchemaRegistryError
 
 
