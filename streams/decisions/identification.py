@@ -163,12 +163,15 @@ def link_child(
     exact = [
         (key, str(view[key])) for key in exact_identifiers(child, sender, invalid) if view.get(key)
     ]
-    candidates = [
+    # Lazy: read only when no exact identifier matched. Children sharing a date of birth grow
+    # with the index, and decoding them all for every imported row made a replay slow down as
+    # its table grew.
+    candidates = (
         known_child_from_json(view[f"child:{child_key}"])
         for dob_key in candidate_keys(child, invalid)
         for child_key in view.get(dob_key) or []
         if view.get(f"child:{child_key}")
-    ]
+    )
     match = resolve(
         child, exact_matches=exact, candidates=candidates, new_key=new_key, invalid_fields=invalid
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import fastavro
@@ -54,14 +55,18 @@ class AvroCodec:
         self._parsed_by_id: dict[int, Any] = {}
         self._names_by_id: dict[int, str] = {}
         self._readers_by_id: dict[int, tuple[Any]] = {}
+        self._taggers_by_id: dict[int, Convert] = {}
 
     def encode(self, event: Event) -> bytes:
         name = type(event).AVRO_NAME
         schema_id = self._registry.writer_id(name)
         parsed = self._parsed(schema_id)
+        tag = self._taggers_by_id.get(schema_id)
+        if tag is None:
+            tag = self._taggers_by_id[schema_id] = union_tagger(parsed)
         buffer = io.BytesIO()
         buffer.write(_HEADER.pack(MAGIC_BYTE, schema_id))
-        fastavro.schemaless_writer(buffer, parsed, event.model_dump(mode="python"))
+        fastavro.schemaless_writer(buffer, parsed, tag(event.model_dump(mode="python")))
         return buffer.getvalue()
 
     def decode(self, data: bytes | None, model: type[EventT]) -> EventT:
@@ -132,6 +137,116 @@ class AvroCodec:
             cached = (None if same else fastavro.parse_schema(latest, named_schemas={}),)
             self._readers_by_id[schema_id] = cached
         return cached[0]
+
+
+#: Rewrites a value (as ``model_dump`` gives it) before fastavro writes it; returns what to write.
+Convert = Callable[[Any], Any]
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def union_tagger(schema: Any) -> Convert:
+    """A function that names the branch of every record in a union, in fastavro's tuple notation.
+
+    Given a bare dict at a union, fastavro validates it against every branch to find the one it
+    belongs to (a record recursively, and it tries every record branch to pick the best), which
+    made an event that nests records in unions (an accepted event, a child event) about 40% dearer
+    to encode. A dict from ``model_dump`` has exactly its record's fields (our schemas are
+    generated from the models), so its branch is the record whose field names are its keys; it is
+    handed over as ``(record name, dict)``. Any other value is left as it is, for fastavro.
+    """
+    return _Tagger().compile(schema) or _unchanged
+
+
+class _Tagger:
+    """Compiles a parsed schema into a :data:`Convert`; None where a subtree has no record union."""
+
+    def __init__(self) -> None:
+        self._named: dict[str, Any] = {}
+        self._compiled: dict[str, Convert | None] = {}
+
+    def compile(self, schema: Any) -> Convert | None:
+        if isinstance(schema, list):
+            return self._union(schema)
+        if isinstance(schema, str):
+            return self._compiled.get(schema)
+        kind = schema.get("type")
+        if kind == "record":
+            return self._record(schema)
+        if kind == "array":
+            return _each(self.compile(schema["items"]))
+        if kind == "map":
+            return _each_value(self.compile(schema["values"]))
+        return None
+
+    def _record(self, schema: dict[str, Any]) -> Convert | None:
+        name = schema["name"]
+        self._named[name] = schema
+        self._compiled[name] = None  # while its own fields compile: a self-reference tags nothing
+        fields = [
+            (field["name"], convert)
+            for field in schema["fields"]
+            if (convert := self.compile(field["type"])) is not None
+        ]
+        convert = _fields(fields) if fields else None
+        self._compiled[name] = convert
+        return convert
+
+    def _union(self, branches: list[Any]) -> Convert | None:
+        records: dict[frozenset[str], tuple[str, Convert | None]] = {}
+        others: list[Convert] = []
+        for branch in branches:
+            convert = self.compile(branch)
+            resolved = self._named.get(branch, branch) if isinstance(branch, str) else branch
+            if isinstance(resolved, dict) and resolved.get("type") == "record":
+                fields = frozenset(field["name"] for field in resolved["fields"])
+                records[fields] = (resolved["name"], convert)
+            elif convert is not None:
+                others.append(convert)  # an array or map branch with records inside
+        if not records and not others:
+            return None
+
+        def tag(value: Any) -> Any:
+            if isinstance(value, dict):
+                record = records.get(frozenset(value))
+                if record is not None:
+                    name, convert = record
+                    return (name, convert(value) if convert else value)
+            for convert in others:
+                value = convert(value)
+            return value
+
+        return tag
+
+
+def _fields(fields: list[tuple[str, Convert]]) -> Convert:
+    def convert(record: Any) -> Any:
+        if isinstance(record, dict):
+            for name, convert_field in fields:
+                value = record.get(name)
+                if value is not None:
+                    record[name] = convert_field(value)
+        return record
+
+    return convert
+
+
+def _each(convert: Convert | None) -> Convert | None:
+    if convert is None:
+        return None
+    return lambda items: [convert(item) for item in items] if isinstance(items, list) else items
+
+
+def _each_value(convert: Convert | None) -> Convert | None:
+    if convert is None:
+        return None
+    return lambda values: (
+        {key: convert(value) for key, value in values.items()}
+        if isinstance(values, dict)
+        else values
+    )
 
 
 def first_error(exc: ValidationError) -> tuple[str | None, str]:

@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import struct
+from datetime import UTC, datetime
 from typing import Any
 
 import fastavro
@@ -23,8 +24,22 @@ from schemas.errors import (
     UnusableEventError,
     WrongEventTypeError,
 )
-from schemas.models import Contact, Event, PoliceNotification
-from streams.platform.codec import MAGIC_BYTE, AvroCodec, wire_header
+from schemas.models import (
+    AcceptedEvent,
+    ChildEvent,
+    ChildMatch,
+    Contact,
+    DashRiskLevel,
+    Event,
+    EventType,
+    MatchKind,
+    PoliceNotification,
+    SourcePosition,
+)
+from streams.decisions.history import ChildHistory
+from streams.decisions.routing import route_child_event
+from streams.decisions.rules import load_rules
+from streams.platform.codec import MAGIC_BYTE, AvroCodec, union_tagger, wire_header
 from streams.platform.registry import EmbeddedSchemaRegistry
 from tests.helpers import consent_override, contact, one_of_every_event, police_notification
 
@@ -45,6 +60,79 @@ def test_every_event_survives_a_round_trip_through_the_wire(event: Event) -> Non
 
     assert wire_header(data) == (MAGIC_BYTE, EmbeddedSchemaRegistry().writer_id(event.AVRO_NAME))
     assert codec.decode(data, type(event)) == event
+
+
+def events_the_pipeline_makes() -> list[Event]:
+    """A child event and what routing makes of it out of hours: the records nested deepest."""
+    saturday_night = datetime(2026, 12, 5, 22, 0, tzinfo=UTC)
+    notification = police_notification(
+        dash_risk_level=DashRiskLevel.HIGH, received_at=saturday_night
+    )
+    accepted = AcceptedEvent(
+        event_id=notification.event_id,
+        event_type=EventType.POLICE_NOTIFICATION,
+        sender="police.synth",
+        source=SourcePosition(topic="t", partition=0, offset=1),
+        accepted_at=saturday_night,
+        police_notification=notification,
+    )
+    child_event = ChildEvent(
+        event_id=f"ce-{notification.event_id}",
+        accepted=accepted,
+        child_index=0,
+        match=ChildMatch(child_key="ck-1", kind=MatchKind.NEW, score=0.0, reason="synthetic"),
+    )
+    rules = load_rules()
+    routed = route_child_event(
+        child_event, ChildHistory(child_key="ck-1"), rules, rules.office_calendar(), saturday_night
+    )
+    return [child_event, *routed.outputs]
+
+
+@pytest.mark.parametrize(
+    "event", one_of_every_event() + events_the_pipeline_makes(), ids=lambda e: type(e).__name__
+)
+def test_naming_union_branches_writes_the_bytes_fastavro_would_choose_by_itself(
+    event: Event,
+) -> None:
+    # The codec names each record's union branch so fastavro need not try them all; the bytes
+    # must be exactly those fastavro writes when it chooses alone.
+    schema = fastavro.parse_schema(contract.avro_schema(type(event)), named_schemas={})
+    chosen_by_fastavro, named_by_us = io.BytesIO(), io.BytesIO()
+
+    fastavro.schemaless_writer(chosen_by_fastavro, schema, event.model_dump(mode="python"))
+    fastavro.schemaless_writer(named_by_us, schema, union_tagger(schema)(event.model_dump()))
+
+    assert named_by_us.getvalue() == chosen_by_fastavro.getvalue()
+
+
+def test_a_dict_that_is_no_record_of_the_union_is_left_for_fastavro_to_judge() -> None:
+    schema = fastavro.parse_schema(
+        {
+            "type": "record",
+            "name": "Outer",
+            "fields": [
+                {
+                    "name": "inner",
+                    "type": [
+                        "null",
+                        {
+                            "type": "record",
+                            "name": "Inner",
+                            "fields": [{"name": "a", "type": "int"}],
+                        },
+                        {"type": "map", "values": "long"},
+                    ],
+                }
+            ],
+        },
+        named_schemas={},
+    )
+    tag = union_tagger(schema)
+
+    assert tag({"inner": {"a": 1}}) == {"inner": ("Inner", {"a": 1})}
+    assert tag({"inner": {"a": 1, "b": 2}}) == {"inner": {"a": 1, "b": 2}}
+    assert tag({"inner": None}) == {"inner": None}
 
 
 def test_a_partner_with_only_the_avsc_file_writes_bytes_we_decode() -> None:
