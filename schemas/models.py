@@ -25,6 +25,7 @@ from schemas.types import (
     Long,
     LongText,
     Name,
+    Reasons,
     Reference,
     ShortText,
 )
@@ -203,6 +204,35 @@ class OpenPlan(StrEnum):
     CHILD_PROTECTION = "child_protection"
     LOOKED_AFTER = "looked_after"
     EARLY_HELP = "early_help"
+
+
+class NextStep(StrEnum):
+    """What a threshold decision says happens next for the child."""
+
+    NO_FURTHER_ACTION = "no_further_action"
+    ADVICE_AND_SIGNPOSTING = "advice_and_signposting"
+    EARLY_HELP = "early_help"
+    CHILD_IN_NEED_ASSESSMENT = "child_in_need_assessment"
+    #: A strategy discussion, which may start a section 47 enquiry.
+    STRATEGY_DISCUSSION = "strategy_discussion"
+
+
+class StaffRole(StrEnum):
+    """The role a member of the local authority's staff acts in."""
+
+    MASH_WORKER = "mash_worker"
+    TEAM_MANAGER = "team_manager"
+    EARLY_HELP_WORKER = "early_help_worker"
+    DUTY_TEAM = "duty_team"
+    #: A leader who reads the queues and their figures, and changes nothing.
+    LEADER = "leader"
+
+
+class ConsentStatus(StrEnum):
+    """The family's consent as a threshold decision records it (early help needs it)."""
+
+    GIVEN = "given"
+    NOT_SOUGHT = "not_sought"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -605,6 +635,41 @@ class ImportedHistory(Event):
     imported_at: AwareDatetime
 
 
+# ---------------------------------------------------------------------------------------------
+# Staff events (published by the staff application).
+
+
+class ThresholdDecision(Event):
+    """A person's threshold decision on a routed work item: the level, the next step and why.
+
+    ``revises`` names the decision this one replaces when the item was decided before; a decision
+    is never edited in place. The contract refuses only a decision without its reason; whether
+    the reasons say enough, and whether the next step fits the level and the consent, are the
+    local authority's rules, checked before the decision is published.
+    """
+
+    # Those rules are streams.decisions.threshold: configurable (the minimum words), so kept out
+    # of the contract, which must go on reading every decision ever recorded.
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.ThresholdDecision"
+
+    work_item_id: EventId = Field(description="The work item decided on.")
+    child_key: Code
+    source_event_id: EventId = Field(description="The partner event the work item came from.")
+    queue: Queue
+    level: int = Field(ge=1, le=4)
+    next_step: NextStep
+    rationale: Reasons
+    decided_by: Code = Field(description="The staff username of the person who decided.")
+    decided_by_role: StaffRole
+    decided_at: AwareDatetime
+    consent: ConsentStatus | None = None
+    consent_not_sought_reason: Reasons | None = None
+    revises: EventId | None = Field(
+        default=None, description="The earlier decision on the same work item this one revises."
+    )
+
+
 #: Every top-level record, in the order their schemas are published.
 ALL_EVENTS: tuple[type[Event], ...] = (
     Contact,
@@ -620,6 +685,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     HistoryImport,
     ImportedHistory,
     Outcome,
+    ThresholdDecision,
 )
 
 #: The partner event model for each event type.

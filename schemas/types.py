@@ -46,4 +46,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 SHORT_TEXT_LENGTH = 500
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_LENGTH)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
+#: A person's written reasons for a decision. Stripped and never empty: a decision without its
+#: reason is not a usable record of one (whether the reason says enough is a decision rule, in
+#: :mod:`streams.decisions.threshold`, not the contract's). A page of text, not a case file.
+Reasons = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4_000)]
 Code = Annotated[str, StringConstraints(max_length=64)]

@@ -34,6 +34,7 @@ from schemas.models import (
     Outcome,
     PoliceNotification,
     Queue,
+    ThresholdDecision,
     WorkItem,
 )
 from streams.platform.settings import WorkerSettings, load
@@ -182,6 +183,14 @@ OUTCOMES = TopicSpec(
     "none was needed. The reconciliation reads it to prove nothing was left behind.",
 )
 
+DECISIONS = TopicSpec(
+    "decisions",
+    key="child_key",
+    value=ThresholdDecision,
+    description="Threshold decisions people record on work items, each with its rationale; "
+    "keyed by child, so a child's decisions are read in the order they were made.",
+)
+
 
 TOPICS: tuple[TopicSpec, ...] = (
     CONTACTS,
@@ -199,6 +208,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     DUTY_TEAM_QUEUE,
     DUTY_TEAM_ALERTS,
     OUTCOMES,
+    DECISIONS,
 )
 
 #: The work queue topic of each queue.

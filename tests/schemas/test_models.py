@@ -10,12 +10,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from schemas.models import AcceptedEvent, ConsentEvent, Contact, EventType, PoliceNotification
-from streams.platform.codec import first_error
+from schemas.models import (
+    AcceptedEvent,
+    ConsentEvent,
+    ConsentStatus,
+    Contact,
+    Event,
+    EventType,
+    NextStep,
+    PoliceNotification,
+    Queue,
+    StaffRole,
+    ThresholdDecision,
+)
+from streams.platform.codec import AvroCodec, first_error
+from streams.platform.registry import EmbeddedSchemaRegistry
 from tests.helpers import RECEIVED, consent_override, contact, police_notification
 
 
-def rejected_field(model: type[Contact | PoliceNotification | ConsentEvent], data: object) -> str:
+def rejected_field(model: type[Event], data: object) -> str:
     with pytest.raises(ValidationError) as raised:
         model.model_validate(data)
     field, _ = first_error(raised.value)
@@ -110,6 +123,59 @@ def test_events_are_immutable() -> None:
     event = contact()
     with pytest.raises(ValidationError):
         event.immediate_risk = True  # type: ignore[misc]
+
+
+def threshold_decision_data() -> dict[str, object]:
+    """A MASH worker's level 3 decision, revising an earlier one, as plain data."""
+    return {
+        "event_id": "dec-00000002",
+        "work_item_id": "wi-00000001",
+        "child_key": "ck-synthetic-1",
+        "source_event_id": "evt-00000001",
+        "queue": "mash",
+        "level": 3,
+        "next_step": "early_help",
+        "rationale": "  Third incident this year; Zoë was present.\nMother accepts support.\n",
+        "decided_by": "synthetic.worker",
+        "decided_by_role": "mash_worker",
+        "decided_at": RECEIVED,
+        "consent": "not_sought",
+        "consent_not_sought_reason": "Asking the father would put the mother at risk.",
+        "revises": "dec-00000001",
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"rationale": " \n\t "}, "rationale"),
+        ({"rationale": "x" * 4_001}, "rationale"),
+        ({"consent_not_sought_reason": "  "}, "consent_not_sought_reason"),
+        ({"level": 0}, "level"),
+        ({"level": 5}, "level"),
+        ({"next_step": "section_47"}, "next_step"),
+        ({"decided_by_role": "social_worker"}, "decided_by_role"),
+    ],
+)
+def test_a_threshold_decision_without_its_reason_or_with_an_unknown_level_or_step_is_unusable(
+    change: dict[str, object], field: str
+) -> None:
+    assert rejected_field(ThresholdDecision, threshold_decision_data() | change) == field
+
+
+def test_a_threshold_decision_keeps_its_rationale_as_written_inside_and_across_the_wire() -> None:
+    decision = ThresholdDecision.model_validate(threshold_decision_data())
+    assert decision.rationale == (
+        "Third incident this year; Zoë was present.\nMother accepts support."
+    )
+    assert (decision.next_step, decision.decided_by_role, decision.consent, decision.queue) == (
+        NextStep.EARLY_HELP,
+        StaffRole.MASH_WORKER,
+        ConsentStatus.NOT_SOUGHT,
+        Queue.MASH,
+    )
+    codec = AvroCodec(EmbeddedSchemaRegistry())
+    assert codec.decode(codec.encode(decision), ThresholdDecision) == decision
 
 
 _json = st.recursive(

@@ -24,6 +24,7 @@ from streams.decisions.rules.model import (
     _ERROR,
     CalendarRules,
     Condition,
+    DecisionRules,
     Indicator,
     RequiredInformation,
     RequiredItem,
@@ -139,6 +140,7 @@ _KEYS = sorted(
         for model in (
             Rules,
             CalendarRules,
+            DecisionRules,
             Indicator,
             Condition,
             RequiredInformation,

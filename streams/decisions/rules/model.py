@@ -479,6 +479,12 @@ class RequiredInformation(_Model):
         return self
 
 
+class DecisionRules(_Model):
+    """What a person's threshold decision must say (:mod:`streams.decisions.threshold`)."""
+
+    minimum_rationale_words: StrictInt = Field(default=8, ge=1)
+
+
 class Rules(_Model):
     """A validated rules file."""
 
@@ -487,6 +493,7 @@ class Rules(_Model):
     levels: dict[StrictInt, Text]
     indicators: tuple[Indicator, ...]
     required_information: RequiredInformation = RequiredInformation()
+    decisions: DecisionRules = DecisionRules()
 
     @field_validator("version")
     @classmethod

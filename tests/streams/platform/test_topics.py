@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.models import DeadLetter, Event, Queue, SourcePosition
+from schemas.models import (
+    DeadLetter,
+    Event,
+    NextStep,
+    Queue,
+    SourcePosition,
+    StaffRole,
+    ThresholdDecision,
+)
 from streams.platform.topics import (
     CHILD_EVENTS,
     DEAD_LETTERS,
+    DECISIONS,
     INTAKE,
     QUEUES,
     TOPICS,
@@ -66,3 +75,24 @@ def test_names_carry_the_prefix_and_partner_events_arrive_on_their_intake_topic(
     assert destination(event) is INTAKE[next(iter(INTAKE))]
     assert destination(event).name_under("tenant-a.") == "tenant-a.intake.contacts"
     assert CHILD_EVENTS.key == "match.child_key"
+
+
+def test_a_threshold_decision_goes_to_decisions_keyed_by_its_child() -> None:
+    decision = ThresholdDecision(
+        event_id="dec-00000001",
+        work_item_id="wi-00000001",
+        child_key="ck-synthetic-1",
+        source_event_id="evt-00000001",
+        queue=Queue.MASH,
+        level=4,
+        next_step=NextStep.STRATEGY_DISCUSSION,
+        rationale="Synthetic: a level 4 concern calls a strategy discussion today.",
+        decided_by="synthetic.manager",
+        decided_by_role=StaffRole.TEAM_MANAGER,
+        decided_at=RECEIVED,
+    )
+    spec = destination(decision)
+    assert spec is DECISIONS
+    assert spec.name_under("frontdoor.") == "frontdoor.decisions"
+    # Keyed by child: one partition holds a child's decisions, in the order they were made.
+    assert spec.key_of(decision) == "ck-synthetic-1"
