@@ -5,6 +5,8 @@
     frontdoor topics                   create/verify every topic, print the topology
     frontdoor worker                   run one Faust worker
     frontdoor gateway                  serve the partners' HTTP gateway (FRONTDOOR_GATEWAY_*)
+    frontdoor staff [--demo-users]     the staff application and its store (FRONTDOOR_STAFF_*)
+    frontdoor users create|list|disable   staff accounts (argon2 password hashes)
     frontdoor config                   print the settings in force, secrets masked
     frontdoor schemas list|export      released schema ids; write new versions after a model change
     frontdoor publish TYPE FILE        validate a JSON event and publish it (acks=all)
@@ -131,6 +133,60 @@ def cmd_gateway(_: argparse.Namespace) -> int:
 
     settings = load(GatewaySettings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    """Serve the staff application, with the feeder that fills its store from the topics."""
+    from connectors.staff.service import serve  # noqa: PLC0415
+
+    return serve(demo=args.demo_users, say=_out)
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Staff accounts. A password is read from the terminal (twice) or stdin, never an argument."""
+    import getpass  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from connectors.staff.security import hash_password  # noqa: PLC0415
+    from connectors.staff.service import open_store  # noqa: PLC0415
+    from schemas.models import StaffRole  # noqa: PLC0415
+    from streams.platform.settings import StaffSettings  # noqa: PLC0415
+
+    store = open_store(load(StaffSettings), load(WorkerSettings))
+    now = datetime.now(UTC)
+    if args.action == "list":
+        _out("username  role  name  created  status")
+        for user in store.list_users():
+            status = f"disabled {user.disabled_at:%Y-%m-%d %H:%M}" if user.disabled_at else "active"
+            _out(
+                f"{user.username}  {user.role.value}  {user.display_name}  "
+                f"{user.created_at:%Y-%m-%d %H:%M}  {status}"
+            )
+        return 0
+    if args.action == "disable":
+        if not store.disable_user(args.username, now):
+            raise FrontDoorError(f"no active user {args.username!r}")
+        _out(f"disabled {args.username}: they cannot sign in from now on")
+        return 0
+    try:
+        role = StaffRole(args.role)
+    except ValueError as exc:
+        roles = ", ".join(role.value for role in StaffRole)
+        raise FrontDoorError(f"unknown role {args.role!r}; one of: {roles}") from exc
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise FrontDoorError("the two passwords differ; nothing was created")
+    try:
+        hashed = hash_password(password)
+    except ValueError as exc:
+        raise FrontDoorError(str(exc)) from exc
+    if not store.create_user(args.username, args.name, role, hashed, now):
+        raise FrontDoorError(f"user {args.username!r} exists already")
+    _out(f"created {args.username.strip().lower()} ({role.value})")
     return 0
 
 
@@ -482,6 +538,28 @@ def cmd_keys(args: argparse.Namespace) -> int:
         store.close()
 
 
+def _staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    staff = commands.add_parser("staff", help="serve the staff application (queues, decisions)")
+    staff.add_argument(
+        "--demo-users",
+        action="store_true",
+        help="create demo accounts with new passwords, printed once (synthetic demos only)",
+    )
+    staff.set_defaults(run=cmd_staff)
+    users = commands.add_parser("users", help="staff accounts: create, list, disable")
+    user_actions = users.add_subparsers(dest="action", required=True)
+    create = user_actions.add_parser("create", help="a new account; asks for its password")
+    create.add_argument("username")
+    create.add_argument("--role", required=True, help="mash_worker, team_manager, ...")
+    create.add_argument("--name", required=True, help="the name shown on pages and records")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    user_actions.add_parser("list", help="every account, active or disabled")
+    user_actions.add_parser("disable", help="refuse sign-in from now on").add_argument("username")
+    users.set_defaults(run=cmd_users)
+
+
 def _keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # A function of its own keeps parser() under the linter's statement limit (PLR0915).
     keys = commands.add_parser("keys", help="partner API keys: create, list, revoke, rotate")
@@ -571,6 +649,7 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--details", action="store_true", help="include the child's details")
     tail.set_defaults(run=cmd_tail)
     _keys_parser(commands)
+    _staff_parsers(commands)
     return top
 
 

@@ -293,3 +293,17 @@ def test_the_gateway_serves_partners_with_its_keys_in_postgresql(
     assert str(environment["FRONTDOOR_GATEWAY_STORE_URL"]).startswith("postgresql://")
     assert gateway["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "127.0.0.1:8080:8080" in gateway["ports"]
+
+
+def test_the_staff_application_keeps_its_queue_store_in_postgresql(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    staff = services["staff"]
+    environment = environment_of(staff)
+
+    assert staff["command"] == ["staff"]
+    assert environment["FRONTDOOR_STAFF_HOST"] == "0.0.0.0"  # noqa: S104 - inside its container
+    assert str(environment["FRONTDOOR_STAFF_DATABASE_URL"]).startswith("postgresql://")
+    assert staff["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert staff["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert "127.0.0.1:8090:8090" in staff["ports"]

@@ -6,6 +6,8 @@ are masked wherever settings are printed (``frontdoor config``) or logged.
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -230,6 +232,78 @@ class GatewaySettings(BaseSettings):
     )
     publish_timeout_seconds: float = Field(default=10.0, gt=0)
     retry_after_seconds: int = Field(default=30, ge=1, description="Told to partners on a 503.")
+
+
+class StaffSettings(BaseSettings):
+    """The staff application: where it listens, its queue store and its sign-in safety."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_STAFF_", **_COMMON)  # type: ignore[typeddict-item]
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8090, ge=1, le=65535)
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql://user:password@host:port/db (a secret: it may "
+        "carry a password). Unset: SQLite in FRONTDOOR_DATA_DIR/staff.db.",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the session cookie. Unset: generated once and kept, readable by its "
+        "owner only, in FRONTDOOR_DATA_DIR/staff-session-secret (so sessions survive a restart).",
+    )
+    secure_cookies: bool = Field(
+        default=True,
+        description="Send the session cookie over HTTPS only; turn off only for a plain-HTTP demo.",
+    )
+    sign_in_attempts_per_minute: int = Field(
+        default=5, ge=1, description="Failed sign-ins allowed per username and per address."
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="A session unused this long must sign in again."
+    )
+
+
+def staff_database_url(settings: StaffSettings, worker_settings: WorkerSettings) -> str:
+    """The staff store's URL in force: the configured one, else SQLite in the data directory."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return f"sqlite:///{(worker_settings.data_dir / 'staff.db').resolve()}"
+
+
+def staff_session_secret(settings: StaffSettings, worker_settings: WorkerSettings) -> str:
+    """The secret that signs staff sessions: the configured one, else the data directory's.
+
+    The first call without a configured secret generates one into a file created with mode 0600
+    and links it into place, so a process starting at the same moment reads either no file or the
+    whole secret, and every later start signs with the same secret: staff stay signed in across a
+    restart.
+    """
+    if settings.session_secret is not None:
+        return settings.session_secret.get_secret_value()
+    path = worker_settings.data_dir / "staff-session-secret"
+    try:
+        if not path.exists():
+            _create_secret_file(path)
+        secret = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot keep the session secret in {path}: {exc}") from exc
+    if not secret:
+        raise ConfigurationError(f"{path} is empty: delete it to generate a new session secret")
+    return secret
+
+
+def _create_secret_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{secrets.token_hex(8)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(secrets.token_urlsafe(48))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process linked its secret first: that one is read and used
+    finally:
+        draft.unlink()
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

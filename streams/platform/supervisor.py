@@ -48,8 +48,9 @@ class Supervisor:
             self._start()
             print(  # noqa: T201 - the command's own output
                 f"front door up: broker {self.kafka.bootstrap_servers}, "
-                f"{self.worker.workers} worker(s), the partner gateway, synthetic events at "
-                f"{self.worker.demo_events_per_second}/s. Watch a queue with "
+                f"{self.worker.workers} worker(s), the partner gateway, the staff application "
+                "(its address and demo sign-ins are printed above), synthetic events at "
+                f"{self.worker.demo_events_per_second}/s. Or watch a queue with "
                 "`.venv/bin/frontdoor tail mash --follow`. Ctrl-C stops everything.",
                 flush=True,
             )
@@ -77,11 +78,18 @@ class Supervisor:
         for index in range(self.worker.workers):
             self._spawn(f"worker-{index + 1}", [sys.executable, "-m", "connectors.cli", "worker"])
         self._spawn("gateway", [sys.executable, "-m", "connectors.cli", "gateway"])
+        self._spawn(
+            "staff", [sys.executable, "-m", "connectors.cli", "staff", *self._staff_arguments()]
+        )
         if self.worker.demo_events_per_second > 0:
             rate = str(self.worker.demo_events_per_second)
             self._spawn(
                 "generator", [sys.executable, "-m", "connectors.cli", "generate", "--rate", rate]
             )
+
+    def _staff_arguments(self) -> list[str]:
+        # Demo accounts only where the traffic is synthetic too.
+        return ["--demo-users"] if self.worker.demo_events_per_second > 0 else []
 
     def _spawn(self, name: str, command: list[str]) -> None:
         process = subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own module

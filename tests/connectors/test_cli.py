@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from schemas.models import AcceptedEvent
@@ -80,6 +81,13 @@ def _children_of(pid: int) -> list[int]:
     return found
 
 
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     env = {
@@ -91,6 +99,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str
         "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": "1",
         "FRONTDOOR_DEMO_EVENTS_PER_SECOND": "0",
         "FRONTDOOR_GATEWAY_PORT": str(free_port()),
+        "FRONTDOOR_STAFF_PORT": str(free_port()),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "connectors.cli", "up"],
@@ -121,7 +130,12 @@ def test_up_brings_the_stack_up_in_one_command_and_ctrl_c_stops_all_of_it(
             break
     assert "front door up" in lines[-1], "".join(lines)[-3000:]
     children = _children_of(process.pid)
-    assert len(children) == 3  # the embedded broker, one worker and the gateway
+    assert len(children) == 4  # the embedded broker, one worker, the gateway and the staff app
+    staff = f"http://127.0.0.1:{env['FRONTDOOR_STAFF_PORT']}"
+    deadline = time.monotonic() + 60
+    while not _answers(f"{staff}/health"):
+        assert time.monotonic() < deadline, "the staff application did not start"
+        time.sleep(0.5)
 
     shown = frontdoor("topics", env=env).stdout
     for spec in TOPICS:

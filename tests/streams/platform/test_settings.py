@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import stat
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -11,9 +13,12 @@ from schemas.errors import ConfigurationError
 from streams.platform.settings import (
     KafkaSettings,
     SchemaRegistrySettings,
+    StaffSettings,
     WorkerSettings,
     load,
     masked,
+    staff_database_url,
+    staff_session_secret,
 )
 
 
@@ -79,3 +84,50 @@ def test_settings_are_frozen() -> None:
     settings = WorkerSettings()
     with pytest.raises(ValidationError):
         settings.workers = 3
+
+
+def test_the_staff_application_defaults_to_sqlite_in_the_data_directory(tmp_path: Path) -> None:
+    staff, worker = StaffSettings(), WorkerSettings(data_dir=tmp_path)
+    assert (staff.host, staff.port, staff.secure_cookies) == ("127.0.0.1", 8090, True)
+    assert (staff.sign_in_attempts_per_minute, staff.session_idle_minutes) == (5, 30)
+    assert staff_database_url(staff, worker) == f"sqlite:///{tmp_path.resolve() / 'staff.db'}"
+
+
+def test_staff_secrets_come_from_the_environment_and_are_masked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FRONTDOOR_STAFF_DATABASE_URL", "postgresql://staff:pw-synthetic@db/staff")
+    monkeypatch.setenv("FRONTDOOR_STAFF_SESSION_SECRET", "secret-synthetic")
+    monkeypatch.setenv("FRONTDOOR_STAFF_SECURE_COOKIES", "false")
+    staff, worker = load(StaffSettings), WorkerSettings(data_dir=tmp_path)
+
+    assert "synthetic" not in json.dumps(masked(staff)) + repr(staff)
+    assert staff_database_url(staff, worker) == "postgresql://staff:pw-synthetic@db/staff"
+    assert staff_session_secret(staff, worker) == "secret-synthetic"
+    assert staff.secure_cookies is False
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_unset_session_secret_is_made_once_and_kept_private(tmp_path: Path) -> None:
+    staff, worker = StaffSettings(), WorkerSettings(data_dir=tmp_path / "data")
+
+    first = staff_session_secret(staff, worker)
+
+    kept = tmp_path / "data" / "staff-session-secret"
+    assert len(first) >= 32
+    assert kept.read_text() == first
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert staff_session_secret(staff, worker) == first
+    assert [path.name for path in kept.parent.iterdir()] == ["staff-session-secret"]
+
+
+def test_an_emptied_session_secret_file_is_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / "staff-session-secret").write_text("")
+    with pytest.raises(ConfigurationError, match="empty"):
+        staff_session_secret(StaffSettings(), WorkerSettings(data_dir=tmp_path))
+
+
+def test_a_bad_staff_setting_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDOOR_STAFF_SESSION_IDLE_MINUTES", "0")
+    with pytest.raises(ConfigurationError, match="FRONTDOOR_STAFF_SESSION_IDLE_MINUTES"):
+        load(StaffSettings)

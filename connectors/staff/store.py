@@ -1,0 +1,685 @@
+"""The staff application's queue store: what the pages read, and the little they write.
+
+:class:`QueueStore` is filled by the consumer (:mod:`connectors.staff.consumer`) with
+:meth:`QueueStore.apply`, which takes each polled batch in one transaction and is idempotent:
+events are upserted on their event id, so a redelivered work item, task, alert or decision
+updates its stored document and nothing else. What only this application knows (who claimed an
+item, when a task was done or an alert acknowledged) is never touched by a redelivery.
+
+Decisions are events too (``decisions`` topic). An item's current decision is worked out from all
+the decisions stored for it, whatever order they arrived in: the newest one that no other
+decision revises. So the web application can mark an item decided the moment its decision is
+published (:meth:`QueueStore.mark_decided`), and the consumer applying the same decision later,
+or a decision arriving before its work item, changes nothing.
+
+Queries return frozen dataclasses, never ORM objects, so nothing outside this module can write
+to the database by accident. Every database failure is a :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from connectors.staff.db import (
+    AccessLogRow,
+    Base,
+    DecisionRow,
+    DutyAlertRow,
+    MashTaskRow,
+    UserRow,
+    WorkItemRow,
+    sessions,
+)
+from schemas.errors import StoreError
+from schemas.models import (
+    Child,
+    DutyTeamAlert,
+    Event,
+    MashTask,
+    MatchKind,
+    Priority,
+    Queue,
+    StaffRole,
+    TaskKind,
+    ThresholdDecision,
+    WorkItem,
+)
+from schemas.wire import InboundMessage
+
+#: How the queues sort by priority: red first.
+PRIORITY_RANK = {Priority.RED: 0, Priority.AMBER: 1, Priority.GREEN: 2}
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of a queue page."""
+
+    event_id: str
+    queue: Queue
+    child_key: str
+    child: Child
+    priority: Priority
+    level: int
+    decision_due_at: datetime
+    received_at: datetime
+    sender: str
+    match_kind: MatchKind
+    out_of_hours: bool
+    claimed_by: str | None
+    claimed_at: datetime | None
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """A work item as published, with its local state, its decisions (oldest first) and alert."""
+
+    work_item: WorkItem
+    claimed_by: str | None
+    claimed_at: datetime | None
+    decided_at: datetime | None
+    decided_by: str | None
+    #: The item's current decision: what a new decision on it revises.
+    decision_event_id: str | None
+    decisions: tuple[ThresholdDecision, ...]
+    alert: DutyTeamAlert | None
+
+
+class EntryKind(StrEnum):
+    WORK_ITEM = "work item"
+    DUTY_ALERT = "duty alert"
+    DECISION = "decision"
+
+
+@dataclass(frozen=True)
+class ChronologyEntry:
+    """One line of a child's chronology: something that reached the front door, or a decision."""
+
+    at: datetime
+    kind: EntryKind
+    event_id: str
+    work_item_id: str
+    #: The queue of the work item it belongs to: who may read it.
+    queue: Queue
+    summary: str
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A MASH task and its local state."""
+
+    event_id: str
+    kind: TaskKind
+    title: str
+    sender: str
+    reason: str
+    error_code: str | None
+    reference: str
+    created_at: datetime
+    claimed_by: str | None
+    done_at: datetime | None
+    done_by: str | None
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """Whether a claim succeeded; otherwise who holds the item (None: no such item)."""
+
+    claimed: bool
+    holder: str | None
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A staff account. The hash is kept out of ``repr`` so it never reaches a log."""
+
+    username: str
+    display_name: str
+    role: StaffRole
+    password_hash: str = field(repr=False)
+    created_at: datetime
+    disabled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """One view of a child's record."""
+
+    at: datetime
+    username: str
+    child_key: str
+    page: str
+    work_item_id: str | None
+
+
+class QueueStore:
+    """Work items, tasks, alerts, decisions, staff accounts and the access log in SQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = sessions(engine)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise StoreError(f"the staff store failed: {type(exc).__name__}") from exc
+
+    # -- from the topics ----------------------------------------------------------------------
+
+    def apply(self, messages: Sequence[tuple[InboundMessage, Event]]) -> None:
+        """Store a polled batch of events in one transaction; delivering it again is harmless."""
+        if not messages:
+            return
+        now = datetime.now(UTC)
+        # The last delivery of an id in the batch wins, and one statement sees each id once.
+        items: dict[str, dict[str, Any]] = {}
+        tasks: dict[str, dict[str, Any]] = {}
+        alerts: dict[str, dict[str, Any]] = {}
+        decisions: dict[str, dict[str, Any]] = {}
+        for message, event in messages:
+            if isinstance(event, WorkItem):
+                items[event.event_id] = _work_item_values(message, event, now)
+            elif isinstance(event, MashTask):
+                tasks[event.event_id] = _task_values(event)
+            elif isinstance(event, DutyTeamAlert):
+                alerts[event.event_id] = _alert_values(event)
+            elif isinstance(event, ThresholdDecision):
+                decisions[event.event_id] = _decision_values(event)
+            else:
+                raise TypeError(f"the staff store does not keep {type(event).__name__} events")
+        with self._transaction() as session:
+            _upsert(session, WorkItemRow, items, insert_only={"first_stored_at"})
+            _upsert(session, MashTaskRow, tasks)
+            _upsert(session, DutyAlertRow, alerts)
+            _upsert(session, DecisionRow, decisions)
+            # A work item delivered after its decision (another topic) is decided at once.
+            affected = set(items) | {values["work_item_id"] for values in decisions.values()}
+            _settle_decisions(session, affected, now)
+
+    def mark_decided(self, work_item_id: str, decision: ThresholdDecision) -> None:
+        """Record a decision the application has just published, so the item leaves the queue
+        now rather than when the consumer reads the decision back (which then changes nothing)."""
+        if decision.work_item_id != work_item_id:
+            raise ValueError("the decision is about another work item")
+        with self._transaction() as session:
+            _upsert(session, DecisionRow, {decision.event_id: _decision_values(decision)})
+            _settle_decisions(session, {work_item_id}, datetime.now(UTC))
+
+    def clear_topic_rows(self) -> None:
+        """Delete everything that came from the topics (before a rebuild from them).
+
+        Staff accounts and the access log stay; claims, acknowledgements and done tasks go with
+        their rows (they exist nowhere else), while decisions come back from their topic.
+        """
+        with self._transaction() as session:
+            for model in (WorkItemRow, MashTaskRow, DutyAlertRow, DecisionRow):
+                session.execute(delete(model))
+
+    # -- what the pages read ------------------------------------------------------------------
+
+    def queue(self, queue: Queue, *, include_decided: bool = False) -> list[QueueRow]:
+        """The queue's items, most urgent first: red before amber before green, then the
+        earliest decision deadline, then the earliest received."""
+        statement = select(WorkItemRow).where(WorkItemRow.queue == queue.value)
+        if not include_decided:
+            statement = statement.where(WorkItemRow.decided_at.is_(None))
+        statement = statement.order_by(
+            WorkItemRow.priority_rank,
+            WorkItemRow.decision_due_at,
+            WorkItemRow.received_at,
+            WorkItemRow.event_id,
+        )
+        with self._transaction() as session:
+            return [_queue_row(row) for row in session.scalars(statement)]
+
+    def item(self, event_id: str) -> ItemView | None:
+        """A work item with its decisions and alert, or None if there is no such item."""
+        with self._transaction() as session:
+            row = session.get(WorkItemRow, event_id)
+            if row is None:
+                return None
+            decisions = session.scalars(
+                select(DecisionRow)
+                .where(DecisionRow.work_item_id == event_id)
+                .order_by(DecisionRow.decided_at, DecisionRow.event_id)
+            )
+            alert = session.scalars(
+                select(DutyAlertRow)
+                .where(DutyAlertRow.work_item_id == event_id)
+                .order_by(DutyAlertRow.raised_at)
+                .limit(1)
+            ).first()
+            return ItemView(
+                work_item=WorkItem.model_validate(row.document),
+                claimed_by=row.claimed_by,
+                claimed_at=row.claimed_at,
+                decided_at=row.decided_at,
+                decided_by=row.decided_by,
+                decision_event_id=row.decision_event_id,
+                decisions=tuple(ThresholdDecision.model_validate(d.document) for d in decisions),
+                alert=DutyTeamAlert.model_validate(alert.document) if alert else None,
+            )
+
+    def chronology(self, child_key: str) -> list[ChronologyEntry]:
+        """Everything stored about a child, oldest first: work items (when received), duty-team
+        alerts (when raised) and decisions (when made)."""
+        with self._transaction() as session:
+            items = list(
+                session.scalars(select(WorkItemRow).where(WorkItemRow.child_key == child_key))
+            )
+            alerts = session.scalars(
+                select(DutyAlertRow).where(DutyAlertRow.child_key == child_key)
+            )
+            decisions = session.scalars(
+                select(DecisionRow).where(DecisionRow.child_key == child_key)
+            )
+            queue_of = {row.event_id: Queue(row.queue) for row in items}
+            entries = [_item_entry(row) for row in items]
+            entries += [_alert_entry(row, queue_of) for row in alerts]
+            entries += [_decision_entry(row) for row in decisions]
+        order = list(EntryKind)
+        return sorted(entries, key=lambda e: (e.at, order.index(e.kind), e.event_id))
+
+    def tasks(self, *, open_only: bool = True) -> list[TaskRow]:
+        """MASH tasks, oldest first; by default only those not done."""
+        statement = select(MashTaskRow).order_by(MashTaskRow.created_at, MashTaskRow.event_id)
+        if open_only:
+            statement = statement.where(MashTaskRow.done_at.is_(None))
+        with self._transaction() as session:
+            return [_task_row(row) for row in session.scalars(statement)]
+
+    # -- claims -------------------------------------------------------------------------------
+
+    def claim(self, event_id: str, username: str, now: datetime) -> ClaimResult:
+        """Claim a work item for ``username``; refused while someone else holds it.
+
+        One conditional update, so of two people claiming at once exactly one gets the item.
+        Claiming an item one already holds succeeds and keeps the first claim's time.
+        """
+        with self._transaction() as session:
+            taken = _changed(
+                session,
+                update(WorkItemRow)
+                .where(WorkItemRow.event_id == event_id, WorkItemRow.claimed_by.is_(None))
+                .values(claimed_by=username, claimed_at=now, updated_at=now),
+            )
+            if taken:
+                return ClaimResult(claimed=True, holder=username)
+            holder = session.scalar(
+                select(WorkItemRow.claimed_by).where(WorkItemRow.event_id == event_id)
+            )
+        return ClaimResult(claimed=holder == username, holder=holder)
+
+    def release(
+        self, event_id: str, username: str, now: datetime, *, manager: bool = False
+    ) -> bool:
+        """Release a claim: only its holder, or a team manager (``manager``), may.
+
+        True when the item is now unclaimed by this call or was already (a repeated release);
+        False for another person's claim without ``manager``, or no such item.
+        """
+        may_release: ColumnElement[bool] = (
+            WorkItemRow.claimed_by.is_not(None) if manager else WorkItemRow.claimed_by == username
+        )
+        with self._transaction() as session:
+            released = _changed(
+                session,
+                update(WorkItemRow)
+                .where(WorkItemRow.event_id == event_id, may_release)
+                .values(claimed_by=None, claimed_at=None, updated_at=now),
+            )
+            if released:
+                return True
+            row = session.get(WorkItemRow, event_id)
+            return row is not None and row.claimed_by is None
+
+    # -- staff accounts -----------------------------------------------------------------------
+
+    def create_user(
+        self,
+        username: str,
+        display_name: str,
+        role: StaffRole,
+        password_hash: str,
+        now: datetime,
+    ) -> bool:
+        """Add an account (the password already hashed); False if the username is taken.
+
+        Usernames are kept lower-case, as people type them at sign-in in any case.
+        """
+        values = {
+            "username": _username(username),
+            "display_name": display_name,
+            "role": role.value,
+            "password_hash": password_hash,
+            "created_at": now,
+            "disabled_at": None,
+        }
+        with self._transaction() as session:
+            insert = (
+                _insert_for(session)(UserRow)
+                .values(values)
+                .on_conflict_do_nothing()
+                .returning(UserRow.username)
+            )
+            # RETURNING, not the row count, which psycopg reports as -1 for an INSERT here.
+            return session.execute(insert).first() is not None
+
+    def get_user(self, username: str) -> UserRecord | None:
+        with self._transaction() as session:
+            row = session.get(UserRow, _username(username))
+            return _user(row) if row else None
+
+    def list_users(self) -> list[UserRecord]:
+        """Every account, active or disabled, by username."""
+        with self._transaction() as session:
+            return [
+                _user(row) for row in session.scalars(select(UserRow).order_by(UserRow.username))
+            ]
+
+    def disable_user(self, username: str, now: datetime) -> bool:
+        """Disable an account (kept, for the access log's sake); False if no such active one."""
+        with self._transaction() as session:
+            return _changed(
+                session,
+                update(UserRow)
+                .where(UserRow.username == _username(username), UserRow.disabled_at.is_(None))
+                .values(disabled_at=now),
+            )
+
+    def set_password_hash(self, username: str, password_hash: str) -> bool:
+        """Replace an account's password hash (a reset); False if there is no such account."""
+        with self._transaction() as session:
+            return _changed(
+                session,
+                update(UserRow)
+                .where(UserRow.username == _username(username))
+                .values(password_hash=password_hash),
+            )
+
+    # -- the access log -----------------------------------------------------------------------
+
+    def log_access(
+        self,
+        username: str,
+        child_key: str,
+        page: str,
+        work_item_id: str | None,
+        at: datetime,
+    ) -> None:
+        """Record that ``username`` viewed a child's record (which page, which item)."""
+        with self._transaction() as session:
+            session.add(
+                AccessLogRow(
+                    at=at,
+                    username=username,
+                    child_key=child_key,
+                    page=page,
+                    work_item_id=work_item_id,
+                )
+            )
+
+    def access_log(self, limit: int, child_key: str | None = None) -> list[AccessEntry]:
+        """The newest ``limit`` views, newest first; only of one child's record if given."""
+        statement = select(AccessLogRow).order_by(AccessLogRow.at.desc(), AccessLogRow.id.desc())
+        if child_key is not None:
+            statement = statement.where(AccessLogRow.child_key == child_key)
+        with self._transaction() as session:
+            return [
+                AccessEntry(
+                    at=row.at,
+                    username=row.username,
+                    child_key=row.child_key,
+                    page=row.page,
+                    work_item_id=row.work_item_id,
+                )
+                for row in session.scalars(statement.limit(limit))
+            ]
+
+
+def _username(username: str) -> str:
+    """A username as stored and looked up: trimmed, lower-case (as the sign-in form sends it)."""
+    return username.strip().lower()
+
+
+# -- writing ----------------------------------------------------------------------------------
+
+
+def _insert_for(session: Session) -> Callable[[type[Base]], Any]:
+    """The dialect's INSERT, which has ON CONFLICT on both SQLite and PostgreSQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite.insert
+    return postgresql.insert
+
+
+def _upsert(
+    session: Session,
+    model: type[Base],
+    rows: dict[str, dict[str, Any]],
+    *,
+    insert_only: Iterable[str] = (),
+) -> None:
+    """Insert ``rows``, or update the columns they carry where the event id is stored already.
+
+    The values carry only event-derived columns, so local state is never overwritten.
+    """
+    if not rows:
+        return
+    first = next(iter(rows.values()))
+    insert = _insert_for(session)(model)
+    kept = {"event_id", *insert_only}
+    statement = insert.on_conflict_do_update(
+        index_elements=["event_id"],
+        set_={name: insert.excluded[name] for name in first if name not in kept},
+    )
+    session.connection().execute(statement, list(rows.values()))
+
+
+def _changed(session: Session, statement: Any) -> bool:
+    """Run an UPDATE; whether it changed a row."""
+    return bool(session.connection().execute(statement).rowcount)
+
+
+def _settle_decisions(session: Session, work_item_ids: set[str], now: datetime) -> None:
+    """Set each item's current decision from every decision stored for it.
+
+    The current one is the newest of those no other decision revises, so the answer does not
+    depend on the order decisions arrived in (the web application's own, the topic's, a rebuild).
+    """
+    if not work_item_ids:
+        return
+    stored = session.scalars(
+        select(DecisionRow).where(DecisionRow.work_item_id.in_(sorted(work_item_ids)))
+    )
+    by_item: dict[str, list[DecisionRow]] = {}
+    for decision in stored:
+        by_item.setdefault(decision.work_item_id, []).append(decision)
+    for work_item_id, decisions in by_item.items():
+        revised = {d.revises for d in decisions if d.revises}
+        heads = [d for d in decisions if d.event_id not in revised] or decisions
+        current = max(heads, key=lambda d: (d.decided_at, d.event_id))
+        session.execute(
+            update(WorkItemRow)
+            .where(
+                WorkItemRow.event_id == work_item_id,
+                or_(
+                    WorkItemRow.decision_event_id.is_(None),
+                    WorkItemRow.decision_event_id != current.event_id,
+                ),
+            )
+            .values(
+                decided_at=current.decided_at,
+                decided_by=current.decided_by,
+                decision_event_id=current.event_id,
+                updated_at=now,
+            )
+        )
+
+
+def _work_item_values(message: InboundMessage, item: WorkItem, now: datetime) -> dict[str, Any]:
+    return {
+        "event_id": item.event_id,
+        "queue": item.queue.value,
+        "child_key": item.child_key,
+        "source_event_id": item.source_event_id,
+        "source_event_type": item.source_event_type.value,
+        "sender": item.sender,
+        "level": item.level,
+        "priority": item.priority.value,
+        "priority_rank": PRIORITY_RANK[item.priority],
+        "received_at": item.received_at,
+        "decision_due_at": item.decision_due_at,
+        "routed_at": item.routed_at,
+        "out_of_hours": item.out_of_hours,
+        "match_kind": item.match.kind.value,
+        "document": item.model_dump(mode="json"),
+        "topic": message.topic,
+        "partition": message.partition,
+        "offset": message.offset,
+        "first_stored_at": now,
+        "updated_at": now,
+    }
+
+
+def _task_values(task: MashTask) -> dict[str, Any]:
+    return {
+        "event_id": task.event_id,
+        "kind": task.kind.value,
+        "title": task.title,
+        "sender": task.sender,
+        "reason": task.reason,
+        "error_code": task.error_code,
+        "reference": task.reference,
+        "created_at": task.created_at,
+        "document": task.model_dump(mode="json"),
+    }
+
+
+def _alert_values(alert: DutyTeamAlert) -> dict[str, Any]:
+    return {
+        "event_id": alert.event_id,
+        "work_item_id": alert.work_item_id,
+        "child_key": alert.child_key,
+        "priority": alert.priority.value,
+        "reason": alert.reason,
+        "received_at": alert.received_at,
+        "raised_at": alert.raised_at,
+        "document": alert.model_dump(mode="json"),
+    }
+
+
+def _decision_values(decision: ThresholdDecision) -> dict[str, Any]:
+    return {
+        "event_id": decision.event_id,
+        "work_item_id": decision.work_item_id,
+        "child_key": decision.child_key,
+        "decided_by": decision.decided_by,
+        "decided_at": decision.decided_at,
+        "document": decision.model_dump(mode="json"),
+        "revises": decision.revises,
+    }
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _queue_row(row: WorkItemRow) -> QueueRow:
+    return QueueRow(
+        event_id=row.event_id,
+        queue=Queue(row.queue),
+        child_key=row.child_key,
+        child=Child.model_validate(row.document["child"]),
+        priority=Priority(row.priority),
+        level=row.level,
+        decision_due_at=row.decision_due_at,
+        received_at=row.received_at,
+        sender=row.sender,
+        match_kind=MatchKind(row.match_kind),
+        out_of_hours=row.out_of_hours,
+        claimed_by=row.claimed_by,
+        claimed_at=row.claimed_at,
+        decided_at=row.decided_at,
+    )
+
+
+def _task_row(row: MashTaskRow) -> TaskRow:
+    return TaskRow(
+        event_id=row.event_id,
+        kind=TaskKind(row.kind),
+        title=row.title,
+        sender=row.sender,
+        reason=row.reason,
+        error_code=row.error_code,
+        reference=row.reference,
+        created_at=row.created_at,
+        claimed_by=row.claimed_by,
+        done_at=row.done_at,
+        done_by=row.done_by,
+    )
+
+
+def _user(row: UserRow) -> UserRecord:
+    return UserRecord(
+        username=row.username,
+        display_name=row.display_name,
+        role=StaffRole(row.role),
+        password_hash=row.password_hash,
+        created_at=row.created_at,
+        disabled_at=row.disabled_at,
+    )
+
+
+def _words(code: str) -> str:
+    return code.replace("_", " ")
+
+
+def _item_entry(row: WorkItemRow) -> ChronologyEntry:
+    summary = (
+        f"{_words(row.source_event_type).capitalize()} from {row.sender}: level {row.level}, "
+        f"{row.priority}, {_words(row.queue)} queue"
+    )
+    return ChronologyEntry(
+        at=row.received_at,
+        kind=EntryKind.WORK_ITEM,
+        event_id=row.event_id,
+        work_item_id=row.event_id,
+        queue=Queue(row.queue),
+        summary=summary,
+    )
+
+
+def _alert_entry(row: DutyAlertRow, queue_of: dict[str, Queue]) -> ChronologyEntry:
+    return ChronologyEntry(
+        at=row.raised_at,
+        kind=EntryKind.DUTY_ALERT,
+        event_id=row.event_id,
+        work_item_id=row.work_item_id,
+        # Alerts go to the duty team; its work item's queue, once stored, says so exactly.
+        queue=queue_of.get(row.work_item_id, Queue.DUTY_TEAM),
+        summary=f"Duty team alert ({row.priority}): {row.reason}",
+    )
+
+
+def _decision_entry(row: DecisionRow) -> ChronologyEntry:
+    decision = ThresholdDecision.model_validate(row.document)
+    summary = f"Decision: level {decision.level}, {_words(decision.next_step)}, by {row.decided_by}"
+    return ChronologyEntry(
+        at=row.decided_at,
+        kind=EntryKind.DECISION,
+        event_id=row.event_id,
+        work_item_id=row.work_item_id,
+        queue=decision.queue,
+        summary=f"{summary} (revision)" if row.revises else summary,
+    )

@@ -1,0 +1,661 @@
+"""The staff application: work queues people can work from, server-rendered.
+
+MASH workers, team managers, early-help workers and the duty team sign in, see their queues in
+priority and due order with a countdown, open an item (the rationale of its routing, what is
+missing, data-quality problems, the child's history, a possible-match warning), claim it, and
+record a threshold decision, which is published as an event (``decisions`` topic). Team managers
+record consent overrides (published as consent events through intake, like any partner's) and read
+the access log. Pages are plain HTML from Jinja2 templates with one stylesheet and a few lines of
+script for the countdowns: no build step, nothing from another site.
+
+Safety, on the server for every request (:mod:`connectors.staff.security`): sign-in with argon2
+password hashes and a per-name and per-address limit on failures; a signed session cookie
+(HttpOnly, SameSite=Strict, Secure unless configured off for plain-HTTP demos) that expires after
+``FRONTDOOR_STAFF_SESSION_IDLE_MINUTES`` idle; a CSRF token on every form; roles checked for every
+action (403 page, nothing published); every view of a child's record written to the access log.
+
+A form that fails validation is shown again with each problem next to its field and everything
+typed kept; a decision the broker did not acknowledge is not marked as recorded (503, text kept).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Protocol
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+from starlette.middleware.sessions import SessionMiddleware
+
+from connectors.gateway import FailedAuthentications
+from connectors.staff import security
+from connectors.staff.store import ItemView, QueueStore, UserRecord
+from schemas.errors import FrontDoorError
+from schemas.models import (
+    Child,
+    ConsentAction,
+    ConsentEvent,
+    DeciderRole,
+    Event,
+    LawfulBasis,
+    NextStep,
+    Priority,
+    Queue,
+    StaffRole,
+    ThresholdDecision,
+)
+from schemas.wire import SENDER_HEADER
+from streams.decisions.threshold import decision_problems, rationale_problem
+from streams.platform.settings import StaffSettings
+from streams.platform.topics import CONSENT_EVENTS, DECISIONS
+
+log = logging.getLogger(__name__)
+
+_HERE = Path(__file__).parent
+#: The sender code the staff application publishes consent events under, as a partner would.
+STAFF_SENDER = "la.staff-app"
+LONDON = ZoneInfo("Europe/London")
+_LONGEST_FORM_ID = 64
+#: An item due within this long shows amber; overdue shows red.
+DUE_SOON = timedelta(hours=2)
+
+QUEUE_TITLES = {
+    Queue.MASH: "MASH",
+    Queue.EARLY_HELP: "Early Help",
+    Queue.DUTY_TEAM: "Emergency Duty Team",
+}
+NEXT_STEP_TITLES = {
+    NextStep.NO_FURTHER_ACTION: "No further action",
+    NextStep.ADVICE_AND_SIGNPOSTING: "Advice and signposting",
+    NextStep.EARLY_HELP: "Early help",
+    NextStep.CHILD_IN_NEED_ASSESSMENT: "Child-in-need assessment (section 17)",
+    NextStep.STRATEGY_DISCUSSION: "Strategy discussion / section 47",
+}
+ROLE_TITLES = {
+    StaffRole.MASH_WORKER: "MASH worker",
+    StaffRole.TEAM_MANAGER: "Team manager",
+    StaffRole.EARLY_HELP_WORKER: "Early-help worker",
+    StaffRole.DUTY_TEAM: "Duty team",
+    StaffRole.LEADER: "Leader (read only)",
+}
+LAWFUL_BASIS_TITLES = {
+    LawfulBasis.PUBLIC_TASK: "Public task (UK GDPR 6(1)(e))",
+    LawfulBasis.LEGAL_OBLIGATION: "Legal obligation (UK GDPR 6(1)(c))",
+    LawfulBasis.VITAL_INTERESTS: "Vital interests (UK GDPR 6(1)(d))",
+    LawfulBasis.SAFEGUARDING_OF_CHILDREN: "Safeguarding of children (DPA 2018 Sch. 1 para 18)",
+}
+
+
+class EventPublisher(Protocol):
+    """What the application needs of a publisher (:class:`streams.platform.publisher.Publisher`)."""
+
+    def publish(
+        self,
+        topic: str,
+        event: Event,
+        *,
+        key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, int]: ...
+
+
+@dataclass
+class Staff:
+    """Everything a request needs: settings, the store, the publisher, the clock."""
+
+    settings: StaffSettings
+    store: QueueStore
+    publisher: Callable[[], EventPublisher]
+    minimum_rationale_words: int
+    topic_prefix: str
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    failures: FailedAuthentications = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.failures = FailedAuthentications(per_minute=self.settings.sign_in_attempts_per_minute)
+
+
+class _SignInRequired(Exception):  # noqa: N818 - control flow inside this module
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+class _Refused(Exception):  # noqa: N818 - control flow inside this module
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        self.status, self.title, self.detail = status, title, detail
+
+
+class DecisionForm(BaseModel):
+    """The decision form as typed: plain text, so that whatever is typed can be shown again."""
+
+    csrf_token: str = ""
+    decision_id: str = ""
+    level: str = ""
+    next_step: str = ""
+    rationale: str = ""
+    consent: str = ""
+    consent_not_sought_reason: str = ""
+
+
+class OverrideForm(BaseModel):
+    """The consent-override form as typed."""
+
+    csrf_token: str = ""
+    override_id: str = ""
+    lawful_basis: str = ""
+    rationale: str = ""
+    information_shared: str = ""
+    shared_with: str = ""
+
+
+class SignInForm(BaseModel):
+    csrf_token: str = ""
+    username: str = ""
+    password: str = ""
+    next: str = "/"
+
+
+class PlainForm(BaseModel):
+    """A form with nothing but its CSRF token (claim, release, sign out)."""
+
+    csrf_token: str = ""
+
+
+def child_name(child: Child) -> str:
+    """How a page names a child: the names given, else a plain statement that there are none."""
+    names = " ".join(part for part in (child.given_name, child.family_name) if part)
+    if names:
+        return names
+    return "Unborn child" if child.expected_date_of_delivery else "Child (name not given)"
+
+
+def _local_time(moment: datetime | None, pattern: str = "%a %d %b %Y %H:%M") -> str:
+    """A time as staff in England read it (Europe/London, summer time included)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(LONDON).strftime(pattern)
+
+
+templates = Jinja2Templates(directory=_HERE / "templates")
+templates.env.filters["local"] = _local_time
+templates.env.globals.update(
+    child_name=child_name,
+    queue_titles=QUEUE_TITLES,
+    next_step_titles=NEXT_STEP_TITLES,
+    role_titles=ROLE_TITLES,
+    lawful_basis_titles=LAWFUL_BASIS_TITLES,
+)
+router = APIRouter()
+
+
+def create_app(staff: Staff, session_secret: str) -> FastAPI:
+    """The staff application over ``staff``'s store and publisher."""
+    app = FastAPI(title="Front door staff application", docs_url=None, redoc_url=None)
+    app.state.staff = staff
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=session_secret,
+        session_cookie="frontdoor_staff",
+        https_only=staff.settings.secure_cookies,
+        same_site="strict",
+        max_age=12 * 3600,  # a shift; idleness is checked separately, per request
+    )
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    app.add_exception_handler(_SignInRequired, _sign_in_first)  # type: ignore[arg-type]
+    app.add_exception_handler(_Refused, _refused)  # type: ignore[arg-type]
+    app.include_router(router)
+    return app
+
+
+def _staff(request: Request) -> Staff:
+    staff: Staff = request.app.state.staff
+    return staff
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    user = context.get("user")
+    base = {
+        "csrf": security.csrf_token(request.session),
+        "queues": security.readable_queues(user.role) if user else [],
+        "may_read_access_log": bool(user and security.can_read_access_log(user.role)),
+        "may_work_tasks": bool(user and security.can_work_tasks(user.role)),
+    }
+    return templates.TemplateResponse(request, name, base | context, status_code=status)
+
+
+async def _sign_in_first(_: Request, exc: _SignInRequired) -> Response:
+    return RedirectResponse(f"/sign-in?next={quote(exc.next_path)}", status_code=303)
+
+
+async def _refused(request: Request, exc: _Refused) -> Response:
+    user = _session_user(_staff(request), request)
+    context = {"user": user, "title": exc.title, "detail": exc.detail}
+    return _page(request, "error.html", context, exc.status)
+
+
+def _current_user(request: Request) -> UserRecord:
+    user = _session_user(_staff(request), request)
+    if user is None:
+        request.session.clear()
+        raise _SignInRequired(request.url.path)
+    request.session["seen"] = time.time()
+    return user
+
+
+CurrentUser = Annotated[UserRecord, Depends(_current_user)]
+
+
+def _checked(request: Request, csrf_token: str) -> None:
+    if not security.csrf_valid(request.session, csrf_token):
+        raise _Refused(
+            403,
+            "This form has expired",
+            "The page was open too long or came from elsewhere. Go back, reload the page "
+            "and submit it again; nothing was recorded.",
+        )
+
+
+@router.get("/health", include_in_schema=False)
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, next: str = "/") -> HTMLResponse:
+    return _page(request, "sign_in.html", {"user": None, "next": _local(next)})
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+def sign_in(request: Request, form: Annotated[SignInForm, Form()]) -> Response:
+    _checked(request, form.csrf_token)
+    staff = _staff(request)
+    name = form.username.strip().lower()
+    client = request.client.host if request.client else "unknown"
+    subjects = (f"user:{name}", f"address:{client}")
+    retry = {"user": None, "next": _local(form.next), "username": form.username}
+    wait = max(staff.failures.wait(subject) for subject in subjects)
+    if wait > 0:
+        log.warning("sign-in refused: too many failures (address %s)", client)
+        error = f"Too many failed attempts. Try again in {int(wait) + 1} seconds."
+        return _page(request, "sign_in.html", retry | {"error": error}, 429)
+    user = staff.store.get_user(name)
+    if user is None or user.disabled_at is not None:
+        user = None
+    if not security.verify_password(user.password_hash if user else None, form.password):
+        for subject in subjects:
+            staff.failures.record(subject)
+        log.warning("failed sign-in (address %s)", client)
+        error = "That username and password do not match an active account."
+        return _page(request, "sign_in.html", retry | {"error": error}, 401)
+    assert user is not None  # noqa: S101 - verify_password fails without one
+    # A new session at sign-in: nothing from before (a planted session id) carries over.
+    request.session.clear()
+    request.session.update({"user": user.username, "seen": time.time()})
+    log.info("signed in: %s (%s)", user.username, user.role.value)
+    home = f"/queues/{security.HOME_QUEUE[user.role].value}"
+    target = _local(form.next)
+    return RedirectResponse(home if target == "/" else target, status_code=303)
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, form: Annotated[PlainForm, Form()]) -> Response:
+    _checked(request, form.csrf_token)
+    request.session.clear()
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+@router.get("/")
+def home(user: CurrentUser) -> Response:
+    return RedirectResponse(f"/queues/{security.HOME_QUEUE[user.role].value}", status_code=303)
+
+
+@router.get("/queues/{queue}", response_class=HTMLResponse)
+def queue_page(
+    request: Request, queue: Queue, user: CurrentUser, decided: str = ""
+) -> HTMLResponse:
+    if not security.can_read(user.role, queue):
+        raise _not_yours(queue)
+    staff = _staff(request)
+    now = staff.clock()
+    rows = [(row, countdown(row.decision_due_at, now)) for row in staff.store.queue(queue)]
+    context = {"user": user, "queue": queue, "rows": rows, "decided": decided}
+    return _page(request, "queue.html", context)
+
+
+def _item_context(
+    staff: Staff, user: UserRecord, item_id: str, *, page_name: str = "item"
+) -> dict[str, Any]:
+    """What the item page shows; viewing it is written to the access log."""
+    view = staff.store.item(item_id)
+    if view is None:
+        raise _Refused(404, "No such work item", "It may have been removed or mistyped.")
+    if not security.can_read(user.role, view.work_item.queue):
+        raise _not_yours(view.work_item.queue)
+    staff.store.log_access(
+        user.username, view.work_item.child_key, page_name, item_id, staff.clock()
+    )
+    return {
+        "user": user,
+        "view": view,
+        "item": view.work_item,
+        "countdown": countdown(view.work_item.decision_due_at, staff.clock()),
+        "may_decide": security.can_decide(user.role, view.work_item.queue),
+        "may_override": security.can_override_consent(user.role),
+        "form": DecisionForm(decision_id=f"dec-{uuid.uuid4()}"),
+        "override_form": OverrideForm(override_id=f"co-{uuid.uuid4()}"),
+        "errors": {},
+        "override_errors": {},
+        "levels": [1, 2, 3, 4],
+        "next_steps": list(NextStep),
+        "lawful_bases": list(LawfulBasis),
+    }
+
+
+@router.get("/items/{item_id}", response_class=HTMLResponse)
+def item_page(request: Request, item_id: str, user: CurrentUser) -> HTMLResponse:
+    return _page(request, "item.html", _item_context(_staff(request), user, item_id))
+
+
+@router.post("/items/{item_id}/claim")
+def claim(
+    request: Request, item_id: str, user: CurrentUser, form: Annotated[PlainForm, Form()]
+) -> Response:
+    _checked(request, form.csrf_token)
+    staff = _staff(request)
+    view = _decidable(staff, user, item_id)
+    result = staff.store.claim(view.work_item.event_id, user.username, staff.clock())
+    if not result.claimed:
+        raise _Refused(
+            409,
+            "Already claimed",
+            f"{result.holder} is working on this item. Ask them, or a team manager, to release it.",
+        )
+    return RedirectResponse(f"/items/{quote(item_id)}", status_code=303)
+
+
+@router.post("/items/{item_id}/release")
+def release(
+    request: Request, item_id: str, user: CurrentUser, form: Annotated[PlainForm, Form()]
+) -> Response:
+    _checked(request, form.csrf_token)
+    staff = _staff(request)
+    view = _decidable(staff, user, item_id)
+    manager = user.role is StaffRole.TEAM_MANAGER
+    if not staff.store.release(
+        view.work_item.event_id, user.username, staff.clock(), manager=manager
+    ):
+        raise _Refused(
+            403,
+            "Not yours to release",
+            "Only the worker who claimed an item, or a team manager, can release it.",
+        )
+    return RedirectResponse(f"/items/{quote(item_id)}", status_code=303)
+
+
+@router.post("/items/{item_id}/decision", response_class=HTMLResponse)
+def decide(
+    request: Request, item_id: str, user: CurrentUser, form: Annotated[DecisionForm, Form()]
+) -> Response:
+    _checked(request, form.csrf_token)
+    staff = _staff(request)
+    view = _decidable(staff, user, item_id)
+    decision, errors = _decision(staff, user, view, form)
+    if decision is not None and not errors:
+        try:
+            staff.publisher().publish(
+                DECISIONS.name_under(staff.topic_prefix), decision, key=decision.child_key
+            )
+        except FrontDoorError as exc:
+            log.error(  # noqa: TRY400 - the error's class says enough; no traceback per retry
+                "decision %s not published (%s)", decision.event_id, type(exc).__name__
+            )
+            errors = {
+                "": "The decision could not be sent just now, so it is not recorded. "
+                "Your text is kept below: try again in a minute."
+            }
+            status = 503
+        else:
+            staff.store.mark_decided(view.work_item.event_id, decision)
+            log.info("decision %s recorded for %s", decision.event_id, view.work_item.event_id)
+            return RedirectResponse(
+                f"/queues/{view.work_item.queue.value}?decided={quote(item_id)}", status_code=303
+            )
+    else:
+        status = 422
+    context = _item_context(staff, user, item_id, page_name="decision form")
+    context.update(form=form, errors=errors)
+    return _page(request, "item.html", context, status)
+
+
+def _decision(
+    staff: Staff, user: UserRecord, view: ItemView, form: DecisionForm
+) -> tuple[ThresholdDecision | None, dict[str, str]]:
+    """The decision the form describes, or what is wrong with it (field -> message)."""
+    item = view.work_item
+    try:
+        decision = ThresholdDecision(
+            event_id=_form_id(form.decision_id, "dec"),
+            work_item_id=item.event_id,
+            child_key=item.child_key,
+            source_event_id=item.source_event_id,
+            queue=item.queue,
+            level=int(form.level) if form.level.isdigit() else 0,
+            next_step=form.next_step or None,
+            rationale=form.rationale,
+            decided_by=user.username,
+            decided_by_role=user.role,
+            decided_at=staff.clock(),
+            consent=form.consent or None,
+            consent_not_sought_reason=form.consent_not_sought_reason.strip() or None,
+            revises=view.decision_event_id,
+        )
+    except ValidationError as exc:
+        errors = _field_errors(exc)
+        # An empty rationale fails the model; say what a rationale needs instead.
+        if "rationale" in errors:
+            errors["rationale"] = (
+                rationale_problem(form.rationale, staff.minimum_rationale_words)
+                or errors["rationale"]
+            )
+        return None, errors
+    return decision, dict(decision_problems(decision, staff.minimum_rationale_words))
+
+
+@router.post("/items/{item_id}/consent-override", response_class=HTMLResponse)
+def override_consent(
+    request: Request, item_id: str, user: CurrentUser, form: Annotated[OverrideForm, Form()]
+) -> Response:
+    _checked(request, form.csrf_token)
+    if not security.can_override_consent(user.role):
+        log.warning("consent override refused: %s is a %s", user.username, user.role.value)
+        raise _Refused(
+            403,
+            "Only a team manager can override consent",
+            "Sharing information without consent is a team manager's decision, with its "
+            "lawful basis recorded. Nothing was recorded or shared.",
+        )
+    staff = _staff(request)
+    item = _decidable(staff, user, item_id).work_item
+    now = staff.clock()
+    try:
+        event = ConsentEvent(
+            event_id=_form_id(form.override_id, "co"),
+            received_at=now,
+            action=ConsentAction.OVERRIDDEN,
+            decided_at=now,
+            decided_by=user.display_name,
+            decided_by_role=DeciderRole.TEAM_MANAGER,
+            contact_event_id=item.source_event_id,
+            children=[item.child],
+            lawful_basis=form.lawful_basis or None,
+            rationale=form.rationale.strip() or None,
+            information_shared=form.information_shared.strip() or None,
+            shared_with=[part.strip() for part in form.shared_with.split(",") if part.strip()],
+        )
+    except ValidationError as exc:
+        errors, status = _field_errors(exc), 422
+    else:
+        try:
+            staff.publisher().publish(
+                CONSENT_EVENTS.name_under(staff.topic_prefix),
+                event,
+                headers={SENDER_HEADER: STAFF_SENDER},
+            )
+        except FrontDoorError as exc:
+            log.error(  # noqa: TRY400 - the error's class says enough
+                "consent override %s not published (%s)", event.event_id, type(exc).__name__
+            )
+            errors = {"": "The override could not be sent just now, so it is not recorded."}
+            status = 503
+        else:
+            log.info("consent override %s recorded for %s", event.event_id, item.event_id)
+            return RedirectResponse(f"/items/{quote(item_id)}?overridden=1", status_code=303)
+    context = _item_context(staff, user, item_id, page_name="consent override form")
+    context.update(override_form=form, override_errors=errors)
+    return _page(request, "item.html", context, status)
+
+
+@router.get("/children/{child_key}", response_class=HTMLResponse)
+def chronology_page(request: Request, child_key: str, user: CurrentUser) -> HTMLResponse:
+    staff = _staff(request)
+    entries = staff.store.chronology(child_key)
+    readable = [entry for entry in entries if security.can_read(user.role, entry.queue)]
+    if not readable:
+        raise _Refused(
+            404, "No record you can see", "No work item for this child is on a queue you can read."
+        )
+    staff.store.log_access(user.username, child_key, "chronology", None, staff.clock())
+    context = {"user": user, "child_key": child_key, "entries": readable}
+    return _page(request, "chronology.html", context)
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def tasks_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    if not security.can_work_tasks(user.role):
+        raise _Refused(403, "MASH tasks are the MASH's", "Ask a MASH worker or team manager.")
+    context = {"user": user, "tasks": _staff(request).store.tasks(open_only=True)}
+    return _page(request, "tasks.html", context)
+
+
+@router.get("/access-log", response_class=HTMLResponse)
+def access_log_page(request: Request, user: CurrentUser, child_key: str = "") -> HTMLResponse:
+    if not security.can_read_access_log(user.role):
+        raise _Refused(403, "The access log is for team managers", "Ask your team manager.")
+    entries = _staff(request).store.access_log(500, child_key=child_key or None)
+    context = {"user": user, "entries": entries, "child_key": child_key}
+    return _page(request, "access_log.html", context)
+
+
+def _session_user(staff: Staff, request: Request) -> UserRecord | None:
+    """The signed-in user, if the session is live and the account still active."""
+    username = request.session.get("user")
+    seen = request.session.get("seen")
+    if not isinstance(username, str) or not isinstance(seen, (int, float)):
+        return None
+    if time.time() - seen > staff.settings.session_idle_minutes * 60:
+        return None
+    user = staff.store.get_user(username)
+    if user is None or user.disabled_at is not None:
+        return None
+    return user
+
+
+def _decidable(staff: Staff, user: UserRecord, item_id: str) -> ItemView:
+    view = staff.store.item(item_id)
+    if view is None:
+        raise _Refused(404, "No such work item", "It may have been removed or mistyped.")
+    if not security.can_decide(user.role, view.work_item.queue):
+        log.warning(
+            "refused: %s may not act on queue %s", user.username, view.work_item.queue.value
+        )
+        raise _Refused(
+            403,
+            "Not your queue to decide",
+            f"Your role ({ROLE_TITLES[user.role]}) cannot act on items in the "
+            f"{QUEUE_TITLES[view.work_item.queue]} queue. Nothing was recorded.",
+        )
+    return view
+
+
+def _not_yours(queue: Queue) -> _Refused:
+    return _Refused(
+        403, "Not your queue", f"Your role cannot read the {QUEUE_TITLES[queue]} queue."
+    )
+
+
+def _local(path: str) -> str:
+    """Only a path on this site, never another site (an open redirect)."""
+    return path if path.startswith("/") and not path.startswith("//") else "/"
+
+
+def _form_id(submitted: str, prefix: str) -> str:
+    """The id the form was rendered with (a resubmission publishes the same event), if sane."""
+    cleaned = submitted.strip()
+    if (
+        cleaned.startswith(f"{prefix}-")
+        and len(cleaned) <= 64
+        and cleaned.replace("-", "").isalnum()
+    ):
+        return cleaned
+    return f"{prefix}-{uuid.uuid4()}"
+
+
+def _field_errors(exc: ValidationError) -> dict[str, str]:
+    """Each field's first problem, in words, never echoing what was typed."""
+    errors: dict[str, str] = {}
+    for error in exc.errors(include_input=False, include_url=False):
+        field_name = str(error["loc"][0]) if error["loc"] else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not field_name and ": " in message:
+            field_name, _, message = message.partition(": ")
+        errors.setdefault(field_name, _plain(field_name, message))
+    return errors
+
+
+def _plain(field_name: str, message: str) -> str:
+    if field_name == "level":
+        return "Choose the level of need (1 to 4)."
+    if field_name == "next_step":
+        return "Choose the next step."
+    return message[:1].upper() + message[1:] if message else "This is needed."
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """Time to an item's decision deadline, in words, with its RAG colour."""
+
+    text: str
+    rag: Priority
+    overdue: bool
+
+
+def countdown(due: datetime, now: datetime) -> Countdown:
+    remaining = due - now
+    overdue = remaining < timedelta(0)
+    text = _duration(abs(remaining))
+    if overdue:
+        return Countdown(f"overdue by {text}", Priority.RED, True)
+    rag = Priority.AMBER if remaining <= DUE_SOON else Priority.GREEN
+    return Countdown(f"due in {text}", rag, False)
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"

@@ -1,0 +1,120 @@
+"""A staff application with real parts for the web and browser tests.
+
+Synthetic work items (:mod:`tests.connectors.staff.synthetic`) are published to the queue topics
+of the test's own namespace on the real broker and fed into a real database by the real feeder;
+the application publishes decisions to the same broker. Three accounts, one per role a story
+needs, with the password :data:`PASSWORD`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from connectors.staff.consumer import StoreFeeder, default_codec
+from connectors.staff.db import engine_for, migrate
+from connectors.staff.security import hash_password
+from connectors.staff.store import QueueStore
+from connectors.staff.web import Staff
+from schemas.models import ConsentEvent, Event, StaffRole, ThresholdDecision, WorkItem
+from streams.decisions.rules import load_rules
+from streams.platform.admin import ensure_topics
+from streams.platform.publisher import Publisher
+from streams.platform.reader import read_topic
+from streams.platform.settings import KafkaSettings, StaffSettings
+from streams.platform.topics import (
+    CONSENT_EVENTS,
+    DECISIONS,
+    DUTY_TEAM_ALERTS,
+    MASH_TASKS,
+    QUEUES,
+    destination,
+)
+
+PASSWORD = "correct horse battery staple"
+MASH_WORKER = "mw.okafor"
+TEAM_MANAGER = "tm.henderson"
+EARLY_HELP_WORKER = "eh.patel"
+ACCOUNTS = (
+    (MASH_WORKER, "Ada Okafor", StaffRole.MASH_WORKER),
+    (TEAM_MANAGER, "Ruth Henderson", StaffRole.TEAM_MANAGER),
+    (EARLY_HELP_WORKER, "Sam Patel", StaffRole.EARLY_HELP_WORKER),
+)
+SESSION_SECRET = "synthetic-session-secret-for-tests-only"
+CODEC = default_codec()
+EventT = TypeVar("EventT", bound=Event)
+_HIDDEN = re.compile(
+    r'name="(?P<name>csrf_token|decision_id|override_id)" value="(?P<value>[^"]*)"'
+)
+
+
+@dataclass
+class RunningStaff:
+    """The parts of a staff application under test."""
+
+    staff: Staff
+    store: QueueStore
+    kafka: KafkaSettings
+    prefix: str
+    items: list[WorkItem]
+
+    def decisions(self) -> list[ThresholdDecision]:
+        return _read(self.kafka, DECISIONS.name_under(self.prefix), ThresholdDecision)
+
+    def consent_events(self) -> list[ConsentEvent]:
+        return _read(self.kafka, CONSENT_EVENTS.name_under(self.prefix), ConsentEvent)
+
+
+def start_staff(
+    kafka: KafkaSettings,
+    prefix: str,
+    database_url: str,
+    items: list[WorkItem],
+    *,
+    secure_cookies: bool = False,
+) -> RunningStaff:
+    """Publish ``items``, feed them into the database and build the application's parts."""
+    ensure_topics(
+        kafka,
+        [*QUEUES.values(), MASH_TASKS, DUTY_TEAM_ALERTS, DECISIONS, CONSENT_EVENTS],
+        prefix=prefix,
+    )
+    publisher = Publisher(kafka, CODEC)
+    for item in items:
+        spec = destination(item)
+        publisher.publish(spec.name_under(prefix), item, key=spec.key_of(item))
+    migrate(database_url)
+    store = QueueStore(engine_for(database_url))
+    _feed(store, kafka, prefix, len(items))
+    now = datetime.now(UTC)
+    hashed = hash_password(PASSWORD)
+    for username, name, role in ACCOUNTS:
+        store.create_user(username, name, role, hashed, now)
+    staff = Staff(
+        settings=StaffSettings(secure_cookies=secure_cookies, sign_in_attempts_per_minute=5),
+        store=store,
+        publisher=lambda: publisher,
+        minimum_rationale_words=load_rules().decisions.minimum_rationale_words,
+        topic_prefix=prefix,
+    )
+    return RunningStaff(staff, store, kafka, prefix, items)
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden fields of a page's forms (the last of each name)."""
+    return {match["name"]: match["value"] for match in _HIDDEN.finditer(page)}
+
+
+def _feed(store: QueueStore, kafka: KafkaSettings, prefix: str, count: int) -> None:
+    with StoreFeeder(store, kafka, CODEC, prefix=prefix, group_id=None) as feeder:
+        deadline = time.monotonic() + 60
+        while feeder.stored < count:
+            assert time.monotonic() < deadline, f"stored {feeder.stored} of {count} items"
+            feeder.feed_once(500)
+
+
+def _read(kafka: KafkaSettings, topic: str, model: type[EventT]) -> list[EventT]:
+    return [CODEC.decode(m.value, model) for m in read_topic(kafka, topic, idle_seconds=0.5)]

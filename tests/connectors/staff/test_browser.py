@@ -1,0 +1,125 @@
+"""A MASH worker's morning in a real browser: sign in, open the queue, open an item, decide.
+
+Chromium (the system's, ``/usr/bin/chromium``; Playwright's own download does not work here)
+drives the application served by uvicorn over HTTP, with the session cookie Secure as in
+production (a browser keeps Secure cookies for 127.0.0.1). The story saves screenshots of what the
+worker sees to ``test-artifacts/screenshots/`` (or ``FRONTDOOR_SCREENSHOTS_DIR``) for review.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from connectors.staff.web import create_app
+from schemas.models import Queue
+from streams.platform.settings import KafkaSettings
+from tests.connectors.staff.running import (
+    MASH_WORKER,
+    PASSWORD,
+    SESSION_SECRET,
+    RunningStaff,
+    start_staff,
+)
+from tests.connectors.staff.synthetic import work_items
+from tests.helpers import serving
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = os.environ.get("FRONTDOOR_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(
+    os.environ.get(
+        "FRONTDOOR_SCREENSHOTS_DIR",
+        Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots",
+    )
+)
+# Flags verified on this kind of machine (shared/tooling-notes.md): no sandbox in a container.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+A_RATIONALE = (
+    "Third domestic abuse notification this year; the children were present and the younger "
+    "one was upset when officers arrived. A child-in-need assessment is proportionate."
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: install it (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def running(kafka: KafkaSettings, topic_prefix: str, tmp_path: Path) -> RunningStaff:
+    url = f"sqlite:///{tmp_path / 'staff.db'}"
+    return start_staff(kafka, topic_prefix, url, work_items(12), secure_cookies=True)
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_mash_worker_decides_an_item_and_sees_it_leave_the_queue(
+    page: Page, running: RunningStaff
+) -> None:
+    item = running.store.queue(Queue.MASH)[0]
+    with serving(create_app(running.staff, SESSION_SECRET)) as url:
+        page.goto(f"{url}/queues/mash")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        page.get_by_label("Username").fill(MASH_WORKER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+        expect(page.get_by_role("heading", name="MASH queue")).to_be_visible()
+        rows = page.locator("table.queue tbody tr")
+        expect(rows.first).to_contain_text(item.priority.value.upper())
+        screenshot(page, "01-mash-queue")
+
+        page.locator(f'a[href="/items/{item.event_id}"]').click()
+        expect(page.get_by_role("heading", name="Why it is here")).to_be_visible()
+        expect(page.get_by_role("heading", name="Record the threshold decision")).to_be_visible()
+        screenshot(page, "02-item")
+
+        page.get_by_label("Level of need").select_option("3")
+        page.get_by_label("Next step").select_option("child_in_need_assessment")
+        page.get_by_label("Rationale").fill("as above")
+        page.get_by_role("button", name="Record decision").click()
+
+        expect(page.get_by_role("alert")).to_contain_text("The decision was not recorded")
+        expect(page.get_by_role("alert")).to_contain_text("at least 8 words")
+        expect(page.get_by_label("Rationale")).to_have_value("as above")
+        expect(page.get_by_label("Level of need")).to_have_value("3")
+        screenshot(page, "03-rationale-refused")
+
+        page.get_by_label("Rationale").fill(A_RATIONALE)
+        page.get_by_role("button", name="Record decision").click()
+
+        expect(page.get_by_role("status")).to_contain_text("Decision recorded")
+        expect(page.locator(f'a[href="/items/{item.event_id}"]')).to_have_count(0)
+        screenshot(page, "04-queue-after-decision")
+
+    [decision] = [d for d in running.decisions() if d.work_item_id == item.event_id]
+    assert decision.rationale == A_RATIONALE

@@ -1,0 +1,97 @@
+"""The staff database: the migrations build exactly the models' schema, on SQLite and PostgreSQL,
+and times come back aware and in UTC from both."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.exc import StatementError
+
+from connectors.staff.db import (
+    AccessLogRow,
+    Base,
+    alembic_config,
+    engine_for,
+    migrate,
+    sessions,
+)
+from schemas.errors import ConfigurationError, StoreError
+
+TABLES = {"work_items", "mash_tasks", "duty_alerts", "decisions", "users", "access_log"}
+
+
+def test_the_migrations_build_the_schema_the_models_declare(engine: Engine) -> None:
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+    assert set(inspect(engine).get_table_names()) >= TABLES
+
+
+def test_migrating_again_changes_nothing(database_url: str, engine: Engine) -> None:
+    migrate(database_url)
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+
+
+def test_the_migrations_go_down_and_up_again(engine: Engine) -> None:
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert not TABLES & set(inspect(engine).get_table_names())
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    assert set(inspect(engine).get_table_names()) >= TABLES
+
+
+def test_times_come_back_aware_in_utc(engine: Engine) -> None:
+    summer = datetime(2026, 7, 1, 9, 30, tzinfo=timezone(timedelta(hours=1)))  # BST
+    with sessions(engine).begin() as session:
+        session.add(AccessLogRow(at=summer, username="u", child_key="c", page="item"))
+    with sessions(engine)() as session:
+        stored = session.scalars(select(AccessLogRow.at)).one()
+    assert stored == summer
+    assert stored.tzinfo is UTC
+    assert stored.hour == 8
+
+
+def test_a_naive_time_is_refused(engine: Engine) -> None:
+    naive = AccessLogRow(at=datetime(2026, 7, 1, 9, 30), username="u", child_key="c", page="p")
+    with pytest.raises(StatementError, match="timezone-aware"), sessions(engine).begin() as session:
+        session.add(naive)
+
+
+def test_sqlite_is_opened_with_write_ahead_logging_and_foreign_keys(tmp_path: Path) -> None:
+    engine = engine_for(f"sqlite:///{tmp_path / 'nested' / 'staff.db'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_an_unknown_database_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        engine_for("mysql://staff@localhost/staff")
+    with pytest.raises(ConfigurationError):
+        engine_for("not a url")
+
+
+def test_a_sqlite_file_that_cannot_be_made_is_a_configuration_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigurationError):
+        engine_for(f"sqlite:///{blocker / 'staff.db'}")
+
+
+def test_a_migration_that_cannot_reach_its_database_is_a_store_error() -> None:
+    with pytest.raises(StoreError):
+        migrate("postgresql://postgres@127.0.0.1:1/nowhere?connect_timeout=2")

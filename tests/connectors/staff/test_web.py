@@ -1,0 +1,314 @@
+"""The staff application as its users meet it, over HTTP, on the real broker and databases.
+
+Each story runs on SQLite and on PostgreSQL: work items published to the queue topics, fed into
+the store by the feeder, worked through the application's pages and forms; what the forms record
+is read back from the topics.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from connectors.staff.web import create_app
+from schemas.models import NextStep, Queue, StaffRole
+from streams.platform.settings import KafkaSettings
+from tests.connectors.staff.running import (
+    EARLY_HELP_WORKER,
+    MASH_WORKER,
+    PASSWORD,
+    SESSION_SECRET,
+    TEAM_MANAGER,
+    RunningStaff,
+    hidden_fields,
+    start_staff,
+)
+from tests.connectors.staff.synthetic import work_items
+
+pytestmark = pytest.mark.integration
+
+A_RATIONALE = (
+    "Second police notification in three months; the child told officers she hides upstairs "
+    "when the shouting starts. Mother engaged well with the school. Needs assessment."
+)
+
+
+@pytest.fixture
+def running(kafka: KafkaSettings, topic_prefix: str, database_url: str) -> RunningStaff:
+    return start_staff(kafka, topic_prefix, database_url, work_items(12))
+
+
+@pytest.fixture
+def app(running: RunningStaff) -> Iterator[TestClient]:
+    with TestClient(create_app(running.staff, SESSION_SECRET)) as client:
+        yield client
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> int:
+    form = hidden_fields(client.get("/sign-in").text)
+    response = client.post(
+        "/sign-in",
+        data={"username": username, "password": password, **form},
+        follow_redirects=False,
+    )
+    status: int = response.status_code
+    return status
+
+
+def item_links(page: str) -> list[str]:
+    return re.findall(r'href="/items/([^"]+)"', page)
+
+
+def a_mash_item(running: RunningStaff) -> str:
+    return running.store.queue(Queue.MASH)[0].event_id
+
+
+def test_a_page_needs_a_signed_in_user(app: TestClient) -> None:
+    response = app.get("/queues/mash", follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=/queues/mash"
+
+
+def test_a_mash_worker_lands_on_the_mash_queue_most_urgent_first(
+    app: TestClient, running: RunningStaff
+) -> None:
+    assert sign_in(app, MASH_WORKER) == 303
+
+    page = app.get("/")
+
+    expected = sorted(
+        (item for item in running.items if item.queue is Queue.MASH),
+        key=lambda item: (
+            ["red", "amber", "green"].index(item.priority.value),
+            item.decision_due_at,
+            item.received_at,
+            item.event_id,
+        ),
+    )
+    assert page.status_code == 200
+    assert str(page.url).endswith("/queues/mash")
+    assert item_links(page.text) == [item.event_id for item in expected]
+    assert "due in" in page.text or "overdue by" in page.text
+
+
+def test_a_worker_cannot_read_a_queue_their_role_does_not_work(app: TestClient) -> None:
+    sign_in(app, MASH_WORKER)
+
+    response = app.get("/queues/early_help")
+
+    assert response.status_code == 403
+    assert "Your role cannot read the Early Help queue" in response.text
+
+
+def test_a_decision_posted_through_the_form_is_published_and_the_item_leaves_the_queue(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item_id = a_mash_item(running)
+    form = hidden_fields(app.get(f"/items/{item_id}").text)
+
+    response = app.post(
+        f"/items/{item_id}/decision",
+        data={
+            **form,
+            "level": "3",
+            "next_step": NextStep.CHILD_IN_NEED_ASSESSMENT.value,
+            "rationale": A_RATIONALE,
+        },
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/queues/mash?decided={item_id}"
+    [decision] = [d for d in running.decisions() if d.work_item_id == item_id]
+    assert decision.event_id == form["decision_id"]
+    assert decision.decided_by == MASH_WORKER
+    assert decision.decided_by_role is StaffRole.MASH_WORKER
+    assert decision.next_step is NextStep.CHILD_IN_NEED_ASSESSMENT
+    assert decision.rationale == A_RATIONALE
+    assert item_id not in item_links(app.get("/queues/mash").text)
+
+
+def test_a_placeholder_rationale_is_refused_on_the_form_with_the_typed_text_kept(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item_id = a_mash_item(running)
+    form = hidden_fields(app.get(f"/items/{item_id}").text)
+
+    response = app.post(
+        f"/items/{item_id}/decision",
+        data={
+            **form,
+            "level": "2",
+            "next_step": "advice_and_signposting",
+            "rationale": "see notes",
+        },
+    )
+
+    assert response.status_code == 422
+    assert "The decision was not recorded" in response.text
+    assert "at least 8 words" in response.text
+    kept = '<textarea id="rationale" name="rationale" rows="6">see notes</textarea>'
+    assert kept in response.text
+    assert '<option value="2" selected>' in response.text
+    assert not [d for d in running.decisions() if d.work_item_id == item_id]
+    assert item_id in item_links(app.get("/queues/mash").text)
+
+
+def test_a_mash_worker_cannot_record_a_consent_override(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item_id = a_mash_item(running)
+    page = app.get(f"/items/{item_id}").text
+    form = hidden_fields(page)
+
+    response = app.post(
+        f"/items/{item_id}/consent-override",
+        data={
+            "csrf_token": form["csrf_token"],
+            "override_id": "co-forged",
+            "lawful_basis": "safeguarding_of_children",
+            "rationale": "Risk of significant harm if the family is told first.",
+            "information_shared": "The police notification",
+            "shared_with": "School DSL",
+        },
+    )
+
+    assert "Override consent" not in page
+    assert response.status_code == 403
+    assert "Only a team manager can override consent" in response.text
+    assert running.consent_events() == []
+
+
+def test_a_team_manager_records_a_consent_override_as_a_consent_event(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, TEAM_MANAGER)
+    item_id = a_mash_item(running)
+    form = hidden_fields(app.get(f"/items/{item_id}").text)
+
+    response = app.post(
+        f"/items/{item_id}/consent-override",
+        data={
+            "csrf_token": form["csrf_token"],
+            "override_id": form["override_id"],
+            "lawful_basis": "safeguarding_of_children",
+            "rationale": "Telling the family first would put the child at risk of harm.",
+            "information_shared": "The police notification and the school's concerns",
+            "shared_with": "School DSL, Health visitor",
+        },
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    [event] = running.consent_events()
+    assert event.event_id == form["override_id"]
+    assert event.action.value == "overridden"
+    assert event.shared_with == ["School DSL", "Health visitor"]
+    assert event.children[0] == running.store.item(item_id).work_item.child  # type: ignore[union-attr]
+
+
+def test_the_access_log_has_one_line_per_view_of_a_childs_record(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item = running.store.queue(Queue.MASH)[0]
+
+    app.get(f"/items/{item.event_id}")
+    app.get(f"/items/{item.event_id}")
+    app.get(f"/children/{item.child_key}")
+    app.get("/queues/mash")  # a list of names is not a view of a record
+
+    entries = running.store.access_log(50, child_key=item.child_key)
+    assert [(e.username, e.page, e.work_item_id) for e in reversed(entries)] == [
+        (MASH_WORKER, "item", item.event_id),
+        (MASH_WORKER, "item", item.event_id),
+        (MASH_WORKER, "chronology", None),
+    ]
+    assert app.get("/access-log").status_code == 403
+    sign_in(app, TEAM_MANAGER)
+    log_page = app.get(f"/access-log?child_key={item.child_key}")
+    assert log_page.status_code == 200
+    assert log_page.text.count(f"<td>{MASH_WORKER}</td>") == 3
+
+
+def test_claiming_shows_who_works_an_item_and_only_they_or_a_manager_release_it(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item_id = a_mash_item(running)
+    form = hidden_fields(app.get(f"/items/{item_id}").text)
+
+    app.post(f"/items/{item_id}/claim", data={"csrf_token": form["csrf_token"]})
+
+    assert f"Claimed by <strong>{MASH_WORKER}</strong>" in app.get(f"/items/{item_id}").text
+    sign_in(app, EARLY_HELP_WORKER)
+    form = hidden_fields(app.get("/sign-in").text)
+    refused = app.post(f"/items/{item_id}/release", data={"csrf_token": form["csrf_token"]})
+    assert refused.status_code == 403
+    sign_in(app, TEAM_MANAGER)
+    form = hidden_fields(app.get(f"/items/{item_id}").text)
+    app.post(f"/items/{item_id}/release", data={"csrf_token": form["csrf_token"]})
+    assert "Nobody has claimed this item" in app.get(f"/items/{item_id}").text
+
+
+def test_a_form_without_its_session_token_records_nothing(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item_id = a_mash_item(running)
+
+    response = app.post(
+        f"/items/{item_id}/decision",
+        data={
+            "csrf_token": "forged",
+            "decision_id": "dec-forged",
+            "level": "3",
+            "next_step": "child_in_need_assessment",
+            "rationale": A_RATIONALE,
+        },
+    )
+
+    assert response.status_code == 403
+    assert "This form has expired" in response.text
+    assert not [d for d in running.decisions() if d.work_item_id == item_id]
+
+
+def test_sign_in_is_refused_for_a_while_after_repeated_failures(app: TestClient) -> None:
+    codes = [sign_in(app, MASH_WORKER, "wrong password, synthetic") for _ in range(5)]
+
+    assert codes == [401] * 5
+    assert sign_in(app, MASH_WORKER) == 429
+
+
+def test_a_disabled_account_is_signed_out_at_its_next_request(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    assert app.get("/queues/mash", follow_redirects=False).status_code == 200
+
+    running.store.disable_user(MASH_WORKER, running.staff.clock())
+
+    assert app.get("/queues/mash", follow_redirects=False).status_code == 303
+    assert sign_in(app, MASH_WORKER) == 401
+
+
+def test_the_session_cookie_is_secure_http_only_and_strict_by_default(
+    kafka: KafkaSettings, topic_prefix: str, database_url: str
+) -> None:
+    running = start_staff(kafka, topic_prefix, database_url, [], secure_cookies=True)
+    with TestClient(
+        create_app(running.staff, SESSION_SECRET), base_url="https://testserver"
+    ) as client:
+        sign_in(client, MASH_WORKER)
+        cookie = client.get("/sign-in").headers["set-cookie"].lower()
+
+    assert "secure" in cookie
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
