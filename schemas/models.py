@@ -670,6 +670,96 @@ class ThresholdDecision(Event):
     )
 
 
+class DiscussionStatus(StrEnum):
+    CONVENED = "convened"
+    HELD = "held"
+    #: Decided against holding one: valid only from a team manager, with the reasons.
+    NOT_HELD = "not_held"
+
+
+class StrategyDiscussion(Event):
+    """A strategy discussion about one child: convened (who is invited), held (who attended and
+    whether a section 47 enquiry starts, with the reasons) or, by a team manager's decision with
+    reasons, not held.
+
+    ``discussion_id`` is derived from the decision that required it, so the three events of one
+    discussion share it. ``missing_agencies`` names the required agencies that did not attend a
+    held discussion (police and health always; education when the child has a school or setting),
+    as computed by :func:`streams.decisions.strategy.missing_agencies` when it was recorded: the
+    flag stays on the child's record.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.StrategyDiscussion"
+
+    discussion_id: Code
+    decision_id: EventId = Field(description="The threshold decision that required it.")
+    work_item_id: EventId
+    child_key: Code
+    status: DiscussionStatus
+    at: AwareDatetime = Field(description="When it was convened, held, or decided against.")
+    recorded_by: Code = Field(description="The staff username of the person who recorded it.")
+    recorded_by_role: StaffRole
+    invitees: list[Agency] = Field(default_factory=list, max_length=20)
+    attendees: list[Agency] = Field(default_factory=list, max_length=20)
+    section_47: bool | None = Field(
+        default=None, description="Held: whether a section 47 enquiry starts."
+    )
+    rationale: Reasons | None = None
+    missing_agencies: list[Agency] = Field(default_factory=list, max_length=20)
+
+
+class ClockKind(StrEnum):
+    """What a timeliness clock waits for."""
+
+    #: A threshold decision on a work item, by the item's due time (one working day).
+    DECISION = "decision"
+    #: A strategy discussion held (or a manager's decision not to), after a level-4 decision.
+    STRATEGY_DISCUSSION = "strategy_discussion"
+    #: The initial child protection conference, within 15 working days of a section 47 start.
+    CHILD_PROTECTION_CONFERENCE = "child_protection_conference"
+
+
+class AlertStatus(StrEnum):
+    OVERDUE = "overdue"
+    #: What the clock waited for arrived after it was overdue.
+    CLEARED = "cleared"
+
+
+class TimelinessAlert(Event):
+    """To the team managers: a clock passed its due time, or, later, what it waited for came.
+
+    ``event_id`` is derived from the clock and the status, so a clock raises each at most once,
+    across restarts and replays.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.TimelinessAlert"
+
+    clock_id: Code
+    clock: ClockKind
+    child_key: Code
+    work_item_id: EventId
+    status: AlertStatus
+    started_at: AwareDatetime
+    due_at: AwareDatetime
+    raised_at: AwareDatetime
+    satisfied_by: Code | None = Field(
+        default=None, description="Cleared: the event the clock waited for."
+    )
+
+
+class ClockTick(Event):
+    """Internal: the clocks' timer asking the agent that owns a child's clocks to look at them.
+
+    A timer cannot write a table; it publishes a tick keyed by the child, and the agent that owns
+    that child's partition decides (pure) whether anything is due. A repeated tick is harmless.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.ClockTick"
+
+    child_key: Code
+    ticked_at: AwareDatetime
+
+
 #: Every top-level record, in the order their schemas are published.
 ALL_EVENTS: tuple[type[Event], ...] = (
     Contact,
@@ -686,6 +776,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ImportedHistory,
     Outcome,
     ThresholdDecision,
+    StrategyDiscussion,
+    TimelinessAlert,
+    ClockTick,
 )
 
 #: The partner event model for each event type.

@@ -1,12 +1,13 @@
 """Fills the staff application's queue store from the pipeline's topics.
 
-:class:`StoreFeeder` reads the three queue topics, the MASH tasks, the duty-team alerts and the
-threshold decisions in the consumer group ``<prefix><app id>-staff-store`` (the deployment's
-namespace, like the workers' group), decodes each message with the project's codec and stores each
-polled batch with :meth:`QueueStore.apply` in one transaction. Offsets are committed only after
-that transaction committed, so a crash between the two delivers the batch again, which the store
-absorbs (it upserts on event ids): at least once, never lost. The group's committed offsets are
-the feeder's position; the database keeps none of its own.
+:class:`StoreFeeder` reads the three queue topics, the MASH tasks, the duty-team alerts, the
+threshold decisions, the strategy discussions and the timeliness alerts in the consumer group
+``<prefix><app id>-staff-store`` (the deployment's namespace, like the workers' group), decodes
+each message with the project's codec and stores each polled batch with :meth:`QueueStore.apply`
+in one transaction. Offsets are committed only after that transaction committed, so a crash
+between the two delivers the batch again, which the store absorbs (it upserts on event ids, and
+timeliness alerts on their clock's id): at least once, never lost. The group's committed offsets
+are the feeder's position; the database keeps none of its own.
 
 A message that cannot be used (:class:`UnusableEventError`) is logged by position and code and
 skipped: the flow that published it dead-letters such messages and puts them to a person, so the
@@ -41,7 +42,14 @@ from streams.platform.settings import (
     WorkerSettings,
     load,
 )
-from streams.platform.topics import DECISIONS, DUTY_TEAM_ALERTS, MASH_TASKS, QUEUES
+from streams.platform.topics import (
+    DECISIONS,
+    DUTY_TEAM_ALERTS,
+    MASH_TASKS,
+    QUEUES,
+    STRATEGY_DISCUSSIONS,
+    TIMELINESS_ALERTS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +58,14 @@ CLIENT_ID = "frontdoor-staff-store"
 
 def store_topics(prefix: str) -> dict[str, type[Event]]:
     """The topics the staff store is filled from, under ``prefix``, with the record each carries."""
-    specs = (*QUEUES.values(), MASH_TASKS, DUTY_TEAM_ALERTS, DECISIONS)
+    specs = (
+        *QUEUES.values(),
+        MASH_TASKS,
+        DUTY_TEAM_ALERTS,
+        DECISIONS,
+        STRATEGY_DISCUSSIONS,
+        TIMELINESS_ALERTS,
+    )
     return {spec.name_under(prefix): spec.value for spec in specs}
 
 
@@ -252,12 +267,13 @@ def rebuild(
 ) -> int:
     """Refill the store at ``engine`` from the beginning of its topics; the messages read.
 
-    Clears the topic-derived tables (work items, tasks, alerts, decisions; not staff accounts or
-    the access log), then reads every partition from offset 0, outside any consumer group and
-    committing nothing, until the topics are quiet for ``idle_seconds`` (their reported ends
-    cannot be trusted on the embedded broker). Claims, acknowledgements and done tasks exist only
-    here and are lost; decisions come back from their topic. The feeder's group is untouched:
-    started afterwards it goes on from its committed offsets, and what it reads again is absorbed.
+    Clears the topic-derived tables (work items, tasks, alerts, decisions, strategy discussions;
+    not staff accounts or the access log), then reads every partition from offset 0, outside any
+    consumer group and committing nothing, until the topics are quiet for ``idle_seconds`` (their
+    reported ends cannot be trusted on the embedded broker). Claims, acknowledgements and done
+    tasks exist only here and are lost; decisions and discussions come back from their topics.
+    The feeder's group is untouched: started afterwards it goes on from its committed offsets, and
+    what it reads again is absorbed.
     Another way to refill a fresh database is to start the feeder under a new group id. Settings
     not given are read from the environment.
     """

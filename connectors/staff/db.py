@@ -1,9 +1,11 @@
 """The staff application's database: tables, connections and migrations.
 
 The queue store keeps what people work from: the work items, MASH tasks and duty-team alerts the
-pipeline published, the threshold decisions recorded on them, and what only this application
-knows (who claimed an item, staff accounts, the access log). Topic-derived rows can always be
-rebuilt from the topics (:func:`connectors.staff.consumer.rebuild`); the local state cannot.
+pipeline published, the threshold decisions and strategy discussions recorded on them, the
+timeliness alerts to the team managers (one row per clock), and what only this application
+knows (who claimed an item or acknowledged an alert, staff accounts, the access log). Topic-derived
+rows can always be rebuilt from the topics (:func:`connectors.staff.consumer.rebuild`); the local
+state cannot.
 
 One schema for SQLite (the embedded default, a file in the data directory) and PostgreSQL. Times
 are timezone-aware and stored in UTC on both: SQLite has no time zones, so :class:`UtcDateTime`
@@ -177,6 +179,47 @@ class DecisionRow(Base):
     decided_at: Mapped[datetime]
     document: Mapped[dict[str, Any]]
     revises: Mapped[str | None] = mapped_column(String)
+
+
+class StrategyDiscussionRow(Base):
+    """A strategy discussion event (convened, held or not held); the events of one discussion
+    share ``discussion_id``. ``missing_agencies`` is the flag a held discussion leaves on the
+    child's record (agency codes)."""
+
+    __tablename__ = "strategy_discussions"
+
+    event_id: Mapped[str] = mapped_column(String, primary_key=True)
+    discussion_id: Mapped[str] = mapped_column(String, index=True)
+    work_item_id: Mapped[str] = mapped_column(String, index=True)
+    child_key: Mapped[str] = mapped_column(String, index=True)
+    status: Mapped[str] = mapped_column(String)
+    at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String)
+    section_47: Mapped[bool | None]
+    missing_agencies: Mapped[list[str]] = mapped_column(JSON)
+    document: Mapped[dict[str, Any]]
+
+
+class TimelinessAlertRow(Base):
+    """One timeliness clock's alerts: the overdue alert creates the row, the cleared alert
+    updates it (whatever order they arrive in), and its acknowledgement by a team manager.
+    ``document`` is the clock's latest alert (the cleared one, once there is one)."""
+
+    __tablename__ = "timeliness_alerts"
+
+    clock_id: Mapped[str] = mapped_column(String, primary_key=True)
+    clock: Mapped[str] = mapped_column(String)
+    child_key: Mapped[str] = mapped_column(String, index=True)
+    work_item_id: Mapped[str] = mapped_column(String, index=True)
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    overdue_at: Mapped[datetime | None]
+    cleared_at: Mapped[datetime | None]
+    satisfied_by: Mapped[str | None] = mapped_column(String)
+    document: Mapped[dict[str, Any]]
+    # Local state: never touched when an alert is delivered again.
+    acknowledged_by: Mapped[str | None] = mapped_column(String)
+    acknowledged_at: Mapped[datetime | None]
 
 
 class UserRow(Base):

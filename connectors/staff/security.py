@@ -97,6 +97,11 @@ def can_read_access_log(role: StaffRole) -> bool:
     return role is StaffRole.TEAM_MANAGER
 
 
+def can_read_timeliness_alerts(role: StaffRole) -> bool:
+    """Late decisions and discussions are the team managers' to chase; leaders read them too."""
+    return role in (StaffRole.TEAM_MANAGER, StaffRole.LEADER)
+
+
 def can_work_tasks(role: StaffRole) -> bool:
     """MASH tasks (dead letters, overdue events) are the MASH's to work."""
     return role in (StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER)

@@ -6,6 +6,11 @@ events are upserted on their event id, so a redelivered work item, task, alert o
 updates its stored document and nothing else. What only this application knows (who claimed an
 item, when a task was done or an alert acknowledged) is never touched by a redelivery.
 
+Timeliness alerts are kept one row per clock: the overdue alert creates it and the cleared alert
+updates it, in either order. A clock once cleared stays cleared (an overdue alert arriving after
+its cleared one only fills in when it went overdue, if that is not known yet), and the time it
+first went overdue is kept.
+
 Decisions are events too (``decisions`` topic). An item's current decision is worked out from all
 the decisions stored for it, whatever order they arrived in: the newest one that no other
 decision revises. So the web application can mark an item decided the moment its decision is
@@ -24,8 +29,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, delete, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -36,13 +42,19 @@ from connectors.staff.db import (
     DecisionRow,
     DutyAlertRow,
     MashTaskRow,
+    StrategyDiscussionRow,
+    TimelinessAlertRow,
     UserRow,
     WorkItemRow,
     sessions,
 )
 from schemas.errors import StoreError
 from schemas.models import (
+    Agency,
+    AlertStatus,
     Child,
+    ClockKind,
+    DiscussionStatus,
     DutyTeamAlert,
     Event,
     MashTask,
@@ -50,14 +62,19 @@ from schemas.models import (
     Priority,
     Queue,
     StaffRole,
+    StrategyDiscussion,
     TaskKind,
     ThresholdDecision,
+    TimelinessAlert,
     WorkItem,
 )
 from schemas.wire import InboundMessage
 
 #: How the queues sort by priority: red first.
 PRIORITY_RANK = {Priority.RED: 0, Priority.AMBER: 1, Priority.GREEN: 2}
+
+#: The time zone times are written in where they are part of a text (chronology summaries).
+LOCAL_TIME = ZoneInfo("Europe/London")
 
 
 @dataclass(frozen=True)
@@ -99,11 +116,14 @@ class EntryKind(StrEnum):
     WORK_ITEM = "work item"
     DUTY_ALERT = "duty alert"
     DECISION = "decision"
+    STRATEGY_DISCUSSION = "strategy discussion"
+    TIMELINESS_ALERT = "timeliness alert"
 
 
 @dataclass(frozen=True)
 class ChronologyEntry:
-    """One line of a child's chronology: something that reached the front door, or a decision."""
+    """One line of a child's chronology: something that reached the front door, a decision, a
+    strategy discussion or a timeliness alert (identified by its clock's id)."""
 
     at: datetime
     kind: EntryKind
@@ -112,6 +132,41 @@ class ChronologyEntry:
     #: The queue of the work item it belongs to: who may read it.
     queue: Queue
     summary: str
+
+
+@dataclass(frozen=True)
+class DiscussionRow:
+    """One strategy discussion event on a work item (convened, held or not held)."""
+
+    event_id: str
+    discussion_id: str
+    status: DiscussionStatus
+    at: datetime
+    recorded_by: str
+    attendees: tuple[Agency, ...]
+    invitees: tuple[Agency, ...]
+    section_47: bool | None
+    rationale: str | None
+    #: Required agencies that did not attend a held discussion: a flag on the child's record.
+    missing_agencies: tuple[Agency, ...]
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One timeliness clock's alert: overdue since ``overdue_at``, cleared at ``cleared_at``."""
+
+    clock_id: str
+    clock: ClockKind
+    child_key: str
+    work_item_id: str
+    started_at: datetime
+    due_at: datetime
+    overdue_at: datetime | None
+    cleared_at: datetime | None
+    #: The event the clock waited for, once cleared.
+    satisfied_by: str | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -188,6 +243,9 @@ class QueueStore:
         tasks: dict[str, dict[str, Any]] = {}
         alerts: dict[str, dict[str, Any]] = {}
         decisions: dict[str, dict[str, Any]] = {}
+        discussions: dict[str, dict[str, Any]] = {}
+        # One row per clock: its alerts in the batch are merged as the database would merge them.
+        clocks: dict[str, dict[str, Any]] = {}
         for message, event in messages:
             if isinstance(event, WorkItem):
                 items[event.event_id] = _work_item_values(message, event, now)
@@ -197,6 +255,12 @@ class QueueStore:
                 alerts[event.event_id] = _alert_values(event)
             elif isinstance(event, ThresholdDecision):
                 decisions[event.event_id] = _decision_values(event)
+            elif isinstance(event, StrategyDiscussion):
+                discussions[event.event_id] = _discussion_values(event)
+            elif isinstance(event, TimelinessAlert):
+                values = _clock_values(event)
+                earlier = clocks.get(event.clock_id)
+                clocks[event.clock_id] = values if earlier is None else _merged(earlier, values)
             else:
                 raise TypeError(f"the staff store does not keep {type(event).__name__} events")
         with self._transaction() as session:
@@ -204,6 +268,8 @@ class QueueStore:
             _upsert(session, MashTaskRow, tasks)
             _upsert(session, DutyAlertRow, alerts)
             _upsert(session, DecisionRow, decisions)
+            _upsert(session, StrategyDiscussionRow, discussions)
+            _upsert_clocks(session, clocks)
             # A work item delivered after its decision (another topic) is decided at once.
             affected = set(items) | {values["work_item_id"] for values in decisions.values()}
             _settle_decisions(session, affected, now)
@@ -221,10 +287,18 @@ class QueueStore:
         """Delete everything that came from the topics (before a rebuild from them).
 
         Staff accounts and the access log stay; claims, acknowledgements and done tasks go with
-        their rows (they exist nowhere else), while decisions come back from their topic.
+        their rows (they exist nowhere else), while decisions, strategy discussions and
+        timeliness alerts come back from their topics.
         """
         with self._transaction() as session:
-            for model in (WorkItemRow, MashTaskRow, DutyAlertRow, DecisionRow):
+            for model in (
+                WorkItemRow,
+                MashTaskRow,
+                DutyAlertRow,
+                DecisionRow,
+                StrategyDiscussionRow,
+                TimelinessAlertRow,
+            ):
                 session.execute(delete(model))
 
     # -- what the pages read ------------------------------------------------------------------
@@ -272,9 +346,61 @@ class QueueStore:
                 alert=DutyTeamAlert.model_validate(alert.document) if alert else None,
             )
 
+    def discussions(self, work_item_id: str) -> list[DiscussionRow]:
+        """The strategy discussion events on a work item, oldest first."""
+        statement = (
+            select(StrategyDiscussionRow)
+            .where(StrategyDiscussionRow.work_item_id == work_item_id)
+            .order_by(StrategyDiscussionRow.at, StrategyDiscussionRow.event_id)
+        )
+        with self._transaction() as session:
+            return [_discussion_row(row) for row in session.scalars(statement)]
+
+    def timeliness_alerts(self, *, open_only: bool = True) -> list[AlertRow]:
+        """Timeliness alerts, one per clock, the earliest due first; by default only the open
+        ones (overdue and not cleared), acknowledged or not."""
+        statement = select(TimelinessAlertRow).order_by(
+            TimelinessAlertRow.due_at, TimelinessAlertRow.clock_id
+        )
+        if open_only:
+            statement = statement.where(
+                TimelinessAlertRow.overdue_at.is_not(None), TimelinessAlertRow.cleared_at.is_(None)
+            )
+        with self._transaction() as session:
+            return [_alert_row(row) for row in session.scalars(statement)]
+
+    def acknowledge_alert(self, clock_id: str, username: str, now: datetime) -> bool:
+        """Record that ``username`` has seen a clock's alert; the first acknowledgement stays.
+
+        True when this call acknowledged it, or ``username`` already had (a repeated click);
+        False when there is no such alert or someone else acknowledged it first.
+        """
+        with self._transaction() as session:
+            acknowledged = _changed(
+                session,
+                update(TimelinessAlertRow)
+                .where(
+                    TimelinessAlertRow.clock_id == clock_id,
+                    TimelinessAlertRow.acknowledged_by.is_(None),
+                )
+                .values(acknowledged_by=username, acknowledged_at=now),
+            )
+            if acknowledged:
+                return True
+            holder = session.scalar(
+                select(TimelinessAlertRow.acknowledged_by).where(
+                    TimelinessAlertRow.clock_id == clock_id
+                )
+            )
+        return holder is not None and holder == username
+
     def chronology(self, child_key: str) -> list[ChronologyEntry]:
         """Everything stored about a child, oldest first: work items (when received), duty-team
-        alerts (when raised) and decisions (when made)."""
+        alerts (when raised), decisions (when made), strategy discussions (when convened, held
+        or decided against) and timeliness alerts (when overdue, when cleared).
+
+        Strategy discussions and timeliness alerts carry no queue of their own: they take their
+        work item's, and are left out until that work item is stored."""
         with self._transaction() as session:
             items = list(
                 session.scalars(select(WorkItemRow).where(WorkItemRow.child_key == child_key))
@@ -285,10 +411,24 @@ class QueueStore:
             decisions = session.scalars(
                 select(DecisionRow).where(DecisionRow.child_key == child_key)
             )
+            discussions = session.scalars(
+                select(StrategyDiscussionRow).where(StrategyDiscussionRow.child_key == child_key)
+            )
+            clocks = session.scalars(
+                select(TimelinessAlertRow).where(TimelinessAlertRow.child_key == child_key)
+            )
             queue_of = {row.event_id: Queue(row.queue) for row in items}
             entries = [_item_entry(row) for row in items]
             entries += [_alert_entry(row, queue_of) for row in alerts]
             entries += [_decision_entry(row) for row in decisions]
+            entries += [
+                _discussion_entry(row, queue_of[row.work_item_id])
+                for row in discussions
+                if row.work_item_id in queue_of
+            ]
+            for row in clocks:
+                if row.work_item_id in queue_of:
+                    entries += _clock_entries(row, queue_of[row.work_item_id])
         order = list(EntryKind)
         return sorted(entries, key=lambda e: (e.at, order.index(e.kind), e.event_id))
 
@@ -487,6 +627,50 @@ def _upsert(
     session.connection().execute(statement, list(rows.values()))
 
 
+def _upsert_clocks(session: Session, rows: dict[str, dict[str, Any]]) -> None:
+    """Insert or update timeliness clocks (one row per clock id) as :func:`_merged` says.
+
+    Only alert-derived columns are written, so an acknowledgement is never overwritten.
+    """
+    if not rows:
+        return
+    insert = _insert_for(session)(TimelinessAlertRow)
+    new = insert.excluded
+    stored = TimelinessAlertRow
+    # An overdue alert arriving after its clock's cleared one: the stored alert stays the latest.
+    stale = and_(stored.cleared_at.is_not(None), new.cleared_at.is_(None))
+    latest = {
+        name: case((stale, getattr(stored, name)), else_=new[name])
+        for name in next(iter(rows.values()))
+        if name not in {"clock_id", "overdue_at", "cleared_at"}
+    }
+    statement = insert.on_conflict_do_update(
+        index_elements=["clock_id"],
+        set_={
+            **latest,
+            "overdue_at": func.coalesce(stored.overdue_at, new.overdue_at),
+            "cleared_at": func.coalesce(stored.cleared_at, new.cleared_at),
+        },
+    )
+    session.connection().execute(statement, list(rows.values()))
+
+
+def _merged(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """Two alerts of one clock as one row: the later one's values, unless it is an overdue
+    alert after a cleared one; the first overdue and cleared times are kept."""
+    stale = earlier["cleared_at"] is not None and later["cleared_at"] is None
+    kept = earlier if stale else later
+    return {
+        **kept,
+        "overdue_at": _first(earlier["overdue_at"], later["overdue_at"]),
+        "cleared_at": _first(earlier["cleared_at"], later["cleared_at"]),
+    }
+
+
+def _first(stored: datetime | None, new: datetime | None) -> datetime | None:
+    return stored if stored is not None else new
+
+
 def _changed(session: Session, statement: Any) -> bool:
     """Run an UPDATE; whether it changed a row."""
     return bool(session.connection().execute(statement).rowcount)
@@ -592,6 +776,38 @@ def _decision_values(decision: ThresholdDecision) -> dict[str, Any]:
     }
 
 
+def _discussion_values(discussion: StrategyDiscussion) -> dict[str, Any]:
+    return {
+        "event_id": discussion.event_id,
+        "discussion_id": discussion.discussion_id,
+        "work_item_id": discussion.work_item_id,
+        "child_key": discussion.child_key,
+        "status": discussion.status.value,
+        "at": discussion.at,
+        "recorded_by": discussion.recorded_by,
+        "section_47": discussion.section_47,
+        "missing_agencies": [agency.value for agency in discussion.missing_agencies],
+        "document": discussion.model_dump(mode="json"),
+    }
+
+
+def _clock_values(alert: TimelinessAlert) -> dict[str, Any]:
+    """A timeliness alert as its clock's row: every key present, so one statement takes both."""
+    overdue = alert.status is AlertStatus.OVERDUE
+    return {
+        "clock_id": alert.clock_id,
+        "clock": alert.clock.value,
+        "child_key": alert.child_key,
+        "work_item_id": alert.work_item_id,
+        "started_at": alert.started_at,
+        "due_at": alert.due_at,
+        "overdue_at": alert.raised_at if overdue else None,
+        "cleared_at": None if overdue else alert.raised_at,
+        "satisfied_by": None if overdue else alert.satisfied_by,
+        "document": alert.model_dump(mode="json"),
+    }
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 
@@ -627,6 +843,38 @@ def _task_row(row: MashTaskRow) -> TaskRow:
         claimed_by=row.claimed_by,
         done_at=row.done_at,
         done_by=row.done_by,
+    )
+
+
+def _discussion_row(row: StrategyDiscussionRow) -> DiscussionRow:
+    discussion = StrategyDiscussion.model_validate(row.document)
+    return DiscussionRow(
+        event_id=row.event_id,
+        discussion_id=row.discussion_id,
+        status=DiscussionStatus(row.status),
+        at=row.at,
+        recorded_by=row.recorded_by,
+        attendees=tuple(discussion.attendees),
+        invitees=tuple(discussion.invitees),
+        section_47=row.section_47,
+        rationale=discussion.rationale,
+        missing_agencies=tuple(Agency(code) for code in row.missing_agencies),
+    )
+
+
+def _alert_row(row: TimelinessAlertRow) -> AlertRow:
+    return AlertRow(
+        clock_id=row.clock_id,
+        clock=ClockKind(row.clock),
+        child_key=row.child_key,
+        work_item_id=row.work_item_id,
+        started_at=row.started_at,
+        due_at=row.due_at,
+        overdue_at=row.overdue_at,
+        cleared_at=row.cleared_at,
+        satisfied_by=row.satisfied_by,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
     )
 
 
@@ -683,3 +931,53 @@ def _decision_entry(row: DecisionRow) -> ChronologyEntry:
         queue=decision.queue,
         summary=f"{summary} (revision)" if row.revises else summary,
     )
+
+
+def _agencies(agencies: Iterable[Agency | str]) -> str:
+    return ", ".join(_words(Agency(agency).value) for agency in agencies)
+
+
+def _discussion_entry(row: StrategyDiscussionRow, queue: Queue) -> ChronologyEntry:
+    """A strategy discussion in codes only (statuses, agencies, yes/no): its reasons are free
+    text and stay on the item page."""
+    discussion = StrategyDiscussion.model_validate(row.document)
+    status = _words(discussion.status.value)
+    if discussion.status is DiscussionStatus.CONVENED and discussion.invitees:
+        status = f"{status}: {_agencies(discussion.invitees)} invited"
+    elif discussion.status is DiscussionStatus.HELD and discussion.attendees:
+        status = f"{status}: {_agencies(discussion.attendees)} attended"
+    parts = [status]
+    if discussion.section_47 is not None:
+        parts.append("section 47 enquiry" if discussion.section_47 else "no section 47 enquiry")
+    if row.missing_agencies:
+        parts.append(f"not present: {_agencies(row.missing_agencies)}")
+    return ChronologyEntry(
+        at=row.at,
+        kind=EntryKind.STRATEGY_DISCUSSION,
+        event_id=row.event_id,
+        work_item_id=row.work_item_id,
+        queue=queue,
+        summary="; ".join(parts),
+    )
+
+
+def _clock_entries(row: TimelinessAlertRow, queue: Queue) -> list[ChronologyEntry]:
+    """A clock's alerts: when it went overdue and when it was cleared, as far as known.
+
+    The row keeps only the clock's latest alert, so these entries are identified by the clock.
+    """
+    what = f"{_words(row.clock)} overdue"
+    due = row.due_at.astimezone(LOCAL_TIME).strftime("%a %d %b %Y %H:%M")
+    moments = [(row.overdue_at, f"{what} (due {due})"), (row.cleared_at, f"{what} cleared")]
+    return [
+        ChronologyEntry(
+            at=at,
+            kind=EntryKind.TIMELINESS_ALERT,
+            event_id=row.clock_id,
+            work_item_id=row.work_item_id,
+            queue=queue,
+            summary=summary,
+        )
+        for at, summary in moments
+        if at is not None
+    ]

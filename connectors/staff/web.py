@@ -43,22 +43,28 @@ from connectors.staff import security
 from connectors.staff.store import ItemView, QueueStore, UserRecord
 from schemas.errors import FrontDoorError
 from schemas.models import (
+    Agency,
     Child,
+    ClockKind,
     ConsentAction,
     ConsentEvent,
     DeciderRole,
+    DiscussionStatus,
     Event,
     LawfulBasis,
     NextStep,
     Priority,
     Queue,
     StaffRole,
+    StrategyDiscussion,
     ThresholdDecision,
 )
 from schemas.wire import SENDER_HEADER
+from streams.decisions.ids import derived_id
+from streams.decisions.strategy import child_has_school, discussion_problems, held_discussion
 from streams.decisions.threshold import decision_problems, rationale_problem
 from streams.platform.settings import StaffSettings
-from streams.platform.topics import CONSENT_EVENTS, DECISIONS
+from streams.platform.topics import CONSENT_EVENTS, DECISIONS, STRATEGY_DISCUSSIONS
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,8 @@ _HERE = Path(__file__).parent
 STAFF_SENDER = "la.staff-app"
 LONDON = ZoneInfo("Europe/London")
 _LONGEST_FORM_ID = 64
+#: A decision at this level of need calls for a strategy discussion (domain brief).
+STRATEGY_LEVEL = 4
 #: An item due within this long shows amber; overdue shows red.
 DUE_SOON = timedelta(hours=2)
 
@@ -88,6 +96,11 @@ ROLE_TITLES = {
     StaffRole.EARLY_HELP_WORKER: "Early-help worker",
     StaffRole.DUTY_TEAM: "Duty team",
     StaffRole.LEADER: "Leader (read only)",
+}
+CLOCK_TITLES = {
+    ClockKind.DECISION: "Threshold decision",
+    ClockKind.STRATEGY_DISCUSSION: "Strategy discussion",
+    ClockKind.CHILD_PROTECTION_CONFERENCE: "Initial child protection conference",
 }
 LAWFUL_BASIS_TITLES = {
     LawfulBasis.PUBLIC_TASK: "Public task (UK GDPR 6(1)(e))",
@@ -159,6 +172,18 @@ class OverrideForm(BaseModel):
     shared_with: str = ""
 
 
+class DiscussionForm(BaseModel):
+    """The strategy-discussion form as typed."""
+
+    csrf_token: str = ""
+    discussion_event_id: str = ""
+    status: str = ""
+    invitees: list[str] = []
+    attendees: list[str] = []
+    section_47: str = ""
+    rationale: str = ""
+
+
 class SignInForm(BaseModel):
     csrf_token: str = ""
     username: str = ""
@@ -195,6 +220,7 @@ templates.env.globals.update(
     next_step_titles=NEXT_STEP_TITLES,
     role_titles=ROLE_TITLES,
     lawful_basis_titles=LAWFUL_BASIS_TITLES,
+    clock_titles=CLOCK_TITLES,
 )
 router = APIRouter()
 
@@ -230,6 +256,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
         "queues": security.readable_queues(user.role) if user else [],
         "may_read_access_log": bool(user and security.can_read_access_log(user.role)),
         "may_work_tasks": bool(user and security.can_work_tasks(user.role)),
+        "may_read_alerts": bool(user and security.can_read_timeliness_alerts(user.role)),
     }
     return templates.TemplateResponse(request, name, base | context, status_code=status)
 
@@ -353,6 +380,12 @@ def _item_context(
         "may_decide": security.can_decide(user.role, view.work_item.queue),
         "may_override": security.can_override_consent(user.role),
         "form": DecisionForm(decision_id=f"dec-{uuid.uuid4()}"),
+        "discussion_form": DiscussionForm(discussion_event_id=f"sd-{uuid.uuid4()}"),
+        "discussion_errors": {},
+        "discussions": staff.store.discussions(item_id),
+        "discussion_required": _discussion_required(view),
+        "agencies": list(Agency),
+        "statuses": list(DiscussionStatus),
         "override_form": OverrideForm(override_id=f"co-{uuid.uuid4()}"),
         "errors": {},
         "override_errors": {},
@@ -526,6 +559,93 @@ def override_consent(
     return _page(request, "item.html", context, status)
 
 
+@router.post("/items/{item_id}/strategy-discussion", response_class=HTMLResponse)
+def record_discussion(
+    request: Request, item_id: str, user: CurrentUser, form: Annotated[DiscussionForm, Form()]
+) -> Response:
+    _checked(request, form.csrf_token)
+    staff = _staff(request)
+    view = _decidable(staff, user, item_id)
+    item = view.work_item
+    if not _discussion_required(view) or view.decision_event_id is None:
+        raise _Refused(
+            409,
+            "No strategy discussion is required for this item",
+            "A strategy discussion follows a level-4 decision or a strategy-discussion next "
+            "step. Record that decision first.",
+        )
+    errors: dict[str, str] = {}
+    try:
+        discussion = StrategyDiscussion(
+            event_id=_form_id(form.discussion_event_id, "sd"),
+            # One discussion per work item: the clock waiting for it is the item's.
+            discussion_id=derived_id("discussion", item.event_id),
+            decision_id=view.decision_event_id,
+            work_item_id=item.event_id,
+            child_key=item.child_key,
+            status=form.status or None,
+            at=staff.clock(),
+            recorded_by=user.username,
+            recorded_by_role=user.role,
+            invitees=form.invitees,
+            attendees=form.attendees,
+            section_47={"yes": True, "no": False}.get(form.section_47),
+            rationale=form.rationale.strip() or None,
+        )
+    except ValidationError as exc:
+        errors, status = _field_errors(exc), 422
+    else:
+        errors = dict(discussion_problems(discussion, staff.minimum_rationale_words))
+        status = 422
+    if not errors:
+        discussion = held_discussion(discussion, child_has_school(item.child))
+        try:
+            staff.publisher().publish(
+                STRATEGY_DISCUSSIONS.name_under(staff.topic_prefix),
+                discussion,
+                key=discussion.child_key,
+            )
+        except FrontDoorError as exc:
+            log.error(  # noqa: TRY400 - the error's class says enough
+                "strategy discussion %s not published (%s)",
+                discussion.event_id,
+                type(exc).__name__,
+            )
+            errors = {"": "The discussion could not be sent just now, so it is not recorded."}
+            status = 503
+        else:
+            log.info("strategy discussion %s recorded for %s", discussion.event_id, item_id)
+            missing = ",".join(agency.value for agency in discussion.missing_agencies)
+            query = f"discussion={discussion.status.value}" + (
+                f"&missing={missing}" if missing else ""
+            )
+            return RedirectResponse(f"/items/{quote(item_id)}?{query}", status_code=303)
+    context = _item_context(staff, user, item_id, page_name="strategy discussion form")
+    context.update(discussion_form=form, discussion_errors=errors)
+    return _page(request, "item.html", context, status)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    if not security.can_read_timeliness_alerts(user.role):
+        raise _Refused(403, "Timeliness alerts are for team managers", "Ask your team manager.")
+    alerts = _staff(request).store.timeliness_alerts(open_only=True)
+    return _page(request, "alerts.html", {"user": user, "alerts": alerts})
+
+
+@router.post("/alerts/{clock_id}/acknowledge")
+def acknowledge_alert(
+    request: Request, clock_id: str, user: CurrentUser, form: Annotated[PlainForm, Form()]
+) -> Response:
+    _checked(request, form.csrf_token)
+    if not security.can_read_timeliness_alerts(user.role) or user.role is StaffRole.LEADER:
+        raise _Refused(403, "Only a team manager acknowledges an alert", "Nothing was recorded.")
+    staff = _staff(request)
+    if not staff.store.acknowledge_alert(clock_id, user.username, staff.clock()):
+        raise _Refused(404, "No such alert", "It may have been acknowledged already.")
+    return RedirectResponse("/alerts", status_code=303)
+
+
 @router.get("/children/{child_key}", response_class=HTMLResponse)
 def chronology_page(request: Request, child_key: str, user: CurrentUser) -> HTMLResponse:
     staff = _staff(request)
@@ -586,6 +706,14 @@ def _decidable(staff: Staff, user: UserRecord, item_id: str) -> ItemView:
             f"{QUEUE_TITLES[view.work_item.queue]} queue. Nothing was recorded.",
         )
     return view
+
+
+def _discussion_required(view: ItemView) -> bool:
+    """Whether the item's current decision calls for a strategy discussion."""
+    current = next((d for d in view.decisions if d.event_id == view.decision_event_id), None)
+    return current is not None and (
+        current.level == STRATEGY_LEVEL or current.next_step is NextStep.STRATEGY_DISCUSSION
+    )
 
 
 def _not_yours(queue: Queue) -> _Refused:

@@ -150,6 +150,12 @@ class WorkerSettings(BaseSettings):
     reconcile_interval_seconds: float = Field(
         default=30.0, gt=0, description="How often the worker reconciles accepted events."
     )
+    clock_tick_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often each worker looks for timeliness clocks past their due time: an "
+        "overdue alert is raised within this long of the due time, even if nothing else happens.",
+    )
     redrive_after_seconds: float = Field(
         default=120.0,
         gt=0,

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from schemas.models import (
     AcceptedEvent,
     ChildEvent,
+    ClockTick,
     ConsentEvent,
     Contact,
     DeadLetter,
@@ -34,7 +35,9 @@ from schemas.models import (
     Outcome,
     PoliceNotification,
     Queue,
+    StrategyDiscussion,
     ThresholdDecision,
+    TimelinessAlert,
     WorkItem,
 )
 from streams.platform.settings import WorkerSettings, load
@@ -190,6 +193,25 @@ DECISIONS = TopicSpec(
     description="Threshold decisions people record on work items, each with its rationale; "
     "keyed by child, so a child's decisions are read in the order they were made.",
 )
+STRATEGY_DISCUSSIONS = TopicSpec(
+    "strategy-discussions",
+    key="child_key",
+    value=StrategyDiscussion,
+    description="Strategy discussions convened, held or (a team manager's decision) not held.",
+)
+TIMELINESS_ALERTS = TopicSpec(
+    "alerts.timeliness",
+    key="child_key",
+    value=TimelinessAlert,
+    description="To the team managers: a decision, strategy discussion or conference overdue, "
+    "and when it is cleared.",
+)
+CLOCK_TICKS = TopicSpec(
+    "clocks.ticks",
+    key="child_key",
+    value=ClockTick,
+    description="Internal: the clocks' timer asks the owner of a child's clocks to look at them.",
+)
 
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -209,11 +231,24 @@ TOPICS: tuple[TopicSpec, ...] = (
     DUTY_TEAM_ALERTS,
     OUTCOMES,
     DECISIONS,
+    STRATEGY_DISCUSSIONS,
+    TIMELINESS_ALERTS,
+    CLOCK_TICKS,
 )
 
 #: The work queue topic of each queue.
 QUEUES: Mapping[Queue, TopicSpec] = MappingProxyType(
     {Queue.EARLY_HELP: EARLY_HELP_QUEUE, Queue.MASH: MASH_QUEUE, Queue.DUTY_TEAM: DUTY_TEAM_QUEUE}
+)
+
+#: What the timeliness clocks wait for, all keyed by child key. Duty-team items are not on a
+#: working-day clock: they are due at once and have the duty alert's own escalation.
+CLOCK_SOURCES: tuple[TopicSpec, ...] = (
+    MASH_QUEUE,
+    EARLY_HELP_QUEUE,
+    DECISIONS,
+    STRATEGY_DISCUSSIONS,
+    CLOCK_TICKS,
 )
 
 #: The inbound topic of each partner event type.

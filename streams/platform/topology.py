@@ -1,4 +1,4 @@
-"""The Faust side of the topology: a Faust topic for every declared spec, and the two tables.
+"""The Faust side of the topology: a Faust topic for every declared spec, and the tables.
 
 Topic names, keys and layouts are declared in :mod:`streams.platform.topics`; this module only
 binds them to the app. Every value is Avro in the Confluent wire format (see
@@ -14,7 +14,13 @@ from types import MappingProxyType
 import faust
 
 from streams.platform.app import app, worker_settings
-from streams.platform.topics import ACCEPTED_EVENTS, CHILD_EVENTS, TOPICS, TopicSpec
+from streams.platform.topics import (
+    ACCEPTED_EVENTS,
+    CHILD_EVENTS,
+    CLOCK_SOURCES,
+    TOPICS,
+    TopicSpec,
+)
 
 _FAUST_TOPICS: Mapping[str, faust.TopicT] = MappingProxyType(
     {
@@ -36,6 +42,13 @@ def topic(spec: TopicSpec) -> faust.TopicT:
     return _FAUST_TOPICS[spec.name]
 
 
+#: Everything the timeliness clocks wait for, read by one agent: all keyed by child key, with the
+#: same partitions, so one partition of each holds a child's events and its clocks.
+clock_sources = app.topic(
+    *(spec.full_name for spec in CLOCK_SOURCES), key_type=bytes, value_type=bytes
+)
+
+
 # Tables: JSON documents (Faust's default serializer) keyed by string, changelogged, so rebuilt
 # after a restart. A table has the partitions of the topic its agent reads, so each key lives
 # with its events.
@@ -49,4 +62,9 @@ child_history = app.Table(
     "child-history",
     partitions=CHILD_EVENTS.partitions,
     help="Each child's history, keyed by child key (streams.decisions.history.ChildHistory).",
+)
+clocks = app.Table(
+    "clocks",
+    partitions=CLOCK_SOURCES[0].partitions,
+    help="Each child's timeliness clocks, keyed by child key (streams.decisions.clocks).",
 )

@@ -45,6 +45,7 @@ from pydantic import BaseModel, StringConstraints, ValidationError
 from pydantic.fields import FieldInfo
 
 from connectors.generator import Generator
+from schemas import contract
 from schemas.models import (
     PARTNER_EVENT_MODELS,
     AcceptedEvent,
@@ -651,7 +652,9 @@ def _not_wire_format(draw: st.DrawFn, _valid: bytes, _model: type[Event]) -> tup
 
 
 def _unknown_schema_id(draw: st.DrawFn, _valid: bytes, _model: type[Event]) -> tuple[bytes, str]:
-    schema_id = draw(st.integers(15, 2**32 - 1) | st.just(0))
+    # Past every released id (new events are released over time), or 0, which none has.
+    first_unused = max(entry.schema_id for entry in contract.released()) + 1
+    schema_id = draw(st.integers(first_unused, 2**32 - 1) | st.just(0))
     return struct.pack(">BI", 0, schema_id) + draw(st.binary(max_size=100)), (
         "FD-DECODE-UNKNOWN-SCHEMA"
     )

@@ -480,9 +480,21 @@ class RequiredInformation(_Model):
 
 
 class DecisionRules(_Model):
-    """What a person's threshold decision must say (:mod:`streams.decisions.threshold`)."""
+    """What a person's decision must say (:mod:`streams.decisions.threshold`,
+    :mod:`streams.decisions.strategy`) and when what follows it falls due
+    (:mod:`streams.decisions.clocks`).
+
+    The upper bounds only catch a slip of the keyboard (2400 hours for 24): a due time years
+    away would never alert, and counting a million working days would stop the worker.
+    """
 
     minimum_rationale_words: StrictInt = Field(default=8, ge=1)
+    #: Hours from a decision that needs a strategy discussion to the discussion being held (or a
+    #: team manager deciding not to hold one): elapsed hours, nights and weekends included.
+    strategy_discussion_due_hours: StrictInt = Field(default=24, ge=1, le=720)
+    #: Working days from the strategy discussion that starts a section 47 enquiry to the initial
+    #: child protection conference (Working Together: 15).
+    conference_due_working_days: StrictInt = Field(default=15, ge=1, le=100)
 
 
 class Rules(_Model):

@@ -19,7 +19,14 @@ from connectors.staff.db import engine_for, migrate
 from connectors.staff.security import hash_password
 from connectors.staff.store import QueueStore
 from connectors.staff.web import Staff
-from schemas.models import ConsentEvent, Event, StaffRole, ThresholdDecision, WorkItem
+from schemas.models import (
+    ConsentEvent,
+    Event,
+    StaffRole,
+    StrategyDiscussion,
+    ThresholdDecision,
+    WorkItem,
+)
 from streams.decisions.rules import load_rules
 from streams.platform.admin import ensure_topics
 from streams.platform.publisher import Publisher
@@ -31,6 +38,8 @@ from streams.platform.topics import (
     DUTY_TEAM_ALERTS,
     MASH_TASKS,
     QUEUES,
+    STRATEGY_DISCUSSIONS,
+    TIMELINESS_ALERTS,
     destination,
 )
 
@@ -47,7 +56,8 @@ SESSION_SECRET = "synthetic-session-secret-for-tests-only"
 CODEC = default_codec()
 EventT = TypeVar("EventT", bound=Event)
 _HIDDEN = re.compile(
-    r'name="(?P<name>csrf_token|decision_id|override_id)" value="(?P<value>[^"]*)"'
+    r'name="(?P<name>csrf_token|decision_id|override_id|discussion_event_id)" '
+    r'value="(?P<value>[^"]*)"'
 )
 
 
@@ -60,12 +70,26 @@ class RunningStaff:
     kafka: KafkaSettings
     prefix: str
     items: list[WorkItem]
+    #: Events published to the topics the store is fed from, so far.
+    published: int = 0
 
     def decisions(self) -> list[ThresholdDecision]:
         return _read(self.kafka, DECISIONS.name_under(self.prefix), ThresholdDecision)
 
     def consent_events(self) -> list[ConsentEvent]:
         return _read(self.kafka, CONSENT_EVENTS.name_under(self.prefix), ConsentEvent)
+
+    def discussions(self) -> list[StrategyDiscussion]:
+        return _read(self.kafka, STRATEGY_DISCUSSIONS.name_under(self.prefix), StrategyDiscussion)
+
+    def publish_and_store(self, *events: Event) -> None:
+        """Publish ``events`` to their topics and wait until the feeder has stored them."""
+        with Publisher(self.kafka, CODEC) as publisher:
+            for event in events:
+                spec = destination(event)
+                publisher.publish(spec.name_under(self.prefix), event, key=spec.key_of(event))
+        self.published += len(events)
+        _feed(self.store, self.kafka, self.prefix, self.published)
 
 
 def start_staff(
@@ -79,7 +103,15 @@ def start_staff(
     """Publish ``items``, feed them into the database and build the application's parts."""
     ensure_topics(
         kafka,
-        [*QUEUES.values(), MASH_TASKS, DUTY_TEAM_ALERTS, DECISIONS, CONSENT_EVENTS],
+        [
+            *QUEUES.values(),
+            MASH_TASKS,
+            DUTY_TEAM_ALERTS,
+            DECISIONS,
+            CONSENT_EVENTS,
+            STRATEGY_DISCUSSIONS,
+            TIMELINESS_ALERTS,
+        ],
         prefix=prefix,
     )
     publisher = Publisher(kafka, CODEC)
@@ -100,7 +132,7 @@ def start_staff(
         minimum_rationale_words=load_rules().decisions.minimum_rationale_words,
         topic_prefix=prefix,
     )
-    return RunningStaff(staff, store, kafka, prefix, items)
+    return RunningStaff(staff, store, kafka, prefix, items, published=len(items))
 
 
 def hidden_fields(page: str) -> dict[str, str]:

@@ -27,12 +27,33 @@ from connectors.staff.consumer import (
 from connectors.staff.db import engine_for, migrate
 from connectors.staff.store import QueueStore
 from schemas.errors import StoreError
-from schemas.models import Event, NextStep, Queue, StaffRole, ThresholdDecision, WorkItem
+from schemas.models import (
+    Agency,
+    AlertStatus,
+    ClockKind,
+    DiscussionStatus,
+    Event,
+    NextStep,
+    Queue,
+    StaffRole,
+    StrategyDiscussion,
+    ThresholdDecision,
+    TimelinessAlert,
+    WorkItem,
+)
 from schemas.wire import InboundMessage
 from streams.platform.admin import committed_offsets, ensure_topics
 from streams.platform.publisher import Publisher
 from streams.platform.settings import KafkaSettings
-from streams.platform.topics import DECISIONS, DUTY_TEAM_ALERTS, MASH_TASKS, QUEUES, destination
+from streams.platform.topics import (
+    DECISIONS,
+    DUTY_TEAM_ALERTS,
+    MASH_TASKS,
+    QUEUES,
+    STRATEGY_DISCUSSIONS,
+    TIMELINESS_ALERTS,
+    destination,
+)
 from tests.connectors.staff.synthetic import work_items
 
 pytestmark = pytest.mark.integration
@@ -43,7 +64,14 @@ CODEC = default_codec()
 
 @pytest.fixture
 def topics(kafka: KafkaSettings, topic_prefix: str) -> str:
-    specs = [*QUEUES.values(), MASH_TASKS, DUTY_TEAM_ALERTS, DECISIONS]
+    specs = [
+        *QUEUES.values(),
+        MASH_TASKS,
+        DUTY_TEAM_ALERTS,
+        DECISIONS,
+        STRATEGY_DISCUSSIONS,
+        TIMELINESS_ALERTS,
+    ]
     ensure_topics(kafka, specs, prefix=topic_prefix)
     return topic_prefix
 
@@ -145,6 +173,54 @@ def test_published_items_reach_the_store_once_and_local_state_survives_redeliver
     decided = store.item(items[0].event_id)
     assert decided is not None
     assert decided.decision_event_id == f"dec-{items[0].event_id}"
+    assert feeder.skipped == 0
+
+
+def test_published_discussions_and_timeliness_alerts_reach_the_store(
+    kafka: KafkaSettings, topics: str, engine: Engine, publisher: Publisher
+) -> None:
+    item = work_items(6, queue=Queue.MASH)[0]
+    held = StrategyDiscussion(
+        event_id=f"sd-{item.event_id}",
+        discussion_id=f"discussion-{item.event_id}",
+        decision_id=f"dec-{item.event_id}",
+        work_item_id=item.event_id,
+        child_key=item.child_key,
+        status=DiscussionStatus.HELD,
+        at=NOW,
+        recorded_by="mash.worker",
+        recorded_by_role=StaffRole.MASH_WORKER,
+        invitees=[Agency.POLICE, Agency.HEALTH, Agency.LOCAL_AUTHORITY],
+        attendees=[Agency.POLICE, Agency.LOCAL_AUTHORITY],
+        section_47=True,
+        rationale="Synthetic reasons for the outcome, written in full.",
+        missing_agencies=[Agency.HEALTH],
+    )
+    alert = TimelinessAlert(
+        event_id=f"ta-{item.event_id}",
+        clock_id=f"clock-{item.event_id}",
+        clock=ClockKind.DECISION,
+        child_key=item.child_key,
+        work_item_id=item.event_id,
+        status=AlertStatus.OVERDUE,
+        started_at=item.received_at,
+        due_at=item.decision_due_at,
+        raised_at=item.decision_due_at,
+    )
+    for event in (item, held, alert):
+        publish(publisher, topics, event)
+    store = QueueStore(engine)
+
+    with feeder_for(kafka, store, topics) as feeder:
+        feed_until(
+            feeder,
+            lambda: bool(store.discussions(item.event_id) and store.timeliness_alerts()),
+        )
+
+    (stored,) = store.discussions(item.event_id)
+    assert (stored.event_id, stored.missing_agencies) == (held.event_id, (Agency.HEALTH,))
+    (open_alert,) = store.timeliness_alerts()
+    assert (open_alert.clock_id, open_alert.overdue_at) == (alert.clock_id, alert.raised_at)
     assert feeder.skipped == 0
 
 
@@ -262,6 +338,10 @@ def test_the_feeder_reads_every_staff_topic_under_the_prefix() -> None:
             "p.queue.mash-tasks",
             "p.alerts.duty-team",
             "p.decisions",
+            "p.strategy-discussions",
+            "p.alerts.timeliness",
         ]
     )
     assert store_topics("p.")["p.decisions"] is ThresholdDecision
+    assert store_topics("p.")["p.strategy-discussions"] is StrategyDiscussion
+    assert store_topics("p.")["p.alerts.timeliness"] is TimelinessAlert

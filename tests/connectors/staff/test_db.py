@@ -23,7 +23,11 @@ from connectors.staff.db import (
 )
 from schemas.errors import ConfigurationError, StoreError
 
-TABLES = {"work_items", "mash_tasks", "duty_alerts", "decisions", "users", "access_log"}
+#: The tables of each revision.
+FIRST = {"work_items", "mash_tasks", "duty_alerts", "decisions", "users", "access_log"}
+SECOND = {"strategy_discussions", "timeliness_alerts"}
+TABLES = FIRST | SECOND
+HEAD = "0002"
 
 
 def test_the_migrations_build_the_schema_the_models_declare(engine: Engine) -> None:
@@ -36,19 +40,29 @@ def test_the_migrations_build_the_schema_the_models_declare(engine: Engine) -> N
 def test_migrating_again_changes_nothing(database_url: str, engine: Engine) -> None:
     migrate(database_url)
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD
 
 
-def test_the_migrations_go_down_and_up_again(engine: Engine) -> None:
+def _migrate_to(engine: Engine, revision: str, *, down: bool) -> None:
     with engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.downgrade(config, "base")
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_the_migrations_go_down_and_up_again(engine: Engine) -> None:
+    _migrate_to(engine, "0001", down=True)
+    tables = set(inspect(engine).get_table_names())
+    assert not SECOND & tables
+    assert tables >= FIRST
+    _migrate_to(engine, "base", down=True)
     assert not TABLES & set(inspect(engine).get_table_names())
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    _migrate_to(engine, "head", down=False)
     assert set(inspect(engine).get_table_names()) >= TABLES
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == HEAD
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
 
 
 def test_times_come_back_aware_in_utc(engine: Engine) -> None:

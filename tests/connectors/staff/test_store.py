@@ -10,14 +10,25 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text, update
 
-from connectors.staff.db import DutyAlertRow, MashTaskRow, sessions
-from connectors.staff.store import ClaimResult, EntryKind, QueueStore
+from connectors.staff.db import DutyAlertRow, MashTaskRow, TimelinessAlertRow, sessions
+from connectors.staff.store import (
+    AlertRow,
+    ClaimResult,
+    DiscussionRow,
+    EntryKind,
+    QueueStore,
+)
 from schemas.errors import StoreError
 from schemas.models import (
+    Agency,
+    AlertStatus,
+    ClockKind,
+    DiscussionStatus,
     DutyTeamAlert,
     Event,
     MashTask,
@@ -27,8 +38,10 @@ from schemas.models import (
     Priority,
     Queue,
     StaffRole,
+    StrategyDiscussion,
     TaskKind,
     ThresholdDecision,
+    TimelinessAlert,
     WorkItem,
 )
 from schemas.wire import InboundMessage
@@ -121,6 +134,66 @@ def alert(
         received_at=work_item.received_at,
         raised_at=raised,
     )
+
+
+def discussion(
+    work_item: WorkItem,
+    event_id: str = "sd-00001",
+    *,
+    status: DiscussionStatus = DiscussionStatus.HELD,
+    at: datetime = NOW + 2 * HOUR,
+    attendees: tuple[Agency, ...] = (Agency.POLICE, Agency.LOCAL_AUTHORITY),
+    missing: tuple[Agency, ...] = (Agency.HEALTH, Agency.EDUCATION),
+    section_47: bool | None = True,
+) -> StrategyDiscussion:
+    held = status is DiscussionStatus.HELD
+    return StrategyDiscussion(
+        event_id=event_id,
+        discussion_id=f"discussion-{work_item.event_id}",
+        decision_id="dec-00001",
+        work_item_id=work_item.event_id,
+        child_key=work_item.child_key,
+        status=status,
+        at=at,
+        recorded_by="mash.worker",
+        recorded_by_role=StaffRole.MASH_WORKER,
+        invitees=[Agency.POLICE, Agency.HEALTH, Agency.LOCAL_AUTHORITY, Agency.EDUCATION],
+        attendees=list(attendees) if held else [],
+        section_47=section_47 if held else None,
+        rationale="Synthetic reasons for the outcome, written in full." if held else None,
+        missing_agencies=list(missing) if held else [],
+    )
+
+
+def overdue(
+    work_item: WorkItem,
+    clock_id: str = "clock-00001",
+    *,
+    status: AlertStatus = AlertStatus.OVERDUE,
+    due: datetime = NOW + 24 * HOUR,
+    raised: datetime | None = None,
+    clock: ClockKind = ClockKind.DECISION,
+) -> TimelinessAlert:
+    """A timeliness alert; by default the overdue one, raised a minute after it was due."""
+    cleared = status is AlertStatus.CLEARED
+    return TimelinessAlert(
+        event_id=f"ta-{clock_id}-{status.value}",
+        clock_id=clock_id,
+        clock=clock,
+        child_key=work_item.child_key,
+        work_item_id=work_item.event_id,
+        status=status,
+        started_at=work_item.received_at,
+        due_at=due,
+        raised_at=raised or due + timedelta(minutes=1),
+        satisfied_by="dec-00001" if cleared else None,
+    )
+
+
+def cleared(work_item: WorkItem, clock_id: str = "clock-00001", **kwargs: Any) -> TimelinessAlert:
+    """The clock's cleared alert; by default raised two hours after it was due."""
+    kwargs.setdefault("raised", kwargs.get("due", NOW + 24 * HOUR) + 2 * HOUR)
+    return overdue(work_item, clock_id, status=AlertStatus.CLEARED, **kwargs)
 
 
 def delivered(*events: Event, offset: int = 0) -> list[tuple[InboundMessage, Event]]:
@@ -459,3 +532,205 @@ def test_events_the_staff_store_does_not_keep_are_refused(store: QueueStore) -> 
     with pytest.raises(TypeError, match="Outcome"):
         store.apply(delivered(item(), outcome))
     assert store.queue(Queue.MASH) == []
+
+
+def test_a_redelivered_discussion_updates_its_row(store: QueueStore) -> None:
+    work_item = item()
+    first = discussion(work_item, missing=(Agency.HEALTH, Agency.EDUCATION))
+    corrected = discussion(
+        work_item,
+        attendees=(Agency.POLICE, Agency.LOCAL_AUTHORITY, Agency.HEALTH),
+        missing=(Agency.EDUCATION,),
+        section_47=False,
+    )
+    store.apply(delivered(first, first))
+    store.apply(delivered(corrected, offset=9))
+
+    assert store.discussions("wi-00001") == [
+        DiscussionRow(
+            event_id="sd-00001",
+            discussion_id="discussion-wi-00001",
+            status=DiscussionStatus.HELD,
+            at=NOW + 2 * HOUR,
+            recorded_by="mash.worker",
+            attendees=(Agency.POLICE, Agency.LOCAL_AUTHORITY, Agency.HEALTH),
+            invitees=(Agency.POLICE, Agency.HEALTH, Agency.LOCAL_AUTHORITY, Agency.EDUCATION),
+            section_47=False,
+            rationale="Synthetic reasons for the outcome, written in full.",
+            missing_agencies=(Agency.EDUCATION,),
+        )
+    ]
+
+
+def test_an_items_discussions_are_oldest_first_and_only_its_own(store: QueueStore) -> None:
+    work_item, other = item(), item("wi-00002")
+    held = discussion(work_item, "sd-00002", at=NOW + 5 * HOUR)
+    convened = discussion(work_item, "sd-00001", status=DiscussionStatus.CONVENED, at=NOW + HOUR)
+    store.apply(delivered(held, discussion(other, "sd-00009"), convened))
+
+    rows = store.discussions("wi-00001")
+    assert [(row.event_id, row.status, row.at) for row in rows] == [
+        ("sd-00001", DiscussionStatus.CONVENED, NOW + HOUR),
+        ("sd-00002", DiscussionStatus.HELD, NOW + 5 * HOUR),
+    ]
+    assert rows[0].at.tzinfo is UTC
+    assert (rows[0].attendees, rows[0].section_47, rows[0].rationale) == ((), None, None)
+    assert store.discussions("wi-unknown") == []
+
+
+def test_a_clock_is_one_row_opened_when_overdue_and_closed_when_cleared(
+    store: QueueStore,
+) -> None:
+    work_item = item()
+    went_overdue = NOW + 24 * HOUR + timedelta(minutes=1)
+    store.apply(delivered(overdue(work_item)))
+    # Delivered again with another raising time: it went overdue when it first said so.
+    store.apply(delivered(overdue(work_item, raised=NOW + 30 * HOUR), offset=5))
+
+    assert store.timeliness_alerts() == [
+        AlertRow(
+            clock_id="clock-00001",
+            clock=ClockKind.DECISION,
+            child_key="child-1",
+            work_item_id="wi-00001",
+            started_at=NOW,
+            due_at=NOW + 24 * HOUR,
+            overdue_at=went_overdue,
+            cleared_at=None,
+            satisfied_by=None,
+            acknowledged_by=None,
+            acknowledged_at=None,
+        )
+    ]
+
+    store.apply(delivered(cleared(work_item), offset=9))
+
+    assert store.timeliness_alerts() == []
+    (row,) = store.timeliness_alerts(open_only=False)
+    assert (row.overdue_at, row.cleared_at, row.satisfied_by) == (
+        went_overdue,
+        NOW + 26 * HOUR,
+        "dec-00001",
+    )
+
+
+@pytest.mark.parametrize("batches", ["one batch", "two batches"])
+def test_an_overdue_alert_after_its_cleared_one_does_not_reopen_the_clock(
+    store: QueueStore, engine: Engine, batches: str
+) -> None:
+    work_item = item()
+    late, early = overdue(work_item), cleared(work_item)
+    if batches == "one batch":
+        store.apply(delivered(early, late, early))
+    else:
+        store.apply(delivered(early))
+        store.apply(delivered(late, offset=3))
+        store.apply(delivered(early, offset=4))  # and the cleared one again
+
+    assert store.timeliness_alerts() == []
+    (row,) = store.timeliness_alerts(open_only=False)
+    assert (row.overdue_at, row.cleared_at, row.satisfied_by) == (
+        late.raised_at,
+        early.raised_at,
+        "dec-00001",
+    )
+    with sessions(engine)() as session:
+        stored = session.get(TimelinessAlertRow, "clock-00001")
+        assert stored is not None
+        assert TimelinessAlert.model_validate(stored.document) == early  # the latest alert
+
+
+def test_open_alerts_are_the_earliest_due_first(store: QueueStore) -> None:
+    work_item = item()
+    store.apply(
+        delivered(
+            overdue(work_item, "clock-late", due=NOW + 30 * HOUR),
+            overdue(
+                work_item, "clock-early", due=NOW + 2 * HOUR, clock=ClockKind.STRATEGY_DISCUSSION
+            ),
+            overdue(work_item, "clock-middle", due=NOW + 10 * HOUR),
+            overdue(work_item, "clock-done", due=NOW + HOUR),
+            cleared(work_item, "clock-done", due=NOW + HOUR),
+            # Cleared, and its overdue alert not (yet) stored: not open either.
+            cleared(work_item, "clock-only-cleared", due=NOW),
+        )
+    )
+
+    alerts = store.timeliness_alerts()
+    assert [a.clock_id for a in alerts] == ["clock-early", "clock-middle", "clock-late"]
+    assert alerts[0].clock is ClockKind.STRATEGY_DISCUSSION
+    assert [a.clock_id for a in store.timeliness_alerts(open_only=False)] == [
+        "clock-only-cleared",
+        "clock-done",
+        "clock-early",
+        "clock-middle",
+        "clock-late",
+    ]
+
+
+def test_an_alert_is_acknowledged_once_and_redelivery_keeps_it(store: QueueStore) -> None:
+    work_item = item()
+    store.apply(delivered(overdue(work_item)))
+
+    assert store.acknowledge_alert("clock-00001", "manager", NOW + 25 * HOUR) is True
+    assert store.acknowledge_alert("clock-00001", "manager", NOW + 26 * HOUR) is True  # again
+    assert store.acknowledge_alert("clock-00001", "other.manager", NOW + 26 * HOUR) is False
+    assert store.acknowledge_alert("clock-unknown", "manager", NOW) is False
+    store.apply(delivered(overdue(work_item), offset=4))
+
+    (alert_row,) = store.timeliness_alerts()
+    assert (alert_row.acknowledged_by, alert_row.acknowledged_at) == ("manager", NOW + 25 * HOUR)
+    store.apply(delivered(cleared(work_item), offset=5))
+    (alert_row,) = store.timeliness_alerts(open_only=False)
+    assert (alert_row.acknowledged_by, alert_row.acknowledged_at) == ("manager", NOW + 25 * HOUR)
+
+
+def test_the_chronology_shows_discussions_and_timeliness_alerts_in_codes_only(
+    store: QueueStore,
+) -> None:
+    work_item = item(queue=Queue.DUTY_TEAM)
+    unstored = item("wi-not-stored")
+    store.apply(
+        delivered(
+            work_item,
+            decision(work_item, "dec-00001", at=NOW + HOUR, level=4),
+            discussion(work_item, "sd-00001", status=DiscussionStatus.CONVENED, at=NOW + 2 * HOUR),
+            discussion(work_item, "sd-00002", at=NOW + 5 * HOUR),
+            overdue(work_item, due=NOW + 3 * HOUR, raised=NOW + 4 * HOUR),
+            cleared(work_item, due=NOW + 3 * HOUR, raised=NOW + 5 * HOUR),
+            # Their work item is not stored, so there is no queue to say who may read them.
+            discussion(unstored, "sd-00003"),
+            overdue(unstored, "clock-00002"),
+        )
+    )
+
+    entries = store.chronology("child-1")
+
+    assert [(e.at, e.kind, e.event_id, e.work_item_id, e.queue) for e in entries] == [
+        (NOW, EntryKind.WORK_ITEM, "wi-00001", "wi-00001", Queue.DUTY_TEAM),
+        (NOW + HOUR, EntryKind.DECISION, "dec-00001", "wi-00001", Queue.DUTY_TEAM),
+        (NOW + 2 * HOUR, EntryKind.STRATEGY_DISCUSSION, "sd-00001", "wi-00001", Queue.DUTY_TEAM),
+        (NOW + 4 * HOUR, EntryKind.TIMELINESS_ALERT, "clock-00001", "wi-00001", Queue.DUTY_TEAM),
+        (NOW + 5 * HOUR, EntryKind.STRATEGY_DISCUSSION, "sd-00002", "wi-00001", Queue.DUTY_TEAM),
+        (NOW + 5 * HOUR, EntryKind.TIMELINESS_ALERT, "clock-00001", "wi-00001", Queue.DUTY_TEAM),
+    ]
+    assert [e.summary for e in entries[2:]] == [
+        "convened: police, health, local authority, education invited",
+        "decision overdue (due Tue 24 Nov 2026 12:00)",
+        "held: police, local authority attended; section 47 enquiry; "
+        "not present: health, education",
+        "decision overdue cleared",
+    ]
+    assert not any("Synthetic" in e.summary for e in entries[2:])
+
+
+def test_clearing_the_topic_rows_clears_discussions_and_alerts(store: QueueStore) -> None:
+    work_item = item()
+    store.apply(delivered(work_item, discussion(work_item), overdue(work_item)))
+    store.create_user("manager", "A Manager", StaffRole.TEAM_MANAGER, "$argon2$hash", NOW)
+
+    store.clear_topic_rows()
+
+    assert store.discussions("wi-00001") == []
+    assert store.timeliness_alerts(open_only=False) == []
+    assert store.get_user("manager") is not None

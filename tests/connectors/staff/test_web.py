@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from connectors.staff.web import create_app
-from schemas.models import NextStep, Queue, StaffRole
+from schemas.models import (
+    AlertStatus,
+    ClockKind,
+    NextStep,
+    Queue,
+    StaffRole,
+    TimelinessAlert,
+)
 from streams.platform.settings import KafkaSettings
 from tests.connectors.staff.running import (
     EARLY_HELP_WORKER,
@@ -312,3 +320,130 @@ def test_the_session_cookie_is_secure_http_only_and_strict_by_default(
     assert "secure" in cookie
     assert "httponly" in cookie
     assert "samesite=strict" in cookie
+
+
+def decide_at_level_4(app: TestClient, item_id: str) -> None:
+    form = hidden_fields(app.get(f"/items/{item_id}").text)
+    response = app.post(
+        f"/items/{item_id}/decision",
+        data={
+            **form,
+            "level": "4",
+            "next_step": NextStep.STRATEGY_DISCUSSION.value,
+            "rationale": A_RATIONALE,
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def test_a_discussion_held_without_health_and_school_is_recorded_and_flagged(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item = next(row for row in running.store.queue(Queue.MASH) if row.child.school_urn)
+    decide_at_level_4(app, item.event_id)
+    page = app.get(f"/items/{item.event_id}").text
+    assert "Record strategy discussion" in page
+    form = hidden_fields(page)
+
+    response = app.post(
+        f"/items/{item.event_id}/strategy-discussion",
+        data={
+            "csrf_token": form["csrf_token"],
+            "discussion_event_id": form["discussion_event_id"],
+            "status": "held",
+            "attendees": ["local_authority", "police"],
+            "section_47": "no",
+            "rationale": "Police shared the incident log; no injury and the father has left, so "
+            "a child-in-need assessment rather than an enquiry.",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Held without health, education." in response.text
+    [discussion] = [d for d in running.discussions() if d.work_item_id == item.event_id]
+    assert discussion.event_id == form["discussion_event_id"]
+    assert [agency.value for agency in discussion.missing_agencies] == ["health", "education"]
+    assert discussion.section_47 is False
+
+
+def test_a_mash_worker_cannot_decide_a_discussion_will_not_be_held(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item_id = a_mash_item(running)
+    decide_at_level_4(app, item_id)
+    form = hidden_fields(app.get(f"/items/{item_id}").text)
+
+    response = app.post(
+        f"/items/{item_id}/strategy-discussion",
+        data={
+            "csrf_token": form["csrf_token"],
+            "discussion_event_id": form["discussion_event_id"],
+            "status": "not_held",
+            "rationale": "The family moved out of the area yesterday and another council leads.",
+        },
+    )
+
+    assert response.status_code == 422
+    assert "Only a team manager" in response.text
+    assert "another council leads" in response.text  # what was typed is kept
+    assert [d for d in running.discussions() if d.work_item_id == item_id] == []
+
+
+def test_a_discussion_is_not_asked_for_an_item_decided_below_level_4(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item_id = a_mash_item(running)
+    form = hidden_fields(app.get(f"/items/{item_id}").text)
+    app.post(
+        f"/items/{item_id}/decision",
+        data={
+            **form,
+            "level": "3",
+            "next_step": "child_in_need_assessment",
+            "rationale": A_RATIONALE,
+        },
+    )
+
+    response = app.post(
+        f"/items/{item_id}/strategy-discussion",
+        data={"csrf_token": form["csrf_token"], "status": "held"},
+    )
+
+    assert "Record strategy discussion" not in app.get(f"/items/{item_id}").text
+    assert response.status_code == 409
+
+
+def test_team_managers_see_overdue_alerts_and_acknowledge_them(
+    app: TestClient, running: RunningStaff
+) -> None:
+    item = running.store.queue(Queue.MASH)[0]
+    now = datetime.now(UTC)
+    running.publish_and_store(
+        TimelinessAlert(
+            event_id="ta-synthetic-1",
+            clock_id="clock-synthetic-1",
+            clock=ClockKind.DECISION,
+            child_key=item.child_key,
+            work_item_id=item.event_id,
+            status=AlertStatus.OVERDUE,
+            started_at=item.received_at,
+            due_at=now - timedelta(hours=1),
+            raised_at=now,
+        )
+    )
+    sign_in(app, MASH_WORKER)
+    assert app.get("/alerts").status_code == 403
+
+    sign_in(app, TEAM_MANAGER)
+    page = app.get("/alerts").text
+    assert "Threshold decision" in page
+    assert f'href="/items/{item.event_id}"' in page
+    form = hidden_fields(page)
+    app.post("/alerts/clock-synthetic-1/acknowledge", data={"csrf_token": form["csrf_token"]})
+
+    [alert] = running.store.timeliness_alerts(open_only=True)
+    assert alert.acknowledged_by == TEAM_MANAGER

@@ -1,0 +1,138 @@
+"""Clocks agent: every child's timeliness clocks, and the timer that makes them fire on time.
+
+One agent reads everything a clock waits for, keyed by child key (``CLOCK_SOURCES``): MASH and
+early-help work items (each starts a decision clock, due at the item's due time), threshold
+decisions (stop it; a level-4 decision or a strategy-discussion step starts a strategy-discussion
+clock), strategy discussions (held or not held stops that; a section 47 enquiry starts the
+conference clock) and the timer's ticks. The steps are pure (:mod:`streams.decisions.clocks`); a
+child's clocks are one document in the ``clocks`` table, written only after the alerts it records
+are acknowledged (:mod:`agents.pipeline`), so a restart neither loses an alert nor raises one twice
+(alert ids are derived from the clock and the status, and the state says which were raised).
+
+A timer cannot write a table (a table write belongs to the partition of the event in hand), so
+every ``FRONTDOOR_CLOCK_TICK_SECONDS`` the timer reads the table and publishes a tick for each
+child with a clock due; the agent that owns the child handles the tick like any other event. A
+duplicate tick (a standby copy of the table, a tick in flight across a restart) changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from agents.delivery import each_event
+from agents.pipeline import StagedTable, Step
+from agents.runtime import calendar, rules
+from schemas.models import (
+    ClockTick,
+    Event,
+    StrategyDiscussion,
+    ThresholdDecision,
+    WorkItem,
+)
+from streams.decisions.clocks import (
+    ChildClocks,
+    ClockStep,
+    due_alerts,
+    next_due,
+    on_decision,
+    on_strategy_discussion,
+    on_work_item,
+    stored_clocks,
+)
+from streams.decisions.ids import derived_id
+from streams.platform import topology
+from streams.platform.app import app, codec, worker_settings
+from streams.platform.topics import CLOCK_SOURCES, CLOCK_TICKS
+
+log = logging.getLogger(__name__)
+
+clocks: StagedTable[Any] = StagedTable(topology.clocks)
+
+#: The record each source topic carries, by its full name.
+_MODELS: dict[str, type[Event]] = {spec.full_name: spec.value for spec in CLOCK_SOURCES}
+
+
+def _state(child_key: str) -> ChildClocks:
+    return stored_clocks(clocks.get(child_key), child_key)
+
+
+def _advance(event: Event, now: datetime) -> ClockStep:
+    """The pure step for one event of any source."""
+    if isinstance(event, WorkItem):
+        return on_work_item(_state(event.child_key), event, now)
+    if isinstance(event, ThresholdDecision):
+        return on_decision(_state(event.child_key), event, rules.decisions, now)
+    if isinstance(event, StrategyDiscussion):
+        return on_strategy_discussion(
+            _state(event.child_key), event, rules.decisions, calendar, now
+        )
+    if isinstance(event, ClockTick):
+        return due_alerts(_state(event.child_key), now)
+    raise TypeError(f"the clocks do not read {type(event).__name__}")
+
+
+def _event_time(event: EventT[bytes]) -> datetime:
+    """The time the event was published (the broker's timestamp): the clocks' "now".
+
+    Judged at its own time, an event gives the same answer when the topics are replayed (a
+    rebuild, a new worker) as when it first came, so a replay derives the same alerts, which
+    consumers already hold, instead of finding every old clock overdue at today's date.
+    """
+    stamp = event.message.timestamp
+    return datetime.fromtimestamp(stamp, UTC) if stamp else datetime.now(UTC)
+
+
+def _step(event: EventT[bytes]) -> Step:
+    value = codec.decode(event.value, _MODELS[event.message.topic])
+    child_key = str(getattr(value, "child_key"))  # noqa: B009 - every source record has one
+    before = _state(child_key)
+    step = _advance(value, _event_time(event))
+    for alert in step.alerts:
+        log.warning(
+            "timeliness: %s clock %s for child %s is %s",
+            alert.clock.value,
+            alert.clock_id,
+            alert.child_key,
+            alert.status.value,
+        )
+    # A tick with nothing due writes nothing: no changelog record a minute per child.
+    writes = () if step.clocks == before else ((clocks, {child_key: _json(step.clocks)}),)
+    return Step(outputs=step.alerts, writes=writes)
+
+
+def _json(state: ChildClocks) -> dict[str, Any]:
+    return state.model_dump(mode="json")
+
+
+@app.agent(topology.clock_sources, name="clocks")
+async def keep_clocks(stream: faust.StreamT[bytes]) -> None:
+    await each_event(stream, _step, tables=[clocks])
+
+
+def due_children(documents: Callable[[], Any], now: datetime) -> list[str]:
+    """The child keys whose clocks have something due at ``now``, from the table's documents."""
+    due = []
+    for child_key, document in documents():
+        moment = next_due(stored_clocks(document, child_key))
+        if moment is not None and moment <= now:
+            due.append(child_key)
+    return due
+
+
+@app.timer(interval=worker_settings.clock_tick_seconds)  # type: ignore[untyped-decorator]
+async def tick_due_clocks() -> None:
+    now = datetime.now(UTC)
+    target = topology.topic(CLOCK_TICKS)
+    for child_key in due_children(topology.clocks.items, now):
+        tick = ClockTick(
+            event_id=derived_id("tick", child_key, now.isoformat()),
+            child_key=child_key,
+            ticked_at=now,
+        )
+        await target.send(key=child_key.encode("utf-8"), value=codec.encode(tick))
