@@ -15,6 +15,7 @@
     frontdoor generate [--count N] [--rate R]  publish synthetic partner events (Faker en_GB)
     frontdoor history-import FILE      children's history from a case-management CSV export
     frontdoor tail QUEUE [--follow] [--details]  a queue's work items, readable
+    frontdoor chronology CHILD_KEY [--details]   everything that happened to one child, in order
     frontdoor keys create|list|revoke|rotate   partner API keys for the gateway (hashed)
     frontdoor import-police FILE --partner ID --force NAME   a police force's CSV export
     frontdoor health                   the worker's last health check; exit 1 if unhealthy or stale
@@ -490,6 +491,50 @@ def describe_work_item(item: WorkItem, *, details: bool) -> str:
     return "\n".join(lines)
 
 
+def cmd_chronology(args: argparse.Namespace) -> int:
+    """Print a child's chronology from what the topics hold: one line a step, in time order, ids
+    and codes only; the free text (rationales, an override's disclosure) with ``--details``.
+    Exit 1 when the topics hold nothing about the child."""
+    from schemas.errors import UnusableEventError  # noqa: PLC0415
+    from schemas.quality import ENGLAND  # noqa: PLC0415
+    from streams.decisions.chronology import chronology  # noqa: PLC0415
+    from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
+    from streams.platform.reader import read_topic  # noqa: PLC0415
+
+    records: list[Event] = []
+    unusable = 0
+    for spec in _CHRONOLOGY_TOPICS:
+        for message in read_topic(kafka_settings, spec.full_name, idle_seconds=0.5):
+            try:
+                records.append(codec.decode(message.value, spec.value))
+            except UnusableEventError:
+                unusable += 1
+    if unusable:
+        print(f"skipped {unusable} unusable message(s)", file=sys.stderr, flush=True)  # noqa: T201
+    entries = chronology(args.child_key, records)
+    if not entries:
+        _out(f"nothing about child {args.child_key} on the topics of this deployment")
+        return 1
+    for entry in entries:
+        _out(f"{entry.at.astimezone(ENGLAND):%Y-%m-%d %H:%M}  {entry.kind:<19}  {entry.summary}")
+        if args.details and entry.details:
+            for line in entry.details.splitlines():
+                _out(f"    {line}")
+    return 0
+
+
+# What a child's chronology is read from (outcomes are left out: the routing says it all).
+_CHRONOLOGY_TOPICS = (
+    topics.CHILD_EVENTS,
+    topics.INFORMATION_REQUESTS,
+    *topics.QUEUES.values(),
+    topics.DUTY_TEAM_ALERTS,
+    topics.DECISIONS,
+    topics.STRATEGY_DISCUSSIONS,
+    topics.TIMELINESS_ALERTS,
+)
+
+
 def cmd_keys(args: argparse.Namespace) -> int:
     """Partner API keys. A token is printed once, by create or rotate: only its hash is stored."""
     from datetime import UTC, datetime  # noqa: PLC0415
@@ -592,6 +637,17 @@ def _operations_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     reconcile.set_defaults(run=cmd_reconcile)
 
 
+def _chronology_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    chronology = commands.add_parser(
+        "chronology", help="everything that happened to one child, in time order"
+    )
+    chronology.add_argument("child_key", help="the child key, as work items and decisions show it")
+    chronology.add_argument(
+        "--details", action="store_true", help="include the free text: rationales, disclosures"
+    )
+    chronology.set_defaults(run=cmd_chronology)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="frontdoor", description=__doc__.split("\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -648,6 +704,7 @@ def parser() -> argparse.ArgumentParser:
     tail.add_argument("--follow", action="store_true", help="keep printing new items")
     tail.add_argument("--details", action="store_true", help="include the child's details")
     tail.set_defaults(run=cmd_tail)
+    _chronology_parser(commands)
     _keys_parser(commands)
     _staff_parsers(commands)
     return top

@@ -17,7 +17,10 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
+import psycopg
+import pytest
 import uvicorn
 
 from schemas.models import (
@@ -407,3 +410,27 @@ def work_item_in(
         lambda item: item.source_event_id == event_id,
         timeout=timeout,
     )
+
+
+#: The real PostgreSQL the store tests use (``.ci/run`` starts the machine's cluster).
+POSTGRES_URL = os.environ.get(
+    "FRONTDOOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def postgres_schema_url(prefix: str) -> Iterator[str]:
+    """The URL of an empty PostgreSQL schema of the test's own (``prefix`` and a random part),
+    dropped afterwards, so runs and tests never see each other's rows."""
+    schema = f"{prefix}_{uuid.uuid4().hex}"
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True)
+    except psycopg.OperationalError as exc:
+        # Integration tests talk to the real database: its absence is a failure, never a skip.
+        pytest.fail(f"no PostgreSQL at {POSTGRES_URL}: {exc}")
+    with admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            separator = "&" if "?" in POSTGRES_URL else "?"
+            yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -372,6 +372,7 @@ def _item_context(
     staff.store.log_access(
         user.username, view.work_item.child_key, page_name, item_id, staff.clock()
     )
+    discussions = staff.store.discussions(item_id)
     return {
         "user": user,
         "view": view,
@@ -382,8 +383,10 @@ def _item_context(
         "form": DecisionForm(decision_id=f"dec-{uuid.uuid4()}"),
         "discussion_form": DiscussionForm(discussion_event_id=f"sd-{uuid.uuid4()}"),
         "discussion_errors": {},
-        "discussions": staff.store.discussions(item_id),
-        "discussion_required": _discussion_required(view),
+        "discussions": discussions,
+        # Asked for until one is held, or a manager decides it will not be.
+        "discussion_required": _discussion_required(view)
+        and not any(d.status is not DiscussionStatus.CONVENED for d in discussions),
         "agencies": list(Agency),
         "statuses": list(DiscussionStatus),
         "override_form": OverrideForm(override_id=f"co-{uuid.uuid4()}"),

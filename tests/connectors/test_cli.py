@@ -15,20 +15,27 @@ from pathlib import Path
 import httpx
 import pytest
 
-from schemas.models import AcceptedEvent
+from schemas.models import AcceptedEvent, ThresholdDecision, WorkItem
 from schemas.wire import SENDER_HEADER
+from streams.platform.admin import ensure_topics
 from streams.platform.app import codec
 from streams.platform.broker import free_port, is_listening
 from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
-from streams.platform.topics import ACCEPTED_EVENTS, CONTACTS, TOPICS
+from streams.platform.topics import ACCEPTED_EVENTS, CONTACTS, DECISIONS, TOPICS, destination
 from tests.helpers import (
     contact,
     frontdoor,
     running_worker,
     stop_process_group,
     wait_for_messages,
+)
+from tests.streams.decisions.test_chronology import (
+    DECISION_RATIONALE,
+    DISCUSSION_RATIONALE,
+    OVERRIDE_RATIONALE,
+    story,
 )
 
 
@@ -193,3 +200,59 @@ def test_publishing_an_unusable_json_file_names_the_field_and_publishes_nothing(
     assert "[FD-VALIDATION]" in result.stderr
     assert "children:" in result.stderr
     assert list(read_topic(kafka, CONTACTS.name_under(prefix), idle_seconds=0.5)) == []
+
+
+@pytest.mark.integration
+def test_a_childs_chronology_is_read_from_the_topics_in_time_order_with_the_rationale(
+    kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    ensure_topics(kafka, TOPICS, prefix=topic_prefix)
+    key, records = story()  # a contact, a consent override, routing, decisions; another child
+    decision = next(r for r in records if isinstance(r, ThresholdDecision))
+    with Publisher(kafka, codec) as publisher:
+        for record in [*records, decision]:  # the decision delivered twice
+            spec = destination(record)
+            publisher.publish(spec.name_under(topic_prefix), record, key=spec.key_of(record))
+        publisher.publish_raw(DECISIONS.name_under(topic_prefix), b"{not avro}", key=key)
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "FRONTDOOR_TOPIC_PREFIX": topic_prefix,
+    }
+
+    result = frontdoor("chronology", key, "--details", env=env)
+
+    steps = [line for line in result.stdout.splitlines() if not line.startswith("    ")]
+    assert [line[18:37].strip() for line in steps] == [
+        "contact",
+        "information request",
+        "routed",
+        "routed",
+        "duty-team alert",
+        "consent overridden",
+        "timeliness alert",
+        "decision",
+        "timeliness alert",
+        "strategy discussion",
+        "strategy discussion",
+    ]
+    assert steps[0].startswith("2026-11-28 22:00  contact ")  # Europe/London: GMT in November
+    assert steps[-1].startswith("2026-12-02 15:00  strategy discussion ")
+    lines = result.stdout.splitlines()
+    decided = lines.index(next(line for line in lines if decision.event_id in line[18:]))
+    assert lines[decided + 1] == f"    rationale: {DECISION_RATIONALE}"
+    assert f"    rationale: {DISCUSSION_RATIONALE}" in lines
+    assert f"    rationale: {OVERRIDE_RATIONALE}" in lines
+    routed = next(r for r in records if isinstance(r, WorkItem) and r.child_key == key)
+    for reason in routed.rationale:
+        assert f"    {reason.rule}: {reason.description} [{reason.evidence}]" in lines
+    assert "decision-oscar" not in result.stdout
+    assert "skipped 1 unusable message(s)" in result.stderr
+
+    brief = frontdoor("chronology", key, env=env).stdout
+    assert [line for line in brief.splitlines() if not line.startswith("    ")] == steps
+    assert DECISION_RATIONALE not in brief
+    assert "Amelia" not in brief
+
+    nobody = frontdoor("chronology", "ck-nobody", env=env, check=False)
+    assert nobody.returncode == 1
+    assert "nothing about child ck-nobody" in nobody.stdout

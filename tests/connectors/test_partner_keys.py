@@ -11,12 +11,10 @@ import os
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -34,11 +32,13 @@ from connectors.partner_keys import (
 from connectors.store import ApiKeyRecord, Store, open_store
 from schemas.errors import AuthenticationError, AuthorizationError
 from schemas.models import Agency, EventType, Referrer
-from tests.helpers import consent_override, contact, police_notification
-
-POSTGRES_URL = os.environ.get(
-    "FRONTDOOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+from tests.helpers import (
+    consent_override,
+    contact,
+    police_notification,
+    postgres_schema_url,
 )
+
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 ALL_TYPES = list(EventType)
@@ -52,22 +52,6 @@ def fresh_cache() -> Iterator[None]:
     partner_keys.clear_cache()
 
 
-def _postgres_schema_url() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex}"
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True)
-    except psycopg.OperationalError as exc:
-        # Integration tests talk to the real database: its absence is a failure, never a skip.
-        pytest.fail(f"no PostgreSQL at {POSTGRES_URL}: {exc}")
-    with admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            separator = "&" if "?" in POSTGRES_URL else "?"
-            yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 @pytest.fixture(
     params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)],
 )
@@ -76,7 +60,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'keys.db'}"
     else:
-        yield from _postgres_schema_url()
+        yield from postgres_schema_url("t")
 
 
 @pytest.fixture

@@ -8,38 +8,15 @@ the gateway's store tests: an integration test that skips proves nothing.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
 
 from connectors.staff.db import engine_for, migrate
 from connectors.staff.store import QueueStore
-
-POSTGRES_URL = os.environ.get(
-    "FRONTDOOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-
-
-def postgres_schema_url() -> Iterator[str]:
-    """The URL of an empty PostgreSQL schema of this test's own; dropped afterwards."""
-    schema = f"staff_{uuid.uuid4().hex}"
-    try:
-        admin = psycopg.connect(POSTGRES_URL, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"no PostgreSQL at {POSTGRES_URL}: {exc}")
-    with admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            separator = "&" if "?" in POSTGRES_URL else "?"
-            yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+from tests.helpers import postgres_schema_url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
@@ -48,7 +25,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'staff.db'}"
     else:
-        yield from postgres_schema_url()
+        yield from postgres_schema_url("staff")
 
 
 @pytest.fixture

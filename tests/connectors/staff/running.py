@@ -82,6 +82,15 @@ class RunningStaff:
     def discussions(self) -> list[StrategyDiscussion]:
         return _read(self.kafka, STRATEGY_DISCUSSIONS.name_under(self.prefix), StrategyDiscussion)
 
+    def catch_up(self) -> None:
+        """Feed the store everything on its topics (what the application published too)."""
+        with StoreFeeder(
+            self.store, self.kafka, CODEC, prefix=self.prefix, group_id=None
+        ) as feeder:
+            quiet = 0
+            while quiet < 3:  # the first polls may come back empty while partitions are fetched
+                quiet = 0 if feeder.feed_once(500) else quiet + 1
+
     def publish_and_store(self, *events: Event) -> None:
         """Publish ``events`` to their topics and wait until the feeder has stored them."""
         with Publisher(self.kafka, CODEC) as publisher:

@@ -1,4 +1,4 @@
-"""A MASH worker's morning in a real browser: sign in, open the queue, open an item, decide.
+"""Staff in a real browser: a MASH worker decides an item; a team manager records a discussion.
 
 Chromium (the system's, ``/usr/bin/chromium``; Playwright's own download does not work here)
 drives the application served by uvicorn over HTTP, with the session cookie Secure as in
@@ -23,6 +23,7 @@ from tests.connectors.staff.running import (
     MASH_WORKER,
     PASSWORD,
     SESSION_SECRET,
+    TEAM_MANAGER,
     RunningStaff,
     start_staff,
 )
@@ -123,3 +124,36 @@ def test_a_mash_worker_decides_an_item_and_sees_it_leave_the_queue(
 
     [decision] = [d for d in running.decisions() if d.work_item_id == item.event_id]
     assert decision.rationale == A_RATIONALE
+
+
+def test_a_team_manager_records_a_strategy_discussion_and_sees_who_was_missing(
+    page: Page, running: RunningStaff
+) -> None:
+    item = next(row for row in running.store.queue(Queue.MASH) if row.child.school_urn)
+    with serving(create_app(running.staff, SESSION_SECRET)) as url:
+        page.goto(f"{url}/items/{item.event_id}")
+        page.get_by_label("Username").fill(TEAM_MANAGER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+        page.get_by_label("Level of need").select_option("4")
+        page.get_by_label("Next step").select_option("strategy_discussion")
+        page.get_by_label("Rationale").fill(A_RATIONALE)
+        page.get_by_role("button", name="Record decision").click()
+        expect(page.get_by_role("status")).to_contain_text("Decision recorded")
+
+        page.goto(f"{url}/items/{item.event_id}")
+        discussion = page.locator("#strategy-discussion")
+        discussion.get_by_role("radio", name="Held", exact=True).check()
+        attended = discussion.get_by_role("group", name="Attended (held)")
+        attended.get_by_role("checkbox", name="local authority", exact=True).check()
+        attended.get_by_role("checkbox", name="police", exact=True).check()
+        discussion.get_by_role("radio", name="No", exact=True).check()
+        discussion.get_by_role("textbox", name="Reasons").fill(
+            "Police shared the incident log and the hospital's view; the bruising has an "
+            "explanation the paediatrician accepts, so no section 47 enquiry."
+        )
+        discussion.get_by_role("button", name="Record strategy discussion").click()
+
+        expect(page.get_by_role("note").last).to_contain_text("Held without health, education")
+        screenshot(page, "05-strategy-discussion-flagged")

@@ -366,6 +366,10 @@ def test_a_discussion_held_without_health_and_school_is_recorded_and_flagged(
     assert discussion.event_id == form["discussion_event_id"]
     assert [agency.value for agency in discussion.missing_agencies] == ["health", "education"]
     assert discussion.section_47 is False
+    running.catch_up()
+    page = app.get(f"/items/{item.event_id}").text
+    assert "not present: health, education" in page
+    assert "Record strategy discussion" not in page
 
 
 def test_a_mash_worker_cannot_decide_a_discussion_will_not_be_held(
