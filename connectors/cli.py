@@ -10,6 +10,7 @@
     frontdoor config                   print the settings in force, secrets masked
     frontdoor schemas list|export      released schema ids; write new versions after a model change
     frontdoor publish TYPE FILE        validate a JSON event and publish it (acks=all)
+    frontdoor decide FILE              record a threshold decision (a case-management system's)
     frontdoor dead-letters list        dead letters with counts by code and sender
     frontdoor dead-letters resubmit ID FILE   publish a corrected message in a dead letter's place
     frontdoor generate [--count N] [--rate R]  publish synthetic partner events (Faker en_GB)
@@ -237,6 +238,31 @@ def cmd_publish(args: argparse.Namespace) -> int:
     with Publisher(kafka_settings, codec) as publisher:
         partition, offset = publisher.publish(topic, event, headers={SENDER_HEADER: args.sender})
     _out(f"published {event.event_id} to {topic} [{partition}@{offset}]")
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    """Record a threshold decision from a JSON file, checked as the staff application checks it."""
+    from schemas.errors import RecordRefusedError  # noqa: PLC0415
+    from schemas.models import ThresholdDecision  # noqa: PLC0415
+    from streams.decisions.rules import DEFAULT_RULES_FILE, load_rules  # noqa: PLC0415
+    from streams.decisions.threshold import decision_problems  # noqa: PLC0415
+    from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
+
+    worker = load(WorkerSettings)
+    rules = load_rules(worker.rules_file or DEFAULT_RULES_FILE)
+    decision = _read_event_json(Path(args.file), ThresholdDecision)
+    assert isinstance(decision, ThresholdDecision)  # noqa: S101 - read as one just above
+    problems = decision_problems(decision, rules.decisions.minimum_rationale_words)
+    if problems:
+        raise RecordRefusedError(
+            "the decision was not recorded: "
+            + "; ".join(f"{field}: {message}" for field, message in problems)
+        )
+    topic = topics.DECISIONS.full_name
+    with Publisher(kafka_settings, codec) as publisher:
+        partition, offset = publisher.publish(topic, decision, key=decision.child_key)
+    _out(f"recorded decision {decision.event_id} on {topic} [{partition}@{offset}]")
     return 0
 
 
@@ -584,6 +610,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def _staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    decide = commands.add_parser(
+        "decide", help="record a threshold decision from a JSON file (checked, then published)"
+    )
+    decide.add_argument("file")
+    decide.set_defaults(run=cmd_decide)
     staff = commands.add_parser("staff", help="serve the staff application (queues, decisions)")
     staff.add_argument(
         "--demo-users",

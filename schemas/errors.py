@@ -78,6 +78,13 @@ class AuthorizationError(FrontDoorError):
     code = "FD-AUTH-FORBIDDEN"
 
 
+class RecordRefusedError(FrontDoorError):
+    """A person's record (a threshold decision, a strategy discussion) does not meet the rules
+    for one: the message names each field and what it needs. Nothing is published."""
+
+    code = "FD-RECORD-REFUSED"
+
+
 class SchemaError(FrontDoorError):
     """A schema contract problem on our side (registry, generation, compatibility)."""
 

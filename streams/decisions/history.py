@@ -19,10 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.models import (
     AcceptedEvent,
+    ConsentAction,
     EventType,
     HistoryRecordType,
     HistorySummary,
     ImportedHistory,
+    LawfulBasis,
     OpenPlan,
     Queue,
 )
@@ -63,6 +65,22 @@ class Plan(BaseModel):
     ended_on: date | None = None
 
 
+class Disclosure(BaseModel):
+    """Information about the child shared without consent: a team manager's recorded override.
+
+    The lawful basis and the recipients are kept; what was shared and why stay on the consent
+    event itself (free text is not copied into the history).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    sender: str
+    decided_at: datetime
+    lawful_basis: LawfulBasis
+    shared_with: list[str] = Field(default_factory=list)
+
+
 class ChildHistory(BaseModel):
     """Everything kept per child key."""
 
@@ -72,6 +90,9 @@ class ChildHistory(BaseModel):
     events: list[PastEvent] = Field(default_factory=list)
     plans: list[Plan] = Field(default_factory=list)
     strategy_discussions: list[date] = Field(default_factory=list)
+    #: Every sharing without consent, in the order recorded (domain brief: an override is a
+    #: disclosure, recorded whether or not information was in the end shared).
+    disclosures: list[Disclosure] = Field(default_factory=list)
 
     def has_decided(self, child_event_id: str) -> bool:
         """Whether this child event was decided already (it is being delivered again)."""
@@ -161,7 +182,29 @@ def with_event(
         queue=queue,
         level=level,
     )
-    return history.model_copy(update={"events": [*history.events, past]})
+    return history.model_copy(
+        update={
+            "events": [*history.events, past],
+            "disclosures": [*history.disclosures, *_disclosure(accepted)],
+        }
+    )
+
+
+def _disclosure(accepted: AcceptedEvent) -> list[Disclosure]:
+    consent = accepted.consent_event
+    if consent is None or consent.action is not ConsentAction.OVERRIDDEN:
+        return []
+    if consent.lawful_basis is None:  # the contract refuses an override without one
+        return []
+    return [
+        Disclosure(
+            event_id=accepted.event_id,
+            sender=accepted.sender,
+            decided_at=consent.decided_at,
+            lawful_basis=consent.lawful_basis,
+            shared_with=list(consent.shared_with),
+        )
+    ]
 
 
 _PLANS: dict[HistoryRecordType, OpenPlan] = {

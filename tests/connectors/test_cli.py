@@ -256,3 +256,51 @@ def test_a_childs_chronology_is_read_from_the_topics_in_time_order_with_the_rati
     nobody = frontdoor("chronology", "ck-nobody", env=env, check=False)
     assert nobody.returncode == 1
     assert "nothing about child ck-nobody" in nobody.stdout
+
+
+@pytest.mark.integration
+def test_decide_refuses_a_placeholder_rationale_and_records_a_proper_decision(
+    kafka: KafkaSettings, topic_prefix: str, tmp_path: Path
+) -> None:
+    ensure_topics(kafka, [DECISIONS], prefix=topic_prefix)
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "FRONTDOOR_TOPIC_PREFIX": topic_prefix,
+    }
+    decision = {
+        "event_id": "dec-cms-0001",
+        "work_item_id": "wi-cms-0001",
+        "child_key": "child-cms-0001",
+        "source_event_id": "evt-cms-0001",
+        "queue": "mash",
+        "level": 3,
+        "next_step": "child_in_need_assessment",
+        "rationale": "see notes",
+        "decided_by": "cms.worker",
+        "decided_by_role": "mash_worker",
+        "decided_at": "2026-11-27T10:00:00+00:00",
+    }
+    placeholder = tmp_path / "placeholder.json"
+    placeholder.write_text(json.dumps(decision), encoding="utf-8")
+    proper = tmp_path / "proper.json"
+    proper.write_text(
+        json.dumps(
+            decision
+            | {
+                "rationale": "Neglect concerns from school and health visitor over six months; "
+                "parents accept help; an assessment will show what the family needs."
+            }
+        ),
+        encoding="utf-8",
+    )
+
+    refused = frontdoor("decide", str(placeholder), env=env, check=False)
+    recorded = frontdoor("decide", str(proper), env=env)
+
+    assert refused.returncode == 2
+    assert "[FD-RECORD-REFUSED]" in refused.stderr
+    assert "rationale: " in refused.stderr
+    assert "at least 8 words" in refused.stderr
+    assert "recorded decision dec-cms-0001" in recorded.stdout
+    messages = list(read_topic(kafka, DECISIONS.name_under(topic_prefix)))
+    assert [codec.decode(m.value, ThresholdDecision).event_id for m in messages] == ["dec-cms-0001"]

@@ -220,6 +220,26 @@ def test_a_consent_event_is_recorded_in_the_history_and_is_not_work() -> None:
     assert stored_history(routed.history.model_dump(mode="json"), "ck-1") == routed.history
 
 
+def test_a_consent_override_is_recorded_as_a_disclosure_on_the_childs_history_once() -> None:
+    event = consent_override(decided_at=TUESDAY_10)
+    history = stored_history(None, "ck-1")
+
+    routed = route_child_event(child_event(event), history, RULES, CALENDAR, TUESDAY_10)
+    assert routed.history is not None
+    again = route_child_event(child_event(event), routed.history, RULES, CALENDAR, TUESDAY_10)
+
+    [disclosure] = routed.history.disclosures
+    assert disclosure.event_id == event.event_id
+    assert disclosure.lawful_basis is event.lawful_basis
+    assert disclosure.shared_with == event.shared_with
+    assert again.history is None  # a redelivery changes nothing
+    given = consent_override(action="given", lawful_basis=None, rationale=None)
+    given = given.model_copy(update={"information_shared": None, "shared_with": []})
+    recorded = route_child_event(child_event(given), history, RULES, CALENDAR, TUESDAY_10)
+    assert recorded.history is not None
+    assert recorded.history.disclosures == []
+
+
 def test_work_item_ids_are_the_same_every_time_the_same_event_is_routed() -> None:
     event = early_help_contact()
     first = work_items(child_event(event), NO_HISTORY, decide(event), TUESDAY_10)
