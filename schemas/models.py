@@ -760,6 +760,35 @@ class ClockTick(Event):
     ticked_at: AwareDatetime
 
 
+class NotifiedChild(Record):
+    """A child as the referrer named them in their own event: nothing they did not give."""
+
+    given_name: Name | None = None
+    family_name: Name | None = None
+    date_of_birth: date | None = None
+    partner_reference: Reference | None = None
+
+
+class OutcomeNotification(Event):
+    """To the referrer: what the front door decided about the child they told it about.
+
+    Minimised (domain brief, data minimisation): the referrer's own event and the child as they
+    named them, the next step and when it was decided; never the rationale, the history, the
+    level of need or anything about the family the referrer did not give. ``event_id`` is derived
+    from the decision, so a decision published twice notifies once; a revision notifies again.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.OutcomeNotification"
+
+    about_event_id: EventId = Field(description="The referrer's own event.")
+    about_event_type: EventType
+    addressed_to_sender: Code
+    child: NotifiedChild
+    next_step: NextStep
+    decided_at: AwareDatetime
+    revised: bool = Field(default=False, description="A revision of an earlier outcome.")
+
+
 #: Every top-level record, in the order their schemas are published.
 ALL_EVENTS: tuple[type[Event], ...] = (
     Contact,
@@ -779,6 +808,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     StrategyDiscussion,
     TimelinessAlert,
     ClockTick,
+    OutcomeNotification,
 )
 
 #: The partner event model for each event type.

@@ -61,10 +61,16 @@ from schemas.models import (
 )
 from schemas.wire import SENDER_HEADER
 from streams.decisions.ids import derived_id
+from streams.decisions.notifications import outcome_notification
 from streams.decisions.strategy import child_has_school, discussion_problems, held_discussion
 from streams.decisions.threshold import decision_problems, rationale_problem
 from streams.platform.settings import StaffSettings
-from streams.platform.topics import CONSENT_EVENTS, DECISIONS, STRATEGY_DISCUSSIONS
+from streams.platform.topics import (
+    CONSENT_EVENTS,
+    DECISIONS,
+    OUTCOME_NOTIFICATIONS,
+    STRATEGY_DISCUSSIONS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -448,9 +454,18 @@ def decide(
     view = _decidable(staff, user, item_id)
     decision, errors = _decision(staff, user, view, form)
     if decision is not None and not errors:
+        notice = outcome_notification(decision, view.work_item)
         try:
-            staff.publisher().publish(
+            publisher = staff.publisher()
+            publisher.publish(
                 DECISIONS.name_under(staff.topic_prefix), decision, key=decision.child_key
+            )
+            # The referrer is told; a resubmission after a failure here publishes both again,
+            # with the same ids, so nothing is recorded or told twice.
+            publisher.publish(
+                OUTCOME_NOTIFICATIONS.name_under(staff.topic_prefix),
+                notice,
+                key=notice.addressed_to_sender,
             )
         except FrontDoorError as exc:
             log.error(  # noqa: TRY400 - the error's class says enough; no traceback per retry

@@ -33,6 +33,7 @@ from schemas.models import (
     InformationRequest,
     MashTask,
     Outcome,
+    OutcomeNotification,
     PoliceNotification,
     Queue,
     StrategyDiscussion,
@@ -206,6 +207,13 @@ TIMELINESS_ALERTS = TopicSpec(
     description="To the team managers: a decision, strategy discussion or conference overdue, "
     "and when it is cleared.",
 )
+OUTCOME_NOTIFICATIONS = TopicSpec(
+    "notifications.outcomes",
+    key="addressed_to_sender",
+    value=OutcomeNotification,
+    description="To referrers: what was decided about the child they told the front door about "
+    "(minimised); delivered by the delivery service.",
+)
 CLOCK_TICKS = TopicSpec(
     "clocks.ticks",
     key="child_key",
@@ -233,6 +241,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     DECISIONS,
     STRATEGY_DISCUSSIONS,
     TIMELINESS_ALERTS,
+    OUTCOME_NOTIFICATIONS,
     CLOCK_TICKS,
 )
 

@@ -22,6 +22,7 @@ from connectors.staff.web import Staff
 from schemas.models import (
     ConsentEvent,
     Event,
+    OutcomeNotification,
     StaffRole,
     StrategyDiscussion,
     ThresholdDecision,
@@ -37,6 +38,7 @@ from streams.platform.topics import (
     DECISIONS,
     DUTY_TEAM_ALERTS,
     MASH_TASKS,
+    OUTCOME_NOTIFICATIONS,
     QUEUES,
     STRATEGY_DISCUSSIONS,
     TIMELINESS_ALERTS,
@@ -79,6 +81,10 @@ class RunningStaff:
     def consent_events(self) -> list[ConsentEvent]:
         return _read(self.kafka, CONSENT_EVENTS.name_under(self.prefix), ConsentEvent)
 
+    def notifications(self) -> list[OutcomeNotification]:
+        topic = OUTCOME_NOTIFICATIONS.name_under(self.prefix)
+        return _read(self.kafka, topic, OutcomeNotification)
+
     def discussions(self) -> list[StrategyDiscussion]:
         return _read(self.kafka, STRATEGY_DISCUSSIONS.name_under(self.prefix), StrategyDiscussion)
 
@@ -120,6 +126,7 @@ def start_staff(
             CONSENT_EVENTS,
             STRATEGY_DISCUSSIONS,
             TIMELINESS_ALERTS,
+            OUTCOME_NOTIFICATIONS,
         ],
         prefix=prefix,
     )

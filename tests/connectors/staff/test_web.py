@@ -139,6 +139,12 @@ def test_a_decision_posted_through_the_form_is_published_and_the_item_leaves_the
     assert decision.next_step is NextStep.CHILD_IN_NEED_ASSESSMENT
     assert decision.rationale == A_RATIONALE
     assert item_id not in item_links(app.get("/queues/mash").text)
+    item = running.store.item(item_id)
+    assert item is not None
+    [notice] = [n for n in running.notifications() if n.about_event_id == decision.source_event_id]
+    assert notice.addressed_to_sender == item.work_item.sender
+    assert notice.next_step is NextStep.CHILD_IN_NEED_ASSESSMENT
+    assert A_RATIONALE not in notice.model_dump_json()
 
 
 def test_a_placeholder_rationale_is_refused_on_the_form_with_the_typed_text_kept(
