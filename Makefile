@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/latency.py --rates 200,1000
 	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/identify.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .frontdoor-data

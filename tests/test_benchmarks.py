@@ -63,3 +63,17 @@ def test_the_replay_benchmark_runs_and_prints_its_figures(kafka: KafkaSettings) 
     assert "rows/s" in output
     assert "worker memory: peak" in output
     assert "restart (SIGTERM, start again)" in output
+
+
+def test_the_identification_benchmark_runs_without_a_broker() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "identify.py"), "--rows", "400", "--every", "100"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rows 0-100 (new children)" in result.stdout
+    assert "rows 100-200 (known children)" in result.stdout
