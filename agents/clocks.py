@@ -43,6 +43,7 @@ from streams.decisions.clocks import (
     on_decision,
     on_strategy_discussion,
     on_work_item,
+    prune,
     stored_clocks,
 )
 from streams.decisions.ids import derived_id
@@ -92,7 +93,10 @@ def _step(event: EventT[bytes]) -> Step:
     value = codec.decode(event.value, _MODELS[event.message.topic])
     child_key = str(getattr(value, "child_key"))  # noqa: B009 - every source record has one
     before = _state(child_key)
-    step = _advance(value, _event_time(event))
+    moment = _event_time(event)
+    step = _advance(value, moment)
+    # Clocks stopped long ago go, so a child's document and the timer's scan stay small.
+    after = prune(step.clocks, moment)
     for alert in step.alerts:
         log.warning(
             "timeliness: %s clock %s for child %s is %s",
@@ -102,7 +106,7 @@ def _step(event: EventT[bytes]) -> Step:
             alert.status.value,
         )
     # A tick with nothing due writes nothing: no changelog record a minute per child.
-    writes = () if step.clocks == before else ((clocks, {child_key: _json(step.clocks)}),)
+    writes = () if after == before else ((clocks, {child_key: _json(after)}),)
     return Step(outputs=step.alerts, writes=writes)
 
 

@@ -242,12 +242,18 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    """Record a threshold decision from a JSON file, checked as the staff application checks it."""
+    """Record a threshold decision from a JSON file, checked as the staff application checks it.
+
+    The decision must be about a work item on the queues (read from the topics); the referrer of
+    that item is told the outcome, as from the staff application.
+    """
     from schemas.errors import RecordRefusedError  # noqa: PLC0415
     from schemas.models import ThresholdDecision  # noqa: PLC0415
+    from streams.decisions.notifications import outcome_notification  # noqa: PLC0415
     from streams.decisions.rules import DEFAULT_RULES_FILE, load_rules  # noqa: PLC0415
     from streams.decisions.threshold import decision_problems  # noqa: PLC0415
     from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
+    from streams.platform.reader import read_topic  # noqa: PLC0415
 
     worker = load(WorkerSettings)
     rules = load_rules(worker.rules_file or DEFAULT_RULES_FILE)
@@ -259,10 +265,23 @@ def cmd_decide(args: argparse.Namespace) -> int:
             "the decision was not recorded: "
             + "; ".join(f"{field}: {message}" for field, message in problems)
         )
-    topic = topics.DECISIONS.full_name
+    queue = topics.QUEUES[decision.queue].full_name
+    items = (codec.decode(m.value, WorkItem) for m in read_topic(kafka_settings, queue))
+    item = next((i for i in items if i.event_id == decision.work_item_id), None)
+    if item is None or item.child_key != decision.child_key:
+        raise RecordRefusedError(
+            f"the decision was not recorded: work_item_id: no work item {decision.work_item_id} "
+            f"for child {decision.child_key} on the {decision.queue.value} queue"
+        )
+    notice = outcome_notification(decision, item)
     with Publisher(kafka_settings, codec) as publisher:
-        partition, offset = publisher.publish(topic, decision, key=decision.child_key)
-    _out(f"recorded decision {decision.event_id} on {topic} [{partition}@{offset}]")
+        partition, offset = publisher.publish(
+            topics.DECISIONS.full_name, decision, key=decision.child_key
+        )
+        publisher.publish(
+            topics.OUTCOME_NOTIFICATIONS.full_name, notice, key=notice.addressed_to_sender
+        )
+    _out(f"recorded decision {decision.event_id} [{partition}@{offset}]; {item.sender} is told")
     return 0
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from schemas.models import AcceptedEvent, ThresholdDecision, WorkItem
+from schemas.models import AcceptedEvent, OutcomeNotification, Queue, ThresholdDecision, WorkItem
 from schemas.wire import SENDER_HEADER
 from streams.platform.admin import ensure_topics
 from streams.platform.app import codec
@@ -23,7 +23,15 @@ from streams.platform.broker import free_port, is_listening
 from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
-from streams.platform.topics import ACCEPTED_EVENTS, CONTACTS, DECISIONS, TOPICS, destination
+from streams.platform.topics import (
+    ACCEPTED_EVENTS,
+    CONTACTS,
+    DECISIONS,
+    OUTCOME_NOTIFICATIONS,
+    TOPICS,
+    destination,
+)
+from tests.connectors.staff.synthetic import work_items
 from tests.helpers import (
     contact,
     frontdoor,
@@ -262,16 +270,20 @@ def test_a_childs_chronology_is_read_from_the_topics_in_time_order_with_the_rati
 def test_decide_refuses_a_placeholder_rationale_and_records_a_proper_decision(
     kafka: KafkaSettings, topic_prefix: str, tmp_path: Path
 ) -> None:
-    ensure_topics(kafka, [DECISIONS], prefix=topic_prefix)
+    ensure_topics(kafka, TOPICS, prefix=topic_prefix)
+    [item] = work_items(4, queue=Queue.MASH)[:1]
+    with Publisher(kafka, codec) as publisher:
+        spec = destination(item)
+        publisher.publish(spec.name_under(topic_prefix), item, key=spec.key_of(item))
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "FRONTDOOR_TOPIC_PREFIX": topic_prefix,
     }
     decision = {
         "event_id": "dec-cms-0001",
-        "work_item_id": "wi-cms-0001",
-        "child_key": "child-cms-0001",
-        "source_event_id": "evt-cms-0001",
+        "work_item_id": item.event_id,
+        "child_key": item.child_key,
+        "source_event_id": item.source_event_id,
         "queue": "mash",
         "level": 3,
         "next_step": "child_in_need_assessment",
@@ -280,27 +292,37 @@ def test_decide_refuses_a_placeholder_rationale_and_records_a_proper_decision(
         "decided_by_role": "mash_worker",
         "decided_at": "2026-11-27T10:00:00+00:00",
     }
-    placeholder = tmp_path / "placeholder.json"
-    placeholder.write_text(json.dumps(decision), encoding="utf-8")
-    proper = tmp_path / "proper.json"
-    proper.write_text(
-        json.dumps(
-            decision
-            | {
-                "rationale": "Neglect concerns from school and health visitor over six months; "
-                "parents accept help; an assessment will show what the family needs."
-            }
-        ),
-        encoding="utf-8",
-    )
+    files = {}
+    for name, changes in (
+        ("placeholder", {}),
+        ("unknown-item", {"work_item_id": "wi-unknown", "rationale": PROPER_RATIONALE}),
+        ("proper", {"rationale": PROPER_RATIONALE}),
+    ):
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(json.dumps(decision | changes), encoding="utf-8")
 
-    refused = frontdoor("decide", str(placeholder), env=env, check=False)
-    recorded = frontdoor("decide", str(proper), env=env)
+    refused = frontdoor("decide", str(files["placeholder"]), env=env, check=False)
+    unknown = frontdoor("decide", str(files["unknown-item"]), env=env, check=False)
+    recorded = frontdoor("decide", str(files["proper"]), env=env)
 
     assert refused.returncode == 2
     assert "[FD-RECORD-REFUSED]" in refused.stderr
     assert "rationale: " in refused.stderr
     assert "at least 8 words" in refused.stderr
+    assert unknown.returncode == 2
+    assert "no work item wi-unknown" in unknown.stderr
     assert "recorded decision dec-cms-0001" in recorded.stdout
-    messages = list(read_topic(kafka, DECISIONS.name_under(topic_prefix)))
-    assert [codec.decode(m.value, ThresholdDecision).event_id for m in messages] == ["dec-cms-0001"]
+    decisions = read_topic(kafka, DECISIONS.name_under(topic_prefix))
+    assert [codec.decode(m.value, ThresholdDecision).event_id for m in decisions] == [
+        "dec-cms-0001"
+    ]
+    notices = read_topic(kafka, OUTCOME_NOTIFICATIONS.name_under(topic_prefix))
+    [notice] = [codec.decode(m.value, OutcomeNotification) for m in notices]
+    assert notice.addressed_to_sender == item.sender
+    assert notice.next_step.value == "child_in_need_assessment"
+
+
+PROPER_RATIONALE = (
+    "Neglect concerns from school and health visitor over six months; parents accept help; "
+    "an assessment will show what the family needs."
+)
