@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from connectors.staff.web import create_app
 from schemas.models import (
@@ -74,6 +75,24 @@ def a_mash_item(running: RunningStaff) -> str:
     return running.store.queue(Queue.MASH)[0].event_id
 
 
+def post_decision(
+    app: TestClient,
+    item_id: str,
+    form: dict[str, str],
+    *,
+    level: str,
+    next_step: str,
+    rationale: str = A_RATIONALE,
+) -> Response:
+    """Submit the item's decision form as a person would, with the page's hidden fields."""
+    response: Response = app.post(
+        f"/items/{item_id}/decision",
+        data={**form, "level": level, "next_step": next_step, "rationale": rationale},
+        follow_redirects=False,
+    )
+    return response
+
+
 def test_a_page_needs_a_signed_in_user(app: TestClient) -> None:
     response = app.get("/queues/mash", follow_redirects=False)
 
@@ -119,15 +138,8 @@ def test_a_decision_posted_through_the_form_is_published_and_the_item_leaves_the
     item_id = a_mash_item(running)
     form = hidden_fields(app.get(f"/items/{item_id}").text)
 
-    response = app.post(
-        f"/items/{item_id}/decision",
-        data={
-            **form,
-            "level": "3",
-            "next_step": NextStep.CHILD_IN_NEED_ASSESSMENT.value,
-            "rationale": A_RATIONALE,
-        },
-        follow_redirects=False,
+    response = post_decision(
+        app, item_id, form, level="3", next_step=NextStep.CHILD_IN_NEED_ASSESSMENT.value
     )
 
     assert response.status_code == 303
@@ -154,14 +166,8 @@ def test_a_placeholder_rationale_is_refused_on_the_form_with_the_typed_text_kept
     item_id = a_mash_item(running)
     form = hidden_fields(app.get(f"/items/{item_id}").text)
 
-    response = app.post(
-        f"/items/{item_id}/decision",
-        data={
-            **form,
-            "level": "2",
-            "next_step": "advice_and_signposting",
-            "rationale": "see notes",
-        },
+    response = post_decision(
+        app, item_id, form, level="2", next_step="advice_and_signposting", rationale="see notes"
     )
 
     assert response.status_code == 422
@@ -330,15 +336,8 @@ def test_the_session_cookie_is_secure_http_only_and_strict_by_default(
 
 def decide_at_level_4(app: TestClient, item_id: str) -> None:
     form = hidden_fields(app.get(f"/items/{item_id}").text)
-    response = app.post(
-        f"/items/{item_id}/decision",
-        data={
-            **form,
-            "level": "4",
-            "next_step": NextStep.STRATEGY_DISCUSSION.value,
-            "rationale": A_RATIONALE,
-        },
-        follow_redirects=False,
+    response = post_decision(
+        app, item_id, form, level="4", next_step=NextStep.STRATEGY_DISCUSSION.value
     )
     assert response.status_code == 303
 
@@ -408,15 +407,7 @@ def test_a_discussion_is_not_asked_for_an_item_decided_below_level_4(
     sign_in(app, MASH_WORKER)
     item_id = a_mash_item(running)
     form = hidden_fields(app.get(f"/items/{item_id}").text)
-    app.post(
-        f"/items/{item_id}/decision",
-        data={
-            **form,
-            "level": "3",
-            "next_step": "child_in_need_assessment",
-            "rationale": A_RATIONALE,
-        },
-    )
+    post_decision(app, item_id, form, level="3", next_step="child_in_need_assessment")
 
     response = app.post(
         f"/items/{item_id}/strategy-discussion",
