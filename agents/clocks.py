@@ -18,7 +18,7 @@ duplicate tick (a standby copy of the table, a tick in flight across a restart) 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,22 +59,16 @@ clocks: StagedTable[Any] = StagedTable(topology.clocks)
 _MODELS: dict[str, type[Event]] = {spec.full_name: spec.value for spec in CLOCK_SOURCES}
 
 
-def _state(child_key: str) -> ChildClocks:
-    return stored_clocks(clocks.get(child_key), child_key)
-
-
-def _advance(event: Event, now: datetime) -> ClockStep:
-    """The pure step for one event of any source."""
+def _advance(state: ChildClocks, event: Event, now: datetime) -> ClockStep:
+    """The pure step for one event of any source, from the child's clocks as they stand."""
     if isinstance(event, WorkItem):
-        return on_work_item(_state(event.child_key), event, now)
+        return on_work_item(state, event, now)
     if isinstance(event, ThresholdDecision):
-        return on_decision(_state(event.child_key), event, rules.decisions, now)
+        return on_decision(state, event, rules.decisions, now)
     if isinstance(event, StrategyDiscussion):
-        return on_strategy_discussion(
-            _state(event.child_key), event, rules.decisions, calendar, now
-        )
+        return on_strategy_discussion(state, event, rules.decisions, calendar, now)
     if isinstance(event, ClockTick):
-        return due_alerts(_state(event.child_key), now)
+        return due_alerts(state, now)
     raise TypeError(f"the clocks do not read {type(event).__name__}")
 
 
@@ -92,9 +86,9 @@ def _event_time(event: EventT[bytes]) -> datetime:
 def _step(event: EventT[bytes]) -> Step:
     value = codec.decode(event.value, _MODELS[event.message.topic])
     child_key = str(getattr(value, "child_key"))  # noqa: B009 - every source record has one
-    before = _state(child_key)
+    before = stored_clocks(clocks.get(child_key), child_key)
     moment = _event_time(event)
-    step = _advance(value, moment)
+    step = _advance(before, value, moment)
     # Clocks stopped long ago go, so a child's document and the timer's scan stay small.
     after = prune(step.clocks, moment)
     for alert in step.alerts:
@@ -119,10 +113,10 @@ async def keep_clocks(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _step, tables=[clocks])
 
 
-def due_children(documents: Callable[[], Any], now: datetime) -> list[str]:
+def due_children(documents: Iterable[tuple[str, Any]], now: datetime) -> list[str]:
     """The child keys whose clocks have something due at ``now``, from the table's documents."""
     due = []
-    for child_key, document in documents():
+    for child_key, document in documents:
         moment = next_due(stored_clocks(document, child_key))
         if moment is not None and moment <= now:
             due.append(child_key)
@@ -133,7 +127,7 @@ def due_children(documents: Callable[[], Any], now: datetime) -> list[str]:
 async def tick_due_clocks() -> None:
     now = datetime.now(UTC)
     target = topology.topic(CLOCK_TICKS)
-    for child_key in due_children(topology.clocks.items, now):
+    for child_key in due_children(topology.clocks.items(), now):
         tick = ClockTick(
             event_id=derived_id("tick", child_key, now.isoformat()),
             child_key=child_key,
