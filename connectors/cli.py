@@ -275,13 +275,10 @@ def cmd_decide(args: argparse.Namespace) -> int:
         )
     notice = outcome_notification(decision, item)
     with Publisher(kafka_settings, codec) as publisher:
-        partition, offset = publisher.publish(
-            topics.DECISIONS.full_name, decision, key=decision.child_key
-        )
-        publisher.publish(
-            topics.OUTCOME_NOTIFICATIONS.full_name, notice, key=notice.addressed_to_sender
-        )
-    _out(f"recorded decision {decision.event_id} [{partition}@{offset}]; {item.sender} is told")
+        for record in (decision, notice):
+            spec = topics.destination(record)
+            publisher.publish(spec.full_name, record, key=spec.key_of(record))
+    _out(f"recorded decision {decision.event_id}; {item.sender} is told")
     return 0
 
 

@@ -102,6 +102,11 @@ def can_read_timeliness_alerts(role: StaffRole) -> bool:
     return role in (StaffRole.TEAM_MANAGER, StaffRole.LEADER)
 
 
+def can_acknowledge_timeliness_alerts(role: StaffRole) -> bool:
+    """Acknowledging says a manager is chasing it: a leader reads alerts, and only reads them."""
+    return role is StaffRole.TEAM_MANAGER
+
+
 def can_work_tasks(role: StaffRole) -> bool:
     """MASH tasks (dead letters, overdue events) are the MASH's to work."""
     return role in (StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER)

@@ -65,12 +65,7 @@ from streams.decisions.notifications import outcome_notification
 from streams.decisions.strategy import child_has_school, discussion_problems, held_discussion
 from streams.decisions.threshold import decision_problems, rationale_problem
 from streams.platform.settings import StaffSettings
-from streams.platform.topics import (
-    CONSENT_EVENTS,
-    DECISIONS,
-    OUTCOME_NOTIFICATIONS,
-    STRATEGY_DISCUSSIONS,
-)
+from streams.platform.topics import destination
 
 log = logging.getLogger(__name__)
 
@@ -454,23 +449,9 @@ def decide(
     view = _decidable(staff, user, item_id)
     decision, errors = _decision(staff, user, view, form)
     if decision is not None and not errors:
-        notice = outcome_notification(decision, view.work_item)
-        try:
-            publisher = staff.publisher()
-            publisher.publish(
-                DECISIONS.name_under(staff.topic_prefix), decision, key=decision.child_key
-            )
-            # The referrer is told; a resubmission after a failure here publishes both again,
-            # with the same ids, so nothing is recorded or told twice.
-            publisher.publish(
-                OUTCOME_NOTIFICATIONS.name_under(staff.topic_prefix),
-                notice,
-                key=notice.addressed_to_sender,
-            )
-        except FrontDoorError as exc:
-            log.error(  # noqa: TRY400 - the error's class says enough; no traceback per retry
-                "decision %s not published (%s)", decision.event_id, type(exc).__name__
-            )
+        # The referrer is told with the decision; a resubmission after a failure publishes both
+        # again, with the same ids, so nothing is recorded or told twice.
+        if not _send(staff, decision, outcome_notification(decision, view.work_item)):
             errors = {
                 "": "The decision could not be sent just now, so it is not recorded. "
                 "Your text is kept below: try again in a minute."
@@ -557,16 +538,8 @@ def override_consent(
     except ValidationError as exc:
         errors, status = _field_errors(exc), 422
     else:
-        try:
-            staff.publisher().publish(
-                CONSENT_EVENTS.name_under(staff.topic_prefix),
-                event,
-                headers={SENDER_HEADER: STAFF_SENDER},
-            )
-        except FrontDoorError as exc:
-            log.error(  # noqa: TRY400 - the error's class says enough
-                "consent override %s not published (%s)", event.event_id, type(exc).__name__
-            )
+        # Through intake, as a partner's consent event, so the child's history records it.
+        if not _send(staff, event, headers={SENDER_HEADER: STAFF_SENDER}):
             errors = {"": "The override could not be sent just now, so it is not recorded."}
             status = 503
         else:
@@ -617,18 +590,7 @@ def record_discussion(
         status = 422
     if not errors:
         discussion = held_discussion(discussion, child_has_school(item.child))
-        try:
-            staff.publisher().publish(
-                STRATEGY_DISCUSSIONS.name_under(staff.topic_prefix),
-                discussion,
-                key=discussion.child_key,
-            )
-        except FrontDoorError as exc:
-            log.error(  # noqa: TRY400 - the error's class says enough
-                "strategy discussion %s not published (%s)",
-                discussion.event_id,
-                type(exc).__name__,
-            )
+        if not _send(staff, discussion):
             errors = {"": "The discussion could not be sent just now, so it is not recorded."}
             status = 503
         else:
@@ -647,8 +609,12 @@ def record_discussion(
 def alerts_page(request: Request, user: CurrentUser) -> HTMLResponse:
     if not security.can_read_timeliness_alerts(user.role):
         raise _Refused(403, "Timeliness alerts are for team managers", "Ask your team manager.")
-    alerts = _staff(request).store.timeliness_alerts(open_only=True)
-    return _page(request, "alerts.html", {"user": user, "alerts": alerts})
+    context = {
+        "user": user,
+        "alerts": _staff(request).store.timeliness_alerts(open_only=True),
+        "may_acknowledge": security.can_acknowledge_timeliness_alerts(user.role),
+    }
+    return _page(request, "alerts.html", context)
 
 
 @router.post("/alerts/{clock_id}/acknowledge")
@@ -656,7 +622,7 @@ def acknowledge_alert(
     request: Request, clock_id: str, user: CurrentUser, form: Annotated[PlainForm, Form()]
 ) -> Response:
     _checked(request, form.csrf_token)
-    if not security.can_read_timeliness_alerts(user.role) or user.role is StaffRole.LEADER:
+    if not security.can_acknowledge_timeliness_alerts(user.role):
         raise _Refused(403, "Only a team manager acknowledges an alert", "Nothing was recorded.")
     staff = _staff(request)
     if not staff.store.acknowledge_alert(clock_id, user.username, staff.clock()):
@@ -693,6 +659,29 @@ def access_log_page(request: Request, user: CurrentUser, child_key: str = "") ->
     entries = _staff(request).store.access_log(500, child_key=child_key or None)
     context = {"user": user, "entries": entries, "child_key": child_key}
     return _page(request, "access_log.html", context)
+
+
+def _send(staff: Staff, *events: Event, headers: Mapping[str, str] | None = None) -> bool:
+    """Publish ``events`` in order, each to its declared topic with its key, acknowledged by the
+    broker; False, logged by id, when the broker did not take them all."""
+    try:
+        publisher = staff.publisher()
+        for event in events:
+            spec = destination(event)
+            publisher.publish(
+                spec.name_under(staff.topic_prefix),
+                event,
+                key=spec.key_of(event),
+                headers=headers,
+            )
+    except FrontDoorError as exc:
+        log.error(  # noqa: TRY400 - the error's class says enough; no traceback per retry
+            "%s not published (%s)",
+            ", ".join(event.event_id for event in events),
+            type(exc).__name__,
+        )
+        return False
+    return True
 
 
 def _session_user(staff: Staff, request: Request) -> UserRecord | None:

@@ -41,6 +41,14 @@ def test_only_a_team_manager_overrides_consent_or_reads_the_access_log() -> None
     assert [r for r in StaffRole if security.can_read_access_log(r)] == [StaffRole.TEAM_MANAGER]
 
 
+def test_a_leader_reads_timeliness_alerts_and_only_a_team_manager_acknowledges_them() -> None:
+    readers = [r for r in StaffRole if security.can_read_timeliness_alerts(r)]
+    acknowledgers = [r for r in StaffRole if security.can_acknowledge_timeliness_alerts(r)]
+
+    assert readers == [StaffRole.TEAM_MANAGER, StaffRole.LEADER]
+    assert acknowledgers == [StaffRole.TEAM_MANAGER]
+
+
 def test_every_role_lands_on_a_queue_it_can_read() -> None:
     for role, queue in security.HOME_QUEUE.items():
         assert security.can_read(role, queue)

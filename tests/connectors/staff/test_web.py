@@ -24,8 +24,11 @@ from schemas.models import (
     StaffRole,
     TimelinessAlert,
 )
+from streams.platform.broker import free_port
+from streams.platform.publisher import Publisher
 from streams.platform.settings import KafkaSettings
 from tests.connectors.staff.running import (
+    CODEC,
     EARLY_HELP_WORKER,
     MASH_WORKER,
     PASSWORD,
@@ -157,6 +160,26 @@ def test_a_decision_posted_through_the_form_is_published_and_the_item_leaves_the
     assert notice.addressed_to_sender == item.work_item.sender
     assert notice.next_step is NextStep.CHILD_IN_NEED_ASSESSMENT
     assert A_RATIONALE not in notice.model_dump_json()
+
+
+def test_a_decision_the_broker_does_not_take_is_not_recorded_and_the_text_is_kept(
+    app: TestClient, running: RunningStaff
+) -> None:
+    sign_in(app, MASH_WORKER)
+    item_id = a_mash_item(running)
+    form = hidden_fields(app.get(f"/items/{item_id}").text)
+    nowhere = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}", embedded=False)
+    running.staff.publisher = lambda: Publisher(nowhere, CODEC, timeout=2)
+
+    response = post_decision(
+        app, item_id, form, level="3", next_step=NextStep.CHILD_IN_NEED_ASSESSMENT.value
+    )
+
+    assert response.status_code == 503
+    assert "could not be sent just now, so it is not recorded" in response.text
+    assert A_RATIONALE in response.text
+    assert not [d for d in running.decisions() if d.work_item_id == item_id]
+    assert item_id in item_links(app.get("/queues/mash").text)
 
 
 def test_a_placeholder_rationale_is_refused_on_the_form_with_the_typed_text_kept(
