@@ -326,3 +326,56 @@ PROPER_RATIONALE = (
     "Neglect concerns from school and health visitor over six months; parents accept help; "
     "an assessment will show what the family needs."
 )
+
+
+def _users(env: dict[str, str], *args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "connectors.cli", "users", *args],
+        env={**os.environ, **env},
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_staff_accounts_are_created_listed_and_disabled_with_hashed_passwords(
+    tmp_path: Path,
+) -> None:
+    env = {"FRONTDOOR_DATA_DIR": str(tmp_path)}
+    create = ("create", "mw.okafor", "--role", "mash_worker", "--name", "Ada Okafor")
+
+    created = _users(env, *create, "--password-stdin", password="a long synthetic passphrase")
+    again = _users(env, *create, "--password-stdin", password="a long synthetic passphrase")
+    short = _users(
+        env,
+        "create",
+        "x.y",
+        "--role",
+        "mash_worker",
+        "--name",
+        "X",
+        "--password-stdin",
+        password="short",
+    )
+    unknown_role = _users(env, "create", "x.z", "--role", "chief", "--name", "Z")
+    disabled = _users(env, "disable", "mw.okafor")
+    listed = _users(env, "list")
+
+    assert created.returncode == 0, created.stderr
+    assert "created mw.okafor (mash_worker)" in created.stdout
+    assert again.returncode == 2
+    assert "exists already" in again.stderr
+    assert short.returncode == 2
+    assert "at least 12 characters" in short.stderr
+    assert unknown_role.returncode == 2
+    assert "unknown role 'chief'" in unknown_role.stderr
+    assert disabled.returncode == 0
+    assert "mw.okafor  mash_worker  Ada Okafor" in listed.stdout
+    assert "disabled " in listed.stdout
+    assert "x.y" not in listed.stdout
+    # The database with its write-ahead log, wherever SQLite has the rows just now.
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("staff.db*"))
+    assert b"synthetic passphrase" not in stored
+    assert b"$argon2id$" in stored
