@@ -4,10 +4,11 @@ One agent reads everything a clock waits for, keyed by child key (``CLOCK_SOURCE
 early-help work items (each starts a decision clock, due at the item's due time), threshold
 decisions (stop it; a level-4 decision or a strategy-discussion step starts a strategy-discussion
 clock), strategy discussions (held or not held stops that; a section 47 enquiry starts the
-conference clock) and the timer's ticks. The steps are pure (:mod:`streams.decisions.clocks`); a
-child's clocks are one document in the ``clocks`` table, written only after the alerts it records
-are acknowledged (:mod:`agents.pipeline`), so a restart neither loses an alert nor raises one twice
-(alert ids are derived from the clock and the status, and the state says which were raised).
+conference clock), child protection conferences (stop that) and the timer's ticks. The steps are
+pure (:mod:`streams.decisions.clocks`); a child's clocks are one document in the ``clocks``
+table, written only after the alerts it records are acknowledged (:mod:`agents.pipeline`), so a
+restart neither loses an alert nor raises one twice (alert ids are derived from the clock and the
+status, and the state says which were raised).
 
 A timer cannot write a table (a table write belongs to the partition of the event in hand), so
 every ``FRONTDOOR_CLOCK_TICK_SECONDS`` the timer reads the table and publishes a tick for each
@@ -29,6 +30,7 @@ from agents.delivery import each_event
 from agents.pipeline import StagedTable, Step
 from agents.runtime import calendar, rules
 from schemas.models import (
+    ChildProtectionConference,
     ClockTick,
     Event,
     StrategyDiscussion,
@@ -40,6 +42,7 @@ from streams.decisions.clocks import (
     ClockStep,
     due_alerts,
     next_due,
+    on_conference,
     on_decision,
     on_strategy_discussion,
     on_work_item,
@@ -67,6 +70,8 @@ def _advance(state: ChildClocks, event: Event, now: datetime) -> ClockStep:
         return on_decision(state, event, rules.decisions, now)
     if isinstance(event, StrategyDiscussion):
         return on_strategy_discussion(state, event, rules.decisions, calendar, now)
+    if isinstance(event, ChildProtectionConference):
+        return on_conference(state, event, now)
     if isinstance(event, ClockTick):
         return due_alerts(state, now)
     raise TypeError(f"the clocks do not read {type(event).__name__}")

@@ -17,7 +17,7 @@ from faust.types import EventT
 
 from agents.delivery import each_event
 from agents.pipeline import StagedTable, Step
-from agents.runtime import calendar, rules
+from agents.runtime import calendar, recipients, rules
 from schemas.models import ChildEvent, ImportedHistory, WorkItem
 from streams.decisions.history import ChildHistory, stored_history, with_imported
 from streams.decisions.routing import route_child_event
@@ -41,7 +41,9 @@ def _written(history: ChildHistory) -> tuple[StagedTable[Any], dict[str, Any]]:
 def _route(event: EventT[bytes]) -> Step:
     child_event = codec.decode(event.value, ChildEvent)
     key = child_event.match.child_key
-    routed = route_child_event(child_event, _history(key), rules, calendar, datetime.now(UTC))
+    routed = route_child_event(
+        child_event, _history(key), rules, calendar, datetime.now(UTC), recipients=recipients
+    )
     if routed.not_routed:
         log.info("%s for %s: %s", child_event.accepted.event_id, key, routed.not_routed)
     if log.isEnabledFor(logging.DEBUG):

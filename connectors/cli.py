@@ -15,7 +15,8 @@
     frontdoor dead-letters resubmit ID FILE   publish a corrected message in a dead letter's place
     frontdoor generate [--count N] [--rate R]  publish synthetic partner events (Faker en_GB)
     frontdoor history-import FILE      children's history from a case-management CSV export
-    frontdoor tail QUEUE [--follow] [--details]  a queue's work items, readable
+    frontdoor tail QUEUE [--follow] [--details]  a queue's work items (or the school and health
+                                                 notifications), readable
     frontdoor chronology CHILD_KEY [--details]   everything that happened to one child, in order
     frontdoor keys create|list|revoke|rotate   partner API keys for the gateway (hashed)
     frontdoor import-police FILE --partner ID --force NAME   a police force's CSV export
@@ -39,7 +40,15 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from schemas.errors import EventValidationError, FrontDoorError
-from schemas.models import PARTNER_EVENT_MODELS, DeadLetter, Event, EventType, Queue, WorkItem
+from schemas.models import (
+    PARTNER_EVENT_MODELS,
+    DeadLetter,
+    Event,
+    EventType,
+    IncidentNotification,
+    Queue,
+    WorkItem,
+)
 from schemas.wire import RESUBMISSION_HEADER, SENDER_HEADER
 from streams.platform import topics
 from streams.platform.publisher import Publisher
@@ -490,21 +499,35 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 _MOST_LISTED = 20
 
 
+#: What ``frontdoor tail`` can show besides the work queues: the domestic-abuse notifications.
+_NOTIFICATION_QUEUES = {
+    "schools": topics.SCHOOL_NOTIFICATIONS,
+    "health": topics.HEALTH_NOTIFICATIONS,
+}
+
+
 def cmd_tail(args: argparse.Namespace) -> int:
-    """Print a queue's work items: ids, priority, due time and rationale; details on request."""
+    """Print a queue's work items (ids, priority, due time and rationale) or the school and
+    health notifications (ids, recipient, due time); the child's details on request."""
     import time  # noqa: PLC0415
 
     from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
     from streams.platform.reader import read_topic  # noqa: PLC0415
 
-    topic = topics.QUEUES[Queue(args.queue)].full_name
+    notifications = _NOTIFICATION_QUEUES.get(args.queue)
+    spec = notifications or topics.QUEUES[Queue(args.queue)]
     shown: set[tuple[int, int]] = set()
     while True:
-        for message in read_topic(kafka_settings, topic, idle_seconds=0.5):
+        for message in read_topic(kafka_settings, spec.full_name, idle_seconds=0.5):
             if (message.partition, message.offset) in shown:
                 continue
             shown.add((message.partition, message.offset))
-            _out(describe_work_item(codec.decode(message.value, WorkItem), details=args.details))
+            record = codec.decode(message.value, spec.value)
+            if isinstance(record, IncidentNotification):
+                _out(describe_notification(record, details=args.details))
+            else:
+                assert isinstance(record, WorkItem)  # noqa: S101 - a queue topic's record
+                _out(describe_work_item(record, details=args.details))
         if not args.follow:
             return 0
         time.sleep(1.0)
@@ -524,12 +547,32 @@ def describe_work_item(item: WorkItem, *, details: bool) -> str:
     if item.missing_information:
         missing = ", ".join(entry.field for entry in item.missing_information)
         lines.append(f"    missing information: {missing}")
+    if item.marac:
+        lines.append(f"    MARAC: {', '.join(flag.code for flag in item.marac)}")
     if details:
         child = item.child
         lines.append(
             f"    child: {child.given_name or '?'} {child.family_name or '?'}, "
             f"born {child.date_of_birth or '?'}, NHS {child.nhs_number or '?'}"
         )
+    return "\n".join(lines)
+
+
+def describe_notification(notice: IncidentNotification, *, details: bool) -> str:
+    """A school or health notification in readable form: ids, recipient, due time and rule; the
+    child's name and what is shared only when asked for."""
+    to = notice.recipient.value + (f" {notice.school_urn}" if notice.school_urn else "")
+    lines = [
+        f"{notice.event_id}  to {to}  due {notice.due_by:%a %d %b %H:%M}  rule {notice.rule}  "
+        f"child {notice.child_key}  about {notice.about_event_id}"
+    ]
+    if details:
+        lines.append(
+            f"    child: {notice.given_name or '?'} {notice.family_name or '?'}, "
+            f"born {notice.date_of_birth or '?'}; present: {notice.present}; "
+            f"seen or spoken to: {notice.seen_or_spoken_to}"
+        )
+        lines.append(f"    circumstances: {notice.brief_circumstances or '-'}")
     return "\n".join(lines)
 
 
@@ -571,8 +614,11 @@ _CHRONOLOGY_TOPICS = (
     topics.INFORMATION_REQUESTS,
     *topics.QUEUES.values(),
     topics.DUTY_TEAM_ALERTS,
+    topics.SCHOOL_NOTIFICATIONS,
+    topics.HEALTH_NOTIFICATIONS,
     topics.DECISIONS,
     topics.STRATEGY_DISCUSSIONS,
+    topics.CONFERENCES,
     topics.TIMELINESS_ALERTS,
 )
 
@@ -660,7 +706,11 @@ def _keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     key_create.add_argument("--partner", required=True, help="partner id, e.g. school.990001")
     key_create.add_argument("--agency", required=True, help="police, health, education...")
     key_create.add_argument(
-        "--types", required=True, help="comma-separated: contact,police_notification,consent_event"
+        "--types",
+        required=True,
+        help="comma-separated: contact,police_notification,consent_event; or, for the local "
+        "authority's case-management system, threshold_decision,strategy_discussion,"
+        "child_protection_conference",
     )
     key_actions.add_parser("list", help="every key, active or revoked (never a secret)")
     key_actions.add_parser("revoke", help="refuse a key from now on").add_argument("key_id")
@@ -747,7 +797,7 @@ def parser() -> argparse.ArgumentParser:
     police.set_defaults(run=cmd_import_police)
     _operations_parser(commands)
     tail = commands.add_parser("tail", help="print a queue's work items")
-    tail.add_argument("queue", choices=["early_help", "mash", "duty_team"])
+    tail.add_argument("queue", choices=[*(queue.value for queue in Queue), *_NOTIFICATION_QUEUES])
     tail.add_argument("--follow", action="store_true", help="keep printing new items")
     tail.add_argument("--details", action="store_true", help="include the child's details")
     tail.set_defaults(run=cmd_tail)

@@ -1,4 +1,6 @@
-"""The partners' HTTP gateway: contacts, police notifications and consent events over HTTPS.
+"""The partners' HTTP gateway: contacts, police notifications and consent events over HTTPS,
+and a local authority case-management system's threshold decisions, strategy discussions and
+child protection conferences.
 
 Most partner systems will not run a Kafka producer, so this is the front door's front door. It is
 as careful as the pipeline behind it:
@@ -21,6 +23,11 @@ as careful as the pipeline behind it:
   ids (or Idempotency-Keys) for different content gets ``409``, never a replay that would lose
   the new child.
 * Bodies over the size limit get ``413``; more requests than a key's rate gets ``429``.
+* Case records (``/v1/threshold-decisions``, ``/v1/strategy-discussions``,
+  ``/v1/child-protection-conferences``) need a local authority key allowed them, and meet the
+  staff application's rules (:mod:`connectors.case_records`), checked against the work item in
+  the staff application's queue store: a record that does not gets ``422`` naming each field, and
+  nothing is published. A decision is published with the referrer's outcome notification.
 
 Lifecycle: :func:`create_app` builds the app; the store and the broker connection open at start-up
 and close at shutdown. The publisher connects lazily, so a gateway started while the broker is down
@@ -44,7 +51,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from connectors.partner_keys import authenticate, authorize, key_id_of
+from connectors.case_records import CaseRecord, checked_outputs
+from connectors.partner_keys import (
+    CaseRecordType,
+    authenticate,
+    authorize,
+    authorize_case_record,
+    key_id_of,
+)
+from connectors.staff.db import engine_for
+from connectors.staff.store import QueueStore
 from connectors.store import (
     ApiKeyRecord,
     Store,
@@ -58,23 +74,37 @@ from schemas.errors import (
     BrokerError,
     EventIdReusedError,
     FrontDoorError,
+    RecordRefusedError,
     StoreError,
 )
 from schemas.models import (
+    ChildProtectionConference,
     ConsentEvent,
     Contact,
+    Event,
     EventType,
     PoliceNotification,
+    StrategyDiscussion,
+    ThresholdDecision,
 )
 from schemas.quality import data_quality_issues
 from schemas.wire import SENDER_HEADER
 from streams.decisions.ids import content_digest
+from streams.decisions.rules import DEFAULT_RULES_FILE, load_rules
 from streams.decisions.schools import DEFAULT_DIRECTORY, SchoolDirectory, load_directory
 from streams.platform.codec import AvroCodec
 from streams.platform.publisher import Publisher
 from streams.platform.registry import registry_from
-from streams.platform.settings import GatewaySettings, KafkaSettings, SchemaRegistrySettings, load
-from streams.platform.topics import INTAKE
+from streams.platform.settings import (
+    GatewaySettings,
+    KafkaSettings,
+    SchemaRegistrySettings,
+    StaffSettings,
+    WorkerSettings,
+    load,
+    staff_database_url,
+)
+from streams.platform.topics import INTAKE, destination
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +117,11 @@ PATHS: dict[EventType, str] = {
     EventType.CONTACT: "/v1/contacts",
     EventType.POLICE_NOTIFICATION: "/v1/police-notifications",
     EventType.CONSENT_EVENT: "/v1/consent-events",
+}
+CASE_RECORD_PATHS: dict[CaseRecordType, str] = {
+    CaseRecordType.THRESHOLD_DECISION: "/v1/threshold-decisions",
+    CaseRecordType.STRATEGY_DISCUSSION: "/v1/strategy-discussions",
+    CaseRecordType.CHILD_PROTECTION_CONFERENCE: "/v1/child-protection-conferences",
 }
 
 
@@ -253,7 +288,14 @@ class Gateway:
     codec: AvroCodec
     topics: dict[EventType, str]
     schools: SchoolDirectory
+    #: The rules file's ``decisions.minimum_rationale_words``, for case records.
+    minimum_rationale_words: int
+    #: Where case records go: the deployment's topics, or the same names under another prefix.
+    topic_prefix: str | None = None
     store: Store | None = None
+    #: The staff application's store, where case records find their work item; opened on the
+    #: first case record, so a gateway that only takes partner events never touches it.
+    queue_store: QueueStore | None = None
     limiter: RateLimiter = field(init=False)
     failures: FailedAuthentications = field(init=False)
     _publisher: Publisher | None = None
@@ -286,6 +328,10 @@ class Gateway:
         if self.store is not None:
             self.store.close()
 
+    def topic_of(self, record: Event) -> str:
+        spec = destination(record)
+        return spec.full_name if self.topic_prefix is None else spec.name_under(self.topic_prefix)
+
 
 def _topics(prefix: str | None) -> dict[EventType, str]:
     return {
@@ -301,19 +347,27 @@ def create_app(
     topic_prefix: str | None = None,
     school_directory: SchoolDirectory | None = None,
     store: Store | None = None,
+    queue_store: QueueStore | None = None,
 ) -> FastAPI:
     """The gateway application; settings default to the environment.
 
     ``store`` is normally opened at start-up from the settings; a caller may hand one in (an
-    in-process test client that runs no start-up).
+    in-process test client that runs no start-up). ``queue_store`` (the staff application's)
+    defaults to the one the settings name.
     """
+    worker = load(WorkerSettings)
+    rules = load_rules(worker.rules_file or DEFAULT_RULES_FILE)
     gateway = Gateway(
         settings=settings or load(GatewaySettings),
         kafka=kafka or load(KafkaSettings),
         codec=AvroCodec(registry_from(load(SchemaRegistrySettings))),
         topics=_topics(topic_prefix),
         schools=school_directory or load_directory(DEFAULT_DIRECTORY),
+        minimum_rationale_words=rules.decisions.minimum_rationale_words,
+        topic_prefix=topic_prefix,
         store=store,
+        queue_store=queue_store
+        or QueueStore(engine_for(staff_database_url(load(StaffSettings), worker))),
     )
 
     @asynccontextmanager
@@ -353,6 +407,9 @@ def create_app(
     _route(app, gateway, EventType.CONTACT, Contact)
     _route(app, gateway, EventType.POLICE_NOTIFICATION, PoliceNotification)
     _route(app, gateway, EventType.CONSENT_EVENT, ConsentEvent)
+    _case_route(app, gateway, CaseRecordType.THRESHOLD_DECISION, ThresholdDecision)
+    _case_route(app, gateway, CaseRecordType.STRATEGY_DISCUSSION, StrategyDiscussion)
+    _case_route(app, gateway, CaseRecordType.CHILD_PROTECTION_CONFERENCE, ChildProtectionConference)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
@@ -412,12 +469,45 @@ def _route(
     )(publish_event)
 
 
+def _case_route(
+    app: FastAPI, gateway: Gateway, record_type: CaseRecordType, model: type[CaseRecord]
+) -> None:
+    def partner_key(
+        request: Request, authorization: str | None = Header(default=None)
+    ) -> ApiKeyRecord:
+        client = request.client.host if request.client else "unknown"
+        return _partner_key(gateway, authorization, client)
+
+    def publish_record(
+        record: model,  # type: ignore[valid-type]
+        key: ApiKeyRecord,
+        idempotency_key: str | None = Header(default=None, max_length=200),
+    ) -> JSONResponse:
+        return _publish_case_record(gateway, record_type, record, key, idempotency_key)
+
+    publish_record.__annotations__["record"] = model
+    publish_record.__annotations__["key"] = Annotated[ApiKeyRecord, Depends(partner_key)]
+    publish_record.__name__ = f"record_{record_type.value}"
+    app.post(
+        CASE_RECORD_PATHS[record_type],
+        status_code=202,
+        response_model=Accepted,
+        responses=_RESPONSES,
+        summary=f"Record a {record_type.value.replace('_', ' ')} (local authority keys)",
+    )(publish_record)
+
+
 class _Refused(Exception):  # noqa: N818 - control flow inside this module, never escapes
     """A request refused with this answer."""
 
     def __init__(self, response: JSONResponse) -> None:
         super().__init__(response.status_code)
         self.response = response
+
+
+#: What a request publishes, each record to its topic with its message key (None: the
+#: event id), and the data-quality warnings its answer carries.
+_Outputs = tuple[list[tuple[str, Event, str | None]], list["DataQualityWarning"]]
 
 
 def _publish(
@@ -427,8 +517,55 @@ def _publish(
     key: ApiKeyRecord,
     idempotency_key: str | None,
 ) -> JSONResponse:
+    def outputs() -> _Outputs:
+        warnings = [
+            DataQualityWarning(field=issue.field, code=issue.code, message=issue.message)
+            for issue in data_quality_issues(event, gateway.schools)
+        ]
+        return [(gateway.topics[event_type], event, None)], warnings
+
     try:
-        return _accept(gateway, event_type, event, key, idempotency_key)
+        try:
+            authorize(key, event_type, event)
+        except AuthorizationError as error:
+            raise _Refused(_problem(403, error.code, error.message)) from None
+        return _accept(gateway, event, key, idempotency_key, outputs=outputs, kind=event_type.value)
+    except _Refused as refused:
+        return refused.response
+
+
+def _publish_case_record(
+    gateway: Gateway,
+    record_type: CaseRecordType,
+    record: CaseRecord,
+    key: ApiKeyRecord,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    def outputs() -> _Outputs:
+        assert gateway.queue_store is not None  # noqa: S101 - create_app always sets one
+        try:
+            view = gateway.queue_store.item(record.work_item_id)
+        except StoreError as error:
+            raise _Refused(
+                _problem(503, error.code, "the staff store is unavailable", headers=_retry(gateway))
+            ) from error
+        try:
+            records = checked_outputs(record, view, gateway.minimum_rationale_words)
+        except RecordRefusedError as error:
+            problems = [FieldProblem(field=field, message=text) for field, text in error.problems]
+            raise _Refused(
+                _problem(422, error.code, "the record was not accepted", errors=problems)
+            ) from None
+        return [(gateway.topic_of(r), r, destination(r).key_of(r)) for r in records], []
+
+    try:
+        try:
+            authorize_case_record(key, record_type)
+        except AuthorizationError as error:
+            raise _Refused(_problem(403, error.code, error.message)) from None
+        return _accept(
+            gateway, record, key, idempotency_key, outputs=outputs, kind=record_type.value
+        )
     except _Refused as refused:
         return refused.response
 
@@ -488,16 +625,15 @@ def _partner_key(gateway: Gateway, authorization: str | None, client: str) -> Ap
 
 def _accept(
     gateway: Gateway,
-    event_type: EventType,
-    event: Contact | PoliceNotification | ConsentEvent,
+    event: Event,
     key: ApiKeyRecord,
     idempotency_key: str | None,
+    *,
+    outputs: Callable[[], _Outputs],
+    kind: str,
 ) -> JSONResponse:
+    """Publish what ``outputs`` says for an authorised request, once per idempotency key."""
     store = _store(gateway)
-    try:
-        authorize(key, event_type, event)
-    except AuthorizationError as error:
-        raise _Refused(_problem(403, error.code, error.message)) from None
     idempotency = f"key:{idempotency_key}" if idempotency_key else f"event:{event.event_id}"
     # The event id always identifies the content; an Idempotency-Key does too when given.
     identities = [f"event:{event.event_id}"] + ([idempotency] if idempotency_key else [])
@@ -513,14 +649,11 @@ def _accept(
             content=json.loads(replay.body),
             headers={"Idempotent-Replayed": "true"},
         )
-    warnings = [
-        DataQualityWarning(field=issue.field, code=issue.code, message=issue.message)
-        for issue in data_quality_issues(event, gateway.schools)
-    ]
+    records, warnings = outputs()
     try:
-        gateway.publisher().publish(
-            gateway.topics[event_type], event, headers={SENDER_HEADER: key.partner}
-        )
+        publisher = gateway.publisher()
+        for topic, record, message_key in records:
+            publisher.publish(topic, record, key=message_key, headers={SENDER_HEADER: key.partner})
     except FrontDoorError as error:
         gateway.drop_publisher()
         log.warning("publish of %s failed: %s", event.event_id, error.code)
@@ -539,7 +672,7 @@ def _accept(
         # pipeline deduplicates. The partner must hear that it was accepted.
         log.exception("published %s but could not remember its idempotency key", event.event_id)
         stored = StoredResponse(event.event_id, 202, body)
-    log.info("accepted %s %s from %s", event_type.value, event.event_id, key.partner)
+    log.info("accepted %s %s from %s", kind, event.event_id, key.partner)
     return JSONResponse(status_code=stored.status, content=json.loads(stored.body))
 
 

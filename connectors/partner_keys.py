@@ -13,6 +13,9 @@ The token is shown to the operator once, when the key is issued or rotated, and 
 A key carries its partner id, its agency and the event types it may send. :func:`authorize`
 enforces them on each event: a school's key cannot send police notifications nor claim that a
 contact comes from health, because the referrer's agency drives routing and trust downstream.
+A local authority's case-management system holds a key for its case records
+(:class:`CaseRecordType`: threshold decisions, strategy discussions, conferences), which only a
+key of the local authority's own agency may carry (:func:`authorize_case_record`).
 
 Timing: argon2 verification is deliberately slow (tens of milliseconds). An unknown key id still
 costs one verification against a dummy hash, so response time does not tell an attacker which key
@@ -40,6 +43,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -74,9 +78,21 @@ _CACHE_MAX_ENTRIES = 10_000  # one per live token; bounded so a flood of keys ca
 # One hasher for the process: its parameters are those of every new hash and of the dummy hash.
 _HASHER = PasswordHasher()
 
+
 # The messages a partner sees. One for every kind of bad key except "revoked", which is only said
 # to whoever holds the right secret: it tells them to ask for a new key, and tells nobody else
 # anything. Never include the token, the secret or the key id.
+class CaseRecordType(StrEnum):
+    """What a local authority's case-management system records through the gateway."""
+
+    THRESHOLD_DECISION = "threshold_decision"
+    STRATEGY_DISCUSSION = "strategy_discussion"
+    CHILD_PROTECTION_CONFERENCE = "child_protection_conference"
+
+
+#: What a key may be allowed to send: partner events, or the local authority's case records.
+RecordType = EventType | CaseRecordType
+
 _NO_KEY = "an API key is required (Authorization: Bearer fdk_...)"
 _INVALID_KEY = "the API key is not valid"
 _REVOKED_KEY = "the API key has been revoked; ask the front door for a new one"
@@ -104,13 +120,14 @@ def issue_key(
     *,
     partner: str,
     agency: Agency,
-    event_types: Collection[EventType],
+    event_types: Collection[RecordType],
     now: datetime,
 ) -> IssuedKey:
     """Create a key for ``partner`` allowed to send ``event_types`` as ``agency``; store its hash.
 
-    Raises ``ValueError`` for a bad partner id, agency or event type, no event types, or a naive
-    ``now``; :class:`~schemas.errors.StoreError` if the store fails.
+    Raises ``ValueError`` for a bad partner id, agency or event type, no event types, case
+    records for an agency other than the local authority, or a naive ``now``;
+    :class:`~schemas.errors.StoreError` if the store fails.
     """
     if not PARTNER_PATTERN.fullmatch(partner):
         raise ValueError(
@@ -119,6 +136,12 @@ def issue_key(
         )
     agency = parse_agency(agency)
     types = _event_types(event_types)
+    case_records = [t.value for t in types if isinstance(t, CaseRecordType)]
+    if case_records and agency is not Agency.LOCAL_AUTHORITY:
+        raise ValueError(
+            f"only a local authority key may send case records ({', '.join(case_records)}); "
+            f"this key is for {agency.value}"
+        )
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     issued = IssuedKey(
@@ -212,6 +235,24 @@ def authorize(
         )
 
 
+def authorize_case_record(record: ApiKeyRecord, record_type: CaseRecordType) -> None:
+    """Raise :class:`AuthorizationError` unless this key may send this kind of case record.
+
+    The agency is checked again at use, not only when the key was issued: a key of another
+    agency never records a decision about a child, whatever the store says it may send.
+    """
+    if record_type not in record.event_types:
+        raise AuthorizationError(
+            f"partner {record.partner}'s key may not send {record_type.value} records "
+            f"(allowed: {', '.join(record.event_types)})"
+        )
+    if record.agency != Agency.LOCAL_AUTHORITY:
+        raise AuthorizationError(
+            f"only the local authority records {record_type.value.replace('_', ' ')}s; partner "
+            f"{record.partner}'s key is for {record.agency}"
+        )
+
+
 def revoke(store: Store, key_id: str, now: datetime) -> bool:
     """Revoke a key at once; False if there is no such active key."""
     revoked = store.revoke_api_key(key_id, now)
@@ -251,9 +292,10 @@ def parse_agency(text: str) -> Agency:
         raise ValueError(f"unknown agency {text!r}; one of: {known}") from None
 
 
-def parse_event_types(text: str) -> list[EventType]:
-    """Event types from a comma-separated list (``contact,consent_event``); ``ValueError`` if any
-    is unknown or there are none."""
+def parse_event_types(text: str) -> list[RecordType]:
+    """Event types from a comma-separated list (``contact,consent_event``, or a case-management
+    system's ``threshold_decision,strategy_discussion,child_protection_conference``);
+    ``ValueError`` if any is unknown or there are none."""
     return _event_types([part.strip() for part in text.split(",") if part.strip()])
 
 
@@ -271,19 +313,24 @@ _EVENT_CLASSES: dict[EventType, type[Contact | PoliceNotification | ConsentEvent
 }
 
 
-def _event_types(values: Collection[str]) -> list[EventType]:
+#: Every kind a key may carry, in the order the store lists them.
+_RECORD_TYPES: tuple[RecordType, ...] = (*EventType, *CaseRecordType)
+
+
+def _event_types(values: Collection[str]) -> list[RecordType]:
     if isinstance(values, str):  # "contact" would otherwise be read as c, o, n, ...
         values = [values]
-    wanted: set[EventType] = set()
+    by_value = {kind.value: kind for kind in _RECORD_TYPES}
+    wanted: set[RecordType] = set()
     for value in values:
-        try:
-            wanted.add(EventType(value))
-        except ValueError:
-            known = ", ".join(t.value for t in EventType)
-            raise ValueError(f"unknown event type {value!r}; one of: {known}") from None
+        kind = by_value.get(str(value))
+        if kind is None:
+            known = ", ".join(by_value)
+            raise ValueError(f"unknown event type {value!r}; one of: {known}")
+        wanted.add(kind)
     if not wanted:
         raise ValueError("a key needs at least one event type")
-    return [t for t in EventType if t in wanted]  # declaration order: stable in the store
+    return [t for t in _RECORD_TYPES if t in wanted]  # declaration order: stable in the store
 
 
 def _verify(secret_hash: str, secret: str) -> bool:

@@ -8,6 +8,7 @@ wrapped with ``raise ... from exc`` so the cause stays visible in logs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 
@@ -83,6 +84,11 @@ class RecordRefusedError(FrontDoorError):
     for one: the message names each field and what it needs. Nothing is published."""
 
     code = "FD-RECORD-REFUSED"
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        #: Each (field, what it needs), for a form or an API answer to show by the field.
+        self.problems = tuple(problems)
 
 
 class SchemaError(FrontDoorError):

@@ -159,6 +159,9 @@ class TaskKind(StrEnum):
     DEAD_LETTER_REVIEW = "dead_letter_review"
     #: An accepted event with no outcome past its bound (``frontdoor reconcile``).
     OVERDUE_EVENT = "overdue_event"
+    #: A domestic-abuse notification that could not go to a child's school (unknown or closed
+    #: school, no safeguarding-lead contact) or needs a person to decide who is told.
+    NOTIFICATION_BLOCKED = "notification_blocked"
 
 
 class OutcomeKind(StrEnum):
@@ -332,6 +335,11 @@ class NotificationChild(Child):
     child_voice: LongText | None = Field(default=None, description="What the child said.")
     injuries: ShortText | None = None
     relationship_to_perpetrator: AdultRole | None = None
+    educated_at_home: bool | None = Field(
+        default=None,
+        description="The child is educated at home or attends no school: the local authority's "
+        "education team is told instead of a school.",
+    )
 
 
 class PoliceNotification(Event):
@@ -353,6 +361,12 @@ class PoliceNotification(Event):
     children: list[NotificationChild] = Field(min_length=1, max_length=20)
     circumstances: LongText | None = None
     marac_referral_made: bool | None = None
+    brief_circumstances: ShortText | None = Field(
+        default=None,
+        description="A short account police write to be shared with the children's schools and "
+        "health (Operation Encompass): no adult's name, no narrative. Never taken from "
+        "circumstances.",
+    )
 
 
 class ConsentEvent(Event):
@@ -557,6 +571,13 @@ class RationaleEntry(Record):
     evidence: ShortText
 
 
+class MaracFlag(Record):
+    """One criterion for a MARAC (multi-agency risk assessment conference) that an incident met."""
+
+    code: Code = Field(description="dash_high, dash_score, police_referral or repeat_incidents.")
+    description: ShortText
+
+
 class WorkItem(Event):
     """A routed piece of work for one child, on one queue, with the reason written down.
 
@@ -583,6 +604,10 @@ class WorkItem(Event):
     missing_information: list[RequestedItem] = Field(default_factory=list)
     data_quality_issues: list[DataQualityIssue] = Field(default_factory=list)
     routed_at: AwareDatetime
+    marac: list[MaracFlag] = Field(
+        default_factory=list,
+        description="Each MARAC criterion a domestic-abuse incident met; empty when none.",
+    )
 
 
 class DutyTeamAlert(Event):
@@ -708,6 +733,28 @@ class StrategyDiscussion(Event):
     missing_agencies: list[Agency] = Field(default_factory=list, max_length=20)
 
 
+class ChildProtectionConference(Event):
+    """The initial child protection conference held after a section 47 enquiry: who attended,
+    whether the child is to have a child protection plan, and why.
+
+    ``discussion_id`` names the held strategy discussion that started the enquiry: the
+    conference clock waiting for this record is that discussion's. Recorded by the local
+    authority (its case-management system through the gateway).
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.ChildProtectionConference"
+
+    discussion_id: Code = Field(description="The strategy discussion that started the enquiry.")
+    work_item_id: EventId
+    child_key: Code
+    held_at: AwareDatetime
+    recorded_by: Code = Field(description="The staff username of the person who recorded it.")
+    recorded_by_role: StaffRole
+    attendees: list[Agency] = Field(min_length=1, max_length=20)
+    child_protection_plan: bool = Field(description="Whether the child is to have a plan.")
+    rationale: Reasons
+
+
 class ClockKind(StrEnum):
     """What a timeliness clock waits for."""
 
@@ -789,6 +836,63 @@ class OutcomeNotification(Event):
     revised: bool = Field(default=False, description="A revision of an earlier outcome.")
 
 
+class NotificationRecipient(StrEnum):
+    """Who is told of a child in a domestic-abuse incident."""
+
+    #: The school's designated safeguarding lead (Operation Encompass).
+    SCHOOL = "school"
+    #: The local authority's education team: a child educated at home, or with no school.
+    LOCAL_AUTHORITY_EDUCATION = "local_authority_education"
+    HEALTH_VISITING = "health_visiting"
+    SCHOOL_NURSING = "school_nursing"
+
+
+class IncidentNotification(Event):
+    """What a school, the education team or health is told of one child after a domestic-abuse
+    incident: the minimum the scheme shares and nothing more.
+
+    The content fields are exactly :data:`streams.decisions.encompass.ENCOMPASS_FIELDS` (a test
+    compares them); the rest address and time the notification. Never the perpetrator's or any
+    adult's name, never the police narrative: ``brief_circumstances`` is cut short by the rules.
+    ``event_id`` is derived from the police notification, the child and the recipient, so a
+    redelivery notifies once.
+    """
+
+    # Envelope: which notification, about which child, to whom, by when, under which rule.
+    about_event_id: EventId = Field(description="The police notification.")
+    child_key: Code
+    recipient: NotificationRecipient
+    school_urn: Reference | None = Field(default=None, description="The school told (GIAS URN).")
+    due_by: AwareDatetime
+    rule: Code = Field(description="Why this recipient is told (a stable reason code).")
+    created_at: AwareDatetime
+    # Content: the scheme's minimum.
+    given_name: Name | None = None
+    family_name: Name | None = None
+    date_of_birth: date | None = None
+    police_reference: Reference | None = None
+    occurred_at: AwareDatetime | None = None
+    incident_location: Address | None = None
+    present: bool | None = None
+    seen_or_spoken_to: bool | None = None
+    child_voice: LongText | None = None
+    brief_circumstances: LongText | None = None
+    police_contact: ShortText | None = None
+
+
+class SchoolNotification(IncidentNotification):
+    """Operation Encompass: to the school's designated safeguarding lead (or, for a child
+    educated at home, the local authority's education team), due before the next school day."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.SchoolNotification"
+
+
+class HealthNotification(IncidentNotification):
+    """To the health visiting service (a child under five) or the school nursing service."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.HealthNotification"
+
+
 #: Every top-level record, in the order their schemas are published.
 ALL_EVENTS: tuple[type[Event], ...] = (
     Contact,
@@ -809,6 +913,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TimelinessAlert,
     ClockTick,
     OutcomeNotification,
+    ChildProtectionConference,
+    SchoolNotification,
+    HealthNotification,
 )
 
 #: The partner event model for each event type.

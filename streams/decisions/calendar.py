@@ -26,12 +26,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-__all__ = ["OfficeCalendar"]
+__all__ = ["OfficeCalendar", "england_bank_holidays"]
 
 
 @functools.cache
-def _england_bank_holidays(year: int) -> frozenset[date]:
-    """England's bank holidays in ``year``, substitute ("observed") days and one-offs included."""
+def england_bank_holidays(year: int) -> frozenset[date]:
+    """England's bank holidays in ``year``, substitute ("observed") days and one-offs included.
+
+    Shared with :mod:`streams.decisions.school_calendar`: schools close on the same days.
+    """
     # country_holidays("GB") builds the same object as holidays.UK but is typed: holidays.UK is
     # a lazily loaded name that mypy --strict cannot see, and its constructor is unannotated.
     # A frozenset of plain dates rather than the HolidayBase itself: a HolidayBase silently
@@ -122,7 +125,7 @@ class OfficeCalendar:
             day = self._local(day).date()
         if day.weekday() not in self.working_weekdays or day in self.extra_closures:
             return False
-        return not (self.bank_holidays and day in _england_bank_holidays(day.year))
+        return not (self.bank_holidays and day in england_bank_holidays(day.year))
 
     def _next_working_day(self, day: date) -> date:
         day += timedelta(days=1)

@@ -4,7 +4,9 @@ An inspection, a team manager or a social worker taking over asks the same quest
 happened to this child, when, and why? The answer is spread over the topics: the partner events
 as identified (contacts, police notifications, consent events, on ``child-events``), the
 information requests sent back about them, each routing with its rationale, the duty-team alerts,
-the threshold decisions, the strategy discussions and the timeliness alerts.
+the school and health notifications after a domestic-abuse incident (each a disclosure: who was
+told what, when, under which rule), the threshold decisions, the strategy discussions, the child
+protection conferences and the timeliness alerts.
 :func:`chronology` picks out what concerns one child from records read off those topics and puts
 it in order, one :class:`ChronologyEntry` a step.
 
@@ -15,8 +17,9 @@ How each record is tied to the child:
 * an :class:`~schemas.models.InformationRequest` carries no child key: it belongs to the child
   when it is about one of the child's partner events (the same sender and event id);
 * a :class:`~schemas.models.WorkItem` (a routing), :class:`~schemas.models.DutyTeamAlert`,
-  :class:`~schemas.models.ThresholdDecision`, :class:`~schemas.models.StrategyDiscussion` and
-  :class:`~schemas.models.TimelinessAlert` by ``child_key``.
+  :class:`~schemas.models.ThresholdDecision`, :class:`~schemas.models.StrategyDiscussion`,
+  :class:`~schemas.models.ChildProtectionConference`, :class:`~schemas.models.TimelinessAlert`
+  and the school and health notifications by ``child_key``.
 
 Outcomes are left out (the routing says where the event went) and so is anything else.
 
@@ -28,10 +31,11 @@ decision's reasons, who made it and, for an override, what was shared and with w
 when asked for (``frontdoor chronology KEY --details``).
 
 **Order.** By time; on a tie, a partner event comes before the information request about it, then
-the routing, the duty-team alert, the decision, the strategy discussion and last a timeliness
-alert (a cleared alert is raised when what it waited for arrives); records of one kind at one
-instant keep the order they were read in. Delivery is at least once, so a record read twice (the
-same kind and id; a partner event by its sender and id) appears once, at its earliest time.
+the routing, the duty-team alert, the notifications, the decision, the strategy discussion, the
+conference and last a timeliness alert (a cleared alert is raised when what it waited for
+arrives); records of one kind at one instant keep the order they were read in. Delivery is at
+least once, so a record read twice (the same kind and id; a partner event by its sender and id)
+appears once, at its earliest time.
 
 Pure: no Kafka, no Faust; the command line reads the topics and prints the entries.
 """
@@ -46,13 +50,17 @@ from typing import Any
 from schemas.models import (
     Agency,
     ChildEvent,
+    ChildProtectionConference,
     ConsentAction,
     ConsentEvent,
     Contact,
     DutyTeamAlert,
     Event,
+    HealthNotification,
+    IncidentNotification,
     InformationRequest,
     PoliceNotification,
+    SchoolNotification,
     StrategyDiscussion,
     ThresholdDecision,
     TimelinessAlert,
@@ -237,12 +245,15 @@ def _routed(record: WorkItem) -> ChronologyEntry:
     ]
     if record.out_of_hours:
         parts.append("out of hours")
+    if record.marac:
+        parts.append("MARAC " + _codes(flag.code for flag in record.marac))
     summary = (
         f"{record.event_id} to {record.queue.value} for "
         f"{record.source_event_type.value} {record.source_event_id}: " + "; ".join(parts)
     )
     details = _lines(
-        *(f"{entry.rule}: {entry.description} [{entry.evidence}]" for entry in record.rationale)
+        *(f"{entry.rule}: {entry.description} [{entry.evidence}]" for entry in record.rationale),
+        *(f"MARAC: {flag.description}" for flag in record.marac),
     )
     return ChronologyEntry(record.routed_at, "routed", record.event_id, summary, details)
 
@@ -253,6 +264,25 @@ def _duty_team_alert(record: DutyTeamAlert) -> ChronologyEntry:
     )
     details = f"reason: {record.reason}"
     return ChronologyEntry(record.raised_at, "duty-team alert", record.event_id, summary, details)
+
+
+def _notification(record: IncidentNotification) -> ChronologyEntry:
+    to = record.recipient.value.replace("_", " ") + (
+        f" {record.school_urn}" if record.school_urn else ""
+    )
+    summary = (
+        f"{record.event_id}: {to} told of {record.about_event_id} under rule {record.rule}, "
+        f"due {_local(record.due_by)}"
+    )
+    details = _lines(
+        "shared: the child's name and date of birth, the police reference, the incident's time "
+        "and place, presence, whether seen or spoken to, the child's words, brief "
+        "circumstances, the police contact",
+        f"brief circumstances: {record.brief_circumstances}"
+        if record.brief_circumstances
+        else None,
+    )
+    return ChronologyEntry(record.created_at, "notified", record.event_id, summary, details)
 
 
 def _decision(record: ThresholdDecision) -> ChronologyEntry:
@@ -296,6 +326,17 @@ def _discussion(record: StrategyDiscussion) -> ChronologyEntry:
     return ChronologyEntry(record.at, "strategy discussion", record.event_id, summary, details)
 
 
+def _conference(record: ChildProtectionConference) -> ChronologyEntry:
+    plan = "child protection plan" if record.child_protection_plan else "no child protection plan"
+    summary = (
+        f"{record.event_id} after strategy discussion {record.discussion_id}: {plan}; "
+        f"attended {_agencies(record.attendees)}; recorded by {record.recorded_by} "
+        f"({record.recorded_by_role.value})"
+    )
+    details = _lines(f"rationale: {record.rationale}")
+    return ChronologyEntry(record.held_at, "conference", record.event_id, summary, details)
+
+
 def _timeliness_alert(record: TimelinessAlert) -> ChronologyEntry:
     summary = (
         f"{record.event_id}: {record.clock.value} {record.status.value}, "
@@ -312,7 +353,10 @@ _DESCRIBERS: tuple[tuple[type[Event], Callable[[Any], ChronologyEntry]], ...] = 
     (InformationRequest, _information_request),
     (WorkItem, _routed),
     (DutyTeamAlert, _duty_team_alert),
+    (SchoolNotification, _notification),
+    (HealthNotification, _notification),
     (ThresholdDecision, _decision),
     (StrategyDiscussion, _discussion),
+    (ChildProtectionConference, _conference),
     (TimelinessAlert, _timeliness_alert),
 )

@@ -12,8 +12,8 @@ all, with no one told. A *clock* is one thing a child is owed, with its due time
   per work item (its subject is the work item), however many times the decision is revised.
 * ``child_protection_conference``: the initial conference, due
   ``decisions.conference_due_working_days`` working days after the held strategy discussion that
-  started a section 47 enquiry (its subject is that discussion). What stops it arrives in a later
-  release; :func:`satisfy` is the step that will.
+  started a section 47 enquiry (its subject is that discussion). Stopped by the conference record
+  naming that discussion (:func:`on_conference`).
 
 When a clock passes its due time unstopped, one ``overdue`` :class:`TimelinessAlert` goes to the
 team managers; when what it waited for arrives after that, one ``cleared`` alert follows. What came
@@ -66,6 +66,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from schemas.models import (
     AlertStatus,
+    ChildProtectionConference,
     ClockKind,
     DiscussionStatus,
     NextStep,
@@ -90,6 +91,7 @@ __all__ = [
     "due_alerts",
     "needs_strategy_discussion",
     "next_due",
+    "on_conference",
     "on_decision",
     "on_strategy_discussion",
     "on_work_item",
@@ -403,6 +405,24 @@ def on_strategy_discussion(
             due_at=calendar.add_working_days(discussion.at, rules.conference_due_working_days),
         )
         step = ClockStep(clocks=opened, alerts=step.alerts)
+    return _then_due(step, now)
+
+
+def on_conference(
+    state: ChildClocks, conference: ChildProtectionConference, now: datetime
+) -> ClockStep:
+    """A conference stops the conference clock of the strategy discussion it follows. Then
+    anything due at ``now`` is raised. A conference with no clock (its discussion not read yet,
+    or never recorded here) stops nothing and opens nothing: there is nothing left to wait for.
+    """
+    _same_child(state, conference.child_key)
+    step = satisfy(
+        state,
+        clock_id_of(ClockKind.CHILD_PROTECTION_CONFERENCE, conference.discussion_id),
+        conference.event_id,
+        conference.held_at,
+        now=now,
+    )
     return _then_due(step, now)
 
 

@@ -17,6 +17,7 @@ The decision is due one working day after the clock starts (see :class:`OfficeCa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +28,7 @@ from schemas.models import (
     DutyTeamAlert,
     EventType,
     HistorySummary,
+    MaracFlag,
     MatchKind,
     Outcome,
     OutcomeKind,
@@ -37,6 +39,12 @@ from schemas.models import (
 )
 from schemas.quality import ENGLAND
 from streams.decisions.calendar import OfficeCalendar
+from streams.decisions.domestic_abuse import (
+    Notified,
+    Recipients,
+    incident_notifications,
+    marac_flags,
+)
 from streams.decisions.history import ChildHistory, received_at, summarise, with_event
 from streams.decisions.ids import derived_id
 from streams.decisions.rules import Rules, fired_indicators
@@ -180,9 +188,14 @@ def route(
 
 
 def work_items(
-    child_event: ChildEvent, history: HistorySummary, decision: Decision, now: datetime
+    child_event: ChildEvent,
+    history: HistorySummary,
+    decision: Decision,
+    now: datetime,
+    marac: Sequence[MaracFlag] = (),
 ) -> list[WorkItem]:
-    """The work items of a decision: its queue's, and the duty team's when it is alerted."""
+    """The work items of a decision: its queue's, and the duty team's when it is alerted, each
+    with the MARAC criteria the incident met (``marac``)."""
     accepted = child_event.accepted
     child = child_of(child_event)
     common = {
@@ -201,6 +214,7 @@ def work_items(
         "missing_information": child_event.missing_information,
         "data_quality_issues": accepted.data_quality_issues,
         "routed_at": now,
+        "marac": list(marac),
     }
     queues = [(decision.queue, decision.decision_due_at)]
     if decision.alerts_duty_team:
@@ -237,7 +251,7 @@ def duty_team_alert(item: WorkItem, now: datetime) -> DutyTeamAlert:
 class Routed:
     """What routing one child event produced: outputs to publish, and the history to store."""
 
-    outputs: list[WorkItem | DutyTeamAlert | Outcome]
+    outputs: list[WorkItem | DutyTeamAlert | Notified | Outcome]
     #: The child's history with this event recorded; None when there is nothing to store.
     history: ChildHistory | None
     #: Why nothing was routed (a redelivery, a consent event), for the log; None when routed.
@@ -250,6 +264,8 @@ def route_child_event(
     rules: Rules,
     calendar: OfficeCalendar,
     now: datetime,
+    *,
+    recipients: Recipients,
 ) -> Routed:
     """The routing agent's step: one child event and the child's history in, outputs out.
 
@@ -258,8 +274,11 @@ def route_child_event(
     events names this child twice (or two of its children are one child): that mention is not
     routed twice, and its outcome says so. A consent event is recorded in the history,
     where later routing finds it, and is not itself work. Anything else is routed: its work
-    items, each duty-team item followed by the alert that pages the team. Every decided child
-    event ends with its :class:`Outcome`, published last, so an outcome means all was sent.
+    items, each duty-team item followed by the alert that pages the team; for a domestic-abuse
+    police notification, each work item carries the MARAC criteria met and the school and health
+    notifications follow (:mod:`streams.decisions.domestic_abuse`, with ``recipients``). Every
+    decided child event ends with its :class:`Outcome`, published last, so an outcome means all
+    was sent.
     """
     accepted = child_event.accepted
     if history.has_decided(child_event.event_id):
@@ -277,12 +296,18 @@ def route_child_event(
         return Routed(outputs=[outcome], history=recorded, not_routed=reason)
     summary = summarise(history, received_at(accepted))
     decision = route(child_event, summary, rules, calendar)
-    outputs: list[WorkItem | DutyTeamAlert | Outcome] = []
-    items = work_items(child_event, summary, decision, now)
+    outputs: list[WorkItem | DutyTeamAlert | Notified | Outcome] = []
+    marac = marac_flags(child_event, history, recipients.rules)
+    items = work_items(child_event, summary, decision, now, marac)
     for item in items:
         outputs.append(item)
         if item.queue is Queue.DUTY_TEAM:
             outputs.append(duty_team_alert(item, now))
+    # A task about a school that could not be told belongs with the child's daytime work item.
+    daytime = next(item for item in items if item.queue is not Queue.DUTY_TEAM)
+    outputs.extend(
+        incident_notifications(child_event, recipients, task_reference=daytime.event_id, now=now)
+    )
     queues = ", ".join(item.queue.value for item in items)
     ids = [item.event_id for item in items]
     outputs.append(_outcome(child_event, OutcomeKind.ROUTED, f"routed to {queues}", ids, now))

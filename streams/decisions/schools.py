@@ -1,21 +1,27 @@
 """The school directory, read from a "Get Information About Schools" (GIAS) establishment file.
 
 Only open establishments count as known: a URN of a closed school in a notification is a
-data-quality problem to ask about. The CSV carries no safeguarding-lead contact; that comes
-from a local file (a later connector). A small synthetic directory ships as the default.
+data-quality problem to ask about; closed ones are remembered as closed, so that a notification
+for a pupil of a closed school says so. The GIAS CSV carries no safeguarding-lead contact: that
+comes from a separate local file the authority maintains (columns ``URN``, ``Name``, ``Email``:
+the school's designated safeguarding lead and their secure e-mail address), read with
+:func:`load_safeguarding_leads`. A small synthetic directory and contact list ship as defaults.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from schemas.errors import ConfigurationError
 
 DEFAULT_DIRECTORY = Path(__file__).parent / "data" / "schools.csv"
+DEFAULT_SAFEGUARDING_LEADS = Path(__file__).parent / "data" / "safeguarding_leads.csv"
 REQUIRED_COLUMNS = ("URN", "EstablishmentName", "EstablishmentStatus (name)")
+LEAD_COLUMNS = ("URN", "Name", "Email")
 
 
 @dataclass(frozen=True)
@@ -30,8 +36,29 @@ class School:
 
 
 @dataclass(frozen=True)
+class SafeguardingLead:
+    """A school's designated safeguarding lead: who Operation Encompass notifications go to."""
+
+    urn: str
+    name: str
+    email: str
+
+    def __repr__(self) -> str:
+        # A contact address is not for logs.
+        return f"SafeguardingLead(urn={self.urn!r})"
+
+
+@dataclass(frozen=True)
 class SchoolDirectory:
+    #: The open establishments, by URN.
     schools: dict[str, School]
+    #: URNs of establishments the directory lists as closed.
+    closed: frozenset[str] = frozenset()
+    #: Each school's designated safeguarding lead, by URN (from the authority's own file).
+    leads: Mapping[str, SafeguardingLead] = field(default_factory=dict)
+
+    def with_leads(self, leads: Mapping[str, SafeguardingLead]) -> SchoolDirectory:
+        return SchoolDirectory(self.schools, self.closed, dict(leads))
 
     def __contains__(self, urn: object) -> bool:
         return urn in self.schools
@@ -70,12 +97,15 @@ def load_directory(path: Path = DEFAULT_DIRECTORY) -> SchoolDirectory:
     if missing:
         raise ConfigurationError(f"{path}: missing column(s) {', '.join(missing)}")
     schools: dict[str, School] = {}
+    closed: set[str] = set()
     try:
         for row in reader:
             urn = _text(row, "URN")
             if not (urn.isascii() and urn.isdigit()):
                 raise ConfigurationError(f"{path}:{reader.line_num}: URN is not a number")
-            if _text(row, "EstablishmentStatus (name)").lower().startswith("open"):
+            if not _text(row, "EstablishmentStatus (name)").lower().startswith("open"):
+                closed.add(urn)
+            else:
                 schools[urn] = School(
                     urn=urn,
                     name=_text(row, "EstablishmentName"),
@@ -87,4 +117,34 @@ def load_directory(path: Path = DEFAULT_DIRECTORY) -> SchoolDirectory:
                 )
     except csv.Error as exc:
         raise ConfigurationError(f"{path}:{reader.line_num}: not valid CSV") from exc
-    return SchoolDirectory(schools)
+    # A URN listed both open and closed (a re-opened school) is open.
+    return SchoolDirectory(schools, frozenset(closed - set(schools)))
+
+
+def load_safeguarding_leads(path: Path = DEFAULT_SAFEGUARDING_LEADS) -> dict[str, SafeguardingLead]:
+    """The authority's list of designated safeguarding leads, by URN; a malformed file (a missing
+    column, a URN that is not a number, a row without an e-mail address, a URN twice) fails at
+    start-up naming the file and line."""
+    try:
+        text = _read_text(path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the safeguarding leads file {path}") from exc
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in LEAD_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ConfigurationError(f"{path}: missing column(s) {', '.join(missing)}")
+    leads: dict[str, SafeguardingLead] = {}
+    try:
+        for row in reader:
+            urn, email = _text(row, "URN"), _text(row, "Email")
+            where = f"{path}:{reader.line_num}"
+            if not (urn.isascii() and urn.isdigit()):
+                raise ConfigurationError(f"{where}: URN is not a number")
+            if "@" not in email:
+                raise ConfigurationError(f"{where}: Email is not an e-mail address")
+            if urn in leads:
+                raise ConfigurationError(f"{where}: URN {urn} is listed twice")
+            leads[urn] = SafeguardingLead(urn=urn, name=_text(row, "Name"), email=email)
+    except csv.Error as exc:
+        raise ConfigurationError(f"{path}:{reader.line_num}: not valid CSV") from exc
+    return leads

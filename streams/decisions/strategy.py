@@ -18,6 +18,10 @@ A discussion is recorded three ways (:class:`schemas.models.DiscussionStatus`):
 * ``not_held``: a team manager's decision, with reasons of substance (the same test as a
   threshold decision's rationale, :func:`streams.decisions.threshold.rationale_problem`).
 
+A held discussion that starts a section 47 enquiry is followed by the initial child protection
+conference; :func:`conference_problems` checks its record (who attended, with social care among
+them, and reasons of substance for whether the child has a plan).
+
 :func:`discussion_problems` returns each (field, message) that keeps a record from being
 published, at most one per field, for the staff application to show beside the field. Messages
 say what is needed in words a social worker uses and never repeat what was typed. Pure: no Kafka,
@@ -28,12 +32,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from schemas.models import Agency, Child, DiscussionStatus, StaffRole, StrategyDiscussion
+from schemas.models import (
+    Agency,
+    Child,
+    ChildProtectionConference,
+    DiscussionStatus,
+    StaffRole,
+    StrategyDiscussion,
+)
 from streams.decisions.threshold import rationale_problem
 
 __all__ = [
     "REQUIRED_ALWAYS",
     "child_has_school",
+    "conference_problems",
     "discussion_problems",
     "held_discussion",
     "missing_agencies",
@@ -191,3 +203,27 @@ def held_discussion(discussion: StrategyDiscussion, child_has_school: bool) -> S
         else []
     )
     return discussion.model_copy(update={"missing_agencies": missing})
+
+
+def conference_problems(
+    conference: ChildProtectionConference, minimum_words: int
+) -> list[tuple[str, str]]:
+    """Each (field name, message) that keeps a conference record from being recorded.
+
+    Children's social care convenes and chairs the conference, so the local authority must be
+    among those who attended; whether the child has a plan needs reasons of substance, as a
+    threshold decision does.
+    """
+    problems: list[tuple[str, str]] = []
+    if Agency.LOCAL_AUTHORITY not in conference.attendees:
+        problems.append(
+            (
+                "attendees",
+                "Children's social care chairs a child protection conference: add the local "
+                "authority to the agencies that took part.",
+            )
+        )
+    rationale = rationale_problem(conference.rationale, minimum_words)
+    if rationale is not None:
+        problems.append(("rationale", rationale))
+    return problems

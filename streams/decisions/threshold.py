@@ -143,6 +143,16 @@ def rationale_problem(text: str, minimum_words: int) -> str | None:
     )
 
 
+def substance_problem(text: str, minimum_words: int, what: str) -> str | None:
+    """None when ``text`` says something of substance; otherwise a request for ``what`` (e.g.
+    "the impact of the incident on this child") in at least ``minimum_words`` words. The same
+    test as a rationale's, for the other records people must write in words."""
+    lack = _lack(text, minimum_words)
+    if lack is None:
+        return None
+    return f"Write {what} in {_at_least(minimum_words)}" + _why_not(lack, "description")
+
+
 def _consent_problems(decision: ThresholdDecision) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     reason = decision.consent_not_sought_reason

@@ -127,6 +127,11 @@ class WorkerSettings(BaseSettings):
         default=None,
         description="GIAS establishment CSV; unset uses the synthetic directory shipped for demos.",
     )
+    safeguarding_leads: Path | None = Field(
+        default=None,
+        description="Each school's designated safeguarding lead (CSV: URN, Name, Email), kept by "
+        "the authority; unset uses the synthetic list shipped for demos.",
+    )
     stall_alert_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from schemas.models import (
     AcceptedEvent,
     ChildEvent,
+    ChildProtectionConference,
     ClockTick,
     ConsentEvent,
     Contact,
@@ -28,6 +29,7 @@ from schemas.models import (
     DutyTeamAlert,
     Event,
     EventType,
+    HealthNotification,
     HistoryImport,
     ImportedHistory,
     InformationRequest,
@@ -36,6 +38,7 @@ from schemas.models import (
     OutcomeNotification,
     PoliceNotification,
     Queue,
+    SchoolNotification,
     StrategyDiscussion,
     ThresholdDecision,
     TimelinessAlert,
@@ -200,6 +203,26 @@ STRATEGY_DISCUSSIONS = TopicSpec(
     value=StrategyDiscussion,
     description="Strategy discussions convened, held or (a team manager's decision) not held.",
 )
+SCHOOL_NOTIFICATIONS = TopicSpec(
+    "notifications.schools",
+    key="child_key",
+    value=SchoolNotification,
+    description="Operation Encompass: to a school's safeguarding lead (or the education team), "
+    "minimised, due before the next school day (outbound, for delivery).",
+)
+HEALTH_NOTIFICATIONS = TopicSpec(
+    "notifications.health",
+    key="child_key",
+    value=HealthNotification,
+    description="Domestic abuse involving a child: to health visiting (under five) or school "
+    "nursing, minimised (outbound, for delivery).",
+)
+CONFERENCES = TopicSpec(
+    "conferences",
+    key="child_key",
+    value=ChildProtectionConference,
+    description="Initial child protection conferences held after a section 47 enquiry.",
+)
 TIMELINESS_ALERTS = TopicSpec(
     "alerts.timeliness",
     key="child_key",
@@ -240,6 +263,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     OUTCOMES,
     DECISIONS,
     STRATEGY_DISCUSSIONS,
+    CONFERENCES,
+    SCHOOL_NOTIFICATIONS,
+    HEALTH_NOTIFICATIONS,
     TIMELINESS_ALERTS,
     OUTCOME_NOTIFICATIONS,
     CLOCK_TICKS,
@@ -257,6 +283,7 @@ CLOCK_SOURCES: tuple[TopicSpec, ...] = (
     EARLY_HELP_QUEUE,
     DECISIONS,
     STRATEGY_DISCUSSIONS,
+    CONFERENCES,
     CLOCK_TICKS,
 )
 

@@ -18,6 +18,7 @@ import pytest
 from schemas.models import (
     Agency,
     AlertStatus,
+    ChildProtectionConference,
     ClockKind,
     DiscussionStatus,
     Event,
@@ -175,3 +176,49 @@ def test_a_restart_mid_clock_neither_loses_nor_doubles_the_alert(
         time.sleep(5)  # more ticks after a second restart
 
     assert len(alerts_for(kafka, prefix, item, ClockKind.STRATEGY_DISCUSSION)) == 1
+
+
+def test_a_conference_overdue_after_a_section_47_is_alerted_once_and_cleared_by_the_conference(
+    kafka: KafkaSettings, prefix: str, tmp_path: Path
+) -> None:
+    item = a_mash_item()
+    # The enquiry started 40 days ago: its conference (15 working days) is overdue on arrival.
+    decided_at = datetime.now(UTC) - timedelta(days=40, hours=2)
+    decision = level_4_decision(item, decided_at)
+    enquiry = held(item, decision).model_copy(
+        update={"at": decided_at + timedelta(hours=2), "section_47": True}
+    )
+    conference = ChildProtectionConference(
+        event_id=f"icpc-{item.event_id}",
+        discussion_id=enquiry.discussion_id,
+        work_item_id=item.event_id,
+        child_key=item.child_key,
+        held_at=datetime.now(UTC),
+        recorded_by="tm.synthetic",
+        recorded_by_role=StaffRole.TEAM_MANAGER,
+        attendees=[Agency.LOCAL_AUTHORITY, Agency.POLICE, Agency.HEALTH],
+        child_protection_plan=True,
+        rationale="The conference agreed a plan: the baby's injuries have no safe explanation "
+        "and the parents' accounts conflict.",
+    )
+
+    with running_worker(kafka, prefix, tmp_path, extra_env=FAST_CLOCKS):
+        publish(kafka, prefix, item, decision, enquiry)
+        wait_for_alerts(
+            kafka, prefix, item, ClockKind.CHILD_PROTECTION_CONFERENCE, [AlertStatus.OVERDUE]
+        )
+        publish(kafka, prefix, conference)
+        alerts = wait_for_alerts(
+            kafka,
+            prefix,
+            item,
+            ClockKind.CHILD_PROTECTION_CONFERENCE,
+            [AlertStatus.OVERDUE, AlertStatus.CLEARED],
+        )
+
+    cleared = next(a for a in alerts if a.status is AlertStatus.CLEARED)
+    assert cleared.satisfied_by == conference.event_id
+    # Both were recorded 40 days late, so the discussion's own clock was overdue when its
+    # decision was read, and the discussion read after it cleared it.
+    strategy = alerts_for(kafka, prefix, item, ClockKind.STRATEGY_DISCUSSION)
+    assert sorted(a.status for a in strategy) == [AlertStatus.CLEARED, AlertStatus.OVERDUE]

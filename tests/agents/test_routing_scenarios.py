@@ -31,12 +31,16 @@ from schemas.models import (
     DeadLetter,
     DutyTeamAlert,
     Event,
+    HealthNotification,
+    IncidentNotification,
     InformationRequest,
     MashTask,
     NotificationChild,
+    NotificationRecipient,
     Priority,
     Queue,
     RequestReason,
+    SchoolNotification,
     ServiceRequested,
     WorkItem,
 )
@@ -48,20 +52,26 @@ from streams.platform.settings import KafkaSettings
 from streams.platform.topics import (
     ACCEPTED_EVENTS,
     CHILD_EVENTS,
+    CONSENT_EVENTS,
     CONTACTS,
     DEAD_LETTERS,
     DUTY_TEAM_ALERTS,
+    HEALTH_NOTIFICATIONS,
     INFORMATION_REQUESTS,
     MASH_TASKS,
     POLICE_NOTIFICATIONS,
     QUEUES,
+    SCHOOL_NOTIFICATIONS,
     TopicSpec,
 )
 from tests.helpers import (
+    consent_override,
     contact,
+    frontdoor,
     police_notification,
     running_worker,
     wait_for_event,
+    wait_for_matching,
     wait_for_messages,
 )
 
@@ -460,3 +470,105 @@ def test_a_queue_can_be_tailed_readably_without_personal_details_unless_asked(
     assert "Wilhelmina" not in plain
     assert child.family_name is not None
     assert "Wilhelmina" in detailed
+
+
+def test_a_team_managers_consent_override_is_a_disclosure_on_the_childs_chronology(
+    front_door: FrontDoor,
+) -> None:
+    child = a_child()
+    sent = early_help_contact(children=[child], consent=ConsentPosition.REFUSED)
+    front_door.send(CONTACTS, sent, "school.990001")
+    (item,) = front_door.work_items(Queue.MASH, sent.event_id)
+    override = consent_override(
+        contact_event_id=sent.event_id, children=[child], received_at=london(2026, 12, 1, 12)
+    )
+
+    # As the staff application records it: through intake, like a partner's consent event.
+    front_door.send(CONSENT_EVENTS, override, "la.staff-app")
+
+    wait_for_event(
+        front_door.kafka,
+        front_door.topic(CHILD_EVENTS),
+        ChildEvent,
+        lambda event: (
+            event.accepted.event_id == override.event_id and event.match.child_key == item.child_key
+        ),
+    )
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": front_door.kafka.bootstrap_servers,
+        "FRONTDOOR_TOPIC_PREFIX": front_door.namespace,
+    }
+    told = frontdoor("chronology", item.child_key, "--details", env=env).stdout
+    [step] = [line for line in told.splitlines() if "consent overridden" in line]
+    assert override.event_id in step
+    assert "disclosure without consent: lawful basis safeguarding" in step
+    assert f"    rationale: {override.rationale}" in told.splitlines()
+    assert "    shared with: police, health" in told.splitlines()
+
+
+def notified_child(age_on_friday: date, **changes: object) -> NotificationChild:
+    fields: dict[str, object] = {
+        "given_name": "Amelia",
+        "family_name": f"Synthetic{uuid.uuid4().hex[:6]}",
+        "date_of_birth": age_on_friday,
+        "nhs_number": synthetic_nhs_number(_rng),
+        "present": True,
+        "present_location": "kitchen",
+        "spoken_to": True,
+    }
+    fields.update(changes)
+    return NotificationChild.model_validate(fields)
+
+
+def test_a_friday_night_domestic_abuse_incident_tells_two_schools_before_monday_and_health(
+    front_door: FrontDoor,
+) -> None:
+    friday = london(2026, 12, 4, 23, 10)
+    sent = police_notification(
+        received_at=friday,
+        occurred_at=friday,
+        children=[
+            notified_child(date(2019, 3, 10), school_urn="990001"),  # 7, primary school
+            notified_child(date(2023, 5, 1)),  # 3, no setting
+            notified_child(date(2010, 6, 1), school_urn="990021"),  # 16, sixth-form college
+        ],
+    )
+
+    front_door.send(POLICE_NOTIFICATIONS, sent, "police.synth")
+
+    def about(notice: IncidentNotification) -> bool:
+        return notice.about_event_id == sent.event_id
+
+    schools = wait_for_matching(
+        front_door.kafka, front_door.topic(SCHOOL_NOTIFICATIONS), SchoolNotification, about, 2
+    )
+    health = wait_for_matching(
+        front_door.kafka, front_door.topic(HEALTH_NOTIFICATIONS), HealthNotification, about
+    )
+    assert sorted(n.school_urn or "" for n in schools) == ["990001", "990021"]
+    assert {n.due_by for n in schools} == {london(2026, 12, 7, 8, 30)}
+    assert [n.recipient for n in health] == [NotificationRecipient.HEALTH_VISITING]
+
+
+def test_a_pupil_of_a_school_the_directory_does_not_know_becomes_a_mash_task_not_a_notice(
+    front_door: FrontDoor,
+) -> None:
+    sent = police_notification(
+        received_at=london(2026, 12, 1, 10),
+        children=[notified_child(date(2019, 3, 10), school_urn="990999")],
+    )
+
+    front_door.send(POLICE_NOTIFICATIONS, sent, "police.synth")
+
+    (item,) = front_door.work_items(Queue.MASH, sent.event_id)
+    task = wait_for_event(
+        front_door.kafka,
+        front_door.topic(MASH_TASKS),
+        MashTask,
+        lambda task: task.reference == item.event_id,
+    )
+    assert task.error_code == "school_unknown"
+    notices = read_topic(front_door.kafka, front_door.topic(SCHOOL_NOTIFICATIONS), idle_seconds=1)
+    assert sent.event_id not in {
+        codec.decode(m.value, SchoolNotification).about_event_id for m in notices
+    }

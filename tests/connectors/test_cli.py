@@ -40,6 +40,7 @@ from tests.helpers import (
     wait_for_messages,
 )
 from tests.streams.decisions.test_chronology import (
+    CONFERENCE_RATIONALE,
     DECISION_RATIONALE,
     DISCUSSION_RATIONALE,
     OVERRIDE_RATIONALE,
@@ -242,14 +243,17 @@ def test_a_childs_chronology_is_read_from_the_topics_in_time_order_with_the_rati
         "timeliness alert",
         "strategy discussion",
         "strategy discussion",
+        "conference",
     ]
     assert steps[0].startswith("2026-11-28 22:00  contact ")  # Europe/London: GMT in November
-    assert steps[-1].startswith("2026-12-02 15:00  strategy discussion ")
+    assert steps[-2].startswith("2026-12-02 15:00  strategy discussion ")
+    assert steps[-1].startswith("2026-12-16 11:00  conference ")
     lines = result.stdout.splitlines()
     decided = lines.index(next(line for line in lines if decision.event_id in line[18:]))
     assert lines[decided + 1] == f"    rationale: {DECISION_RATIONALE}"
     assert f"    rationale: {DISCUSSION_RATIONALE}" in lines
     assert f"    rationale: {OVERRIDE_RATIONALE}" in lines
+    assert f"    rationale: {CONFERENCE_RATIONALE}" in lines
     routed = next(r for r in records if isinstance(r, WorkItem) and r.child_key == key)
     for reason in routed.rationale:
         assert f"    {reason.rule}: {reason.description} [{reason.evidence}]" in lines

@@ -23,8 +23,10 @@ from argon2 import PasswordHasher
 from connectors import partner_keys
 from connectors.partner_keys import (
     TOKEN_PREFIX,
+    CaseRecordType,
     authenticate,
     authorize,
+    authorize_case_record,
     issue_key,
     revoke,
     rotate,
@@ -185,6 +187,31 @@ def test_issuing_refuses_a_bad_partner_id_or_event_types_and_stores_nothing(
         issue_key(store, partner=partner, agency=Agency.EDUCATION, event_types=types, now=NOW)
 
     assert store.api_keys() == []
+
+
+def test_only_a_local_authority_key_may_carry_case_records(store: Store) -> None:
+    with pytest.raises(ValueError, match="only a local authority key may send case records"):
+        issue_key(
+            store,
+            partner="police.synthetic",
+            agency=Agency.POLICE,
+            event_types=[EventType.POLICE_NOTIFICATION, CaseRecordType.THRESHOLD_DECISION],
+            now=NOW,
+        )
+    assert store.api_keys() == []
+
+    issued = issue_key(
+        store,
+        partner="la.case-management",
+        agency=Agency.LOCAL_AUTHORITY,
+        event_types=partner_keys.parse_event_types("threshold_decision,strategy_discussion"),
+        now=NOW,
+    )
+    record = authenticate(store, issued.token)
+    assert record.event_types == ("threshold_decision", "strategy_discussion")
+    authorize_case_record(record, CaseRecordType.THRESHOLD_DECISION)
+    with pytest.raises(AuthorizationError, match="may not send child_protection_conference"):
+        authorize_case_record(record, CaseRecordType.CHILD_PROTECTION_CONFERENCE)
 
 
 def test_issuing_refuses_an_unknown_agency(store: Store) -> None:

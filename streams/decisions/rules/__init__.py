@@ -33,7 +33,8 @@ The package's modules, each importing only those listed before it:
 * :mod:`~streams.decisions.rules.model`: the file's pydantic models, :class:`Rules` at the top,
   and every check on their content;
 * :mod:`~streams.decisions.rules.loader`: :func:`load_rules`, which reads the YAML keeping each
-  node's line and turns validation errors into ``file:line: message``;
+  node's line and turns validation errors into ``file:line: message``, and
+  :func:`load_school_calendar`, which reads the term-dates file the rules name;
 * :mod:`~streams.decisions.rules.evaluation`: :func:`fired_indicators` and
   :func:`missing_information`.
 
@@ -42,14 +43,16 @@ This package re-exports the names the rest of the front door imports from it.
 
 from streams.decisions.rules.evaluation import fired_indicators, missing_information
 from streams.decisions.rules.facts import FACTS
-from streams.decisions.rules.loader import DEFAULT_RULES_FILE, load_rules
-from streams.decisions.rules.model import Rules
+from streams.decisions.rules.loader import DEFAULT_RULES_FILE, load_rules, load_school_calendar
+from streams.decisions.rules.model import DomesticAbuseRules, Rules
 
 __all__ = [
     "DEFAULT_RULES_FILE",
     "FACTS",
+    "DomesticAbuseRules",
     "Rules",
     "fired_indicators",
     "load_rules",
+    "load_school_calendar",
     "missing_information",
 ]

@@ -113,6 +113,9 @@ FACTS: Mapping[str, Fact] = types.MappingProxyType(
             int, "the child's age in completed years when received", "child", nullable=True
         ),
         "child_unborn": Fact(bool, "an unborn child (expected date of delivery only)", "child"),
+        "child_educated_at_home": Fact(
+            bool, "police say the child is educated at home or attends no school", "child"
+        ),
         "child_under_five": Fact(bool, "an unborn child or a child under five", "child"),
         "history.contacts_12m": Fact(int, "contacts about the child in 12 months", "history"),
         "history.referrals_12m": Fact(int, "referrals about the child in 12 months", "history"),
@@ -180,6 +183,8 @@ def child_facts(child: Child, received: datetime) -> dict[str, object]:
         "child_present": child.present if isinstance(child, NotificationChild) else None,
         "child_age_years": age,
         "child_unborn": unborn,
+        "child_educated_at_home": isinstance(child, NotificationChild)
+        and child.educated_at_home is True,
         "child_under_five": unborn or (age is not None and age < UNDER_FIVE),
     }
 

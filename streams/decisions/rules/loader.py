@@ -4,7 +4,10 @@ The file is read with PyYAML's composer rather than ``safe_load`` so that every 
 line; duplicate keys, merge keys and unsupported tags are refused while the nodes are turned into
 plain data. The data is then validated by :class:`streams.decisions.rules.model.Rules`, and each
 validation error's location is walked back to the line it came from, so that every problem is a
-``ConfigurationError`` "file:line: message" a council officer can act on. Pure.
+``ConfigurationError`` "file:line: message" a council officer can act on. The term-dates file
+the rules name (``domestic_abuse.term_dates_file``, read from the rules file's folder when
+relative) is read at load too, so that a mistake in it also stops start-up
+(:func:`load_school_calendar` builds the school calendar from it). Pure apart from reading files.
 """
 
 from __future__ import annotations
@@ -25,12 +28,18 @@ from streams.decisions.rules.model import (
     CalendarRules,
     Condition,
     DecisionRules,
+    DomesticAbuseRules,
     Indicator,
     RequiredInformation,
     RequiredItem,
     Requirements,
     Rules,
     _suggestion,
+)
+from streams.decisions.school_calendar import (
+    DEFAULT_TERM_DATES_FILE,
+    SchoolCalendar,
+    load_term_dates,
 )
 
 # The thresholds as shipped; this module sits beside the file in the package directory.
@@ -141,6 +150,7 @@ _KEYS = sorted(
             Rules,
             CalendarRules,
             DecisionRules,
+            DomesticAbuseRules,
             Indicator,
             Condition,
             RequiredInformation,
@@ -215,7 +225,7 @@ def load_rules(path: Path = DEFAULT_RULES_FILE) -> Rules:
     if not isinstance(data, dict):
         raise reader.fail(root, "the rules file must be a mapping of version, levels, indicators")
     try:
-        return Rules.model_validate(data)
+        rules = Rules.model_validate(data)
     except ValidationError as exc:
         problems: list[tuple[int, str]] = []
         for error in exc.errors():
@@ -224,3 +234,35 @@ def load_rules(path: Path = DEFAULT_RULES_FILE) -> Rules:
             problems.append((_line(reader.lines, loc), _message(error, loc, data)))
         lines = [f"{file}:{line}: {message}" for line, message in sorted(set(problems))]
         raise ConfigurationError("\n".join(lines)) from exc
+    return _with_term_dates_checked(rules, Path(path), reader.lines)
+
+
+def load_school_calendar(rules: Rules) -> SchoolCalendar:
+    """The school calendar of ``rules``, reading its term-dates file (or the shipped default).
+
+    A problem in the term-dates file is a ``ConfigurationError`` naming that file and its line.
+    """
+    file = rules.domestic_abuse.term_dates_file or DEFAULT_TERM_DATES_FILE
+    return rules.school_calendar(load_term_dates(file))
+
+
+def _with_term_dates_checked(rules: Rules, path: Path, lines: Mapping[Location, int]) -> Rules:
+    """``rules`` with a relative term-dates file taken from the rules file's folder, once the
+    term dates are read: a malformed term-dates file stops start-up, as the rules file does."""
+    domestic_abuse = rules.domestic_abuse
+    given = domestic_abuse.term_dates_file
+    if given is not None and not given.is_absolute():
+        # Relative to the rules file, as an officer keeping the two side by side expects,
+        # rather than to whatever folder the worker happens to be started from.
+        resolved = domestic_abuse.model_copy(update={"term_dates_file": path.parent / given})
+        rules = rules.model_copy(update={"domestic_abuse": resolved})
+    try:
+        load_school_calendar(rules)
+    except ConfigurationError as exc:
+        if given is None:
+            raise  # the shipped default: its own message says all there is to say
+        line = _line(lines, ("domestic_abuse", "term_dates_file"))
+        raise ConfigurationError(
+            f"{path}:{line}: domestic_abuse.term_dates_file: {exc.message}"
+        ) from exc
+    return rules

@@ -2,7 +2,8 @@
 
 Every check on what the file says lives here (known facts and operators, values of each fact's
 type, field paths that exist on the event models, levels 1-4, unique indicator ids, office hours
-the calendar accepts), so that ``Rules.model_validate`` refuses a malformed file whole, at load.
+the calendar accepts, domestic-abuse ages in order), so that ``Rules.model_validate`` refuses a
+malformed file whole, at load (the term-dates file it names is the loader's to read).
 This module's own refusals are pydantic errors of type ``_ERROR`` carrying a council officer's
 message; :mod:`streams.decisions.rules.loader` adds the file and line to them and to pydantic's own
 errors. Also the results of evaluation, :class:`FiredIndicator` and :class:`MissingItem`. Pure.
@@ -17,6 +18,7 @@ import typing
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +38,7 @@ from pydantic_core import PydanticCustomError
 from schemas.models import Child, ConsentEvent, Contact, NotificationChild, PoliceNotification
 from streams.decisions.calendar import OfficeCalendar
 from streams.decisions.rules.facts import FACTS, OPERATORS, Fact
+from streams.decisions.school_calendar import SchoolCalendar, TermDates
 
 # The loader tells these errors from pydantic's own by this type, to use their message as written.
 _ERROR = "rules"
@@ -497,6 +500,70 @@ class DecisionRules(_Model):
     conference_due_working_days: StrictInt = Field(default=15, ge=1, le=100)
 
 
+# No child is older than this: at 18 a person is an adult (Children Act 1989, s. 105), and the
+# children's services pipeline, Operation Encompass included, is about children.
+ADULTHOOD_AGE = 18
+
+
+class DomesticAbuseRules(_Model):
+    """What follows a domestic-abuse police notification: Operation Encompass school and
+    health notifications (:mod:`streams.decisions.encompass`, with school days from
+    :mod:`streams.decisions.school_calendar`), the MARAC flag (:mod:`streams.decisions.marac`)
+    and the daily domestic-abuse meeting.
+
+    Times are wall-clock times in the calendar section's ``timezone``. Ages are whole years;
+    a child's school year is decided by the age on the 31 August that starts the academic
+    year, so ``encompass_from_age: 4`` is reception and ``encompass_until_age: 16`` (exclusive)
+    ends with year 11. The upper bounds only catch a slip of the keyboard.
+    """
+
+    #: When the school day starts: a school is told before this on the next school day.
+    school_start: Time = time(8, 30)
+    #: Reception to year 11: from this age (inclusive) on the 31 August starting the year ...
+    encompass_from_age: StrictInt = Field(default=4, ge=2, le=ADULTHOOD_AGE)
+    #: ... up to this age (exclusive): compulsory school age ends with year 11.
+    encompass_until_age: StrictInt = Field(default=16, ge=3, le=ADULTHOOD_AGE)
+    #: Sixth form and college, up to this age (exclusive), only when a school or college is known.
+    sixth_form_until_age: StrictInt = Field(default=18, ge=3, le=ADULTHOOD_AGE)
+    #: Tell the school nursing service of children aged 5 and over (under 5: health visiting).
+    notify_school_nursing: StrictBool = False
+    #: The "brief circumstances" a school is told: at most this many characters.
+    brief_circumstances_characters: StrictInt = Field(default=300, ge=40, le=2000)
+    #: MARAC: a DASH score (yes answers of 24) of this or more flags the child's case.
+    marac_dash_score: StrictInt = Field(default=14, ge=1, le=24)
+    #: MARAC: this incident is the this-many-th or later for the household within the window.
+    marac_repeat_incidents: StrictInt = Field(default=3, ge=2, le=100)
+    marac_window_days: StrictInt = Field(default=365, ge=1, le=3660)
+    #: The daily multi-agency domestic abuse meeting, on each working day.
+    meeting_time: Time = time(9, 30)
+    #: The authority's term dates; null for the synthetic default that ships with the front
+    #: door. A relative path is read from the rules file's folder.
+    term_dates_file: Path | None = None
+
+    @field_validator("term_dates_file", mode="before")
+    @classmethod
+    def _a_file_name(cls, value: object) -> object:
+        if value is not None and (not isinstance(value, str | Path) or not str(value).strip()):
+            raise _error("term_dates_file must be a file name, or null for the default")
+        return value
+
+    @model_validator(mode="after")
+    def _ages_in_order(self) -> DomesticAbuseRules:
+        if not self.encompass_from_age < self.encompass_until_age:
+            raise _error(
+                f"encompass_until_age ({self.encompass_until_age}) must be more than "
+                f"encompass_from_age ({self.encompass_from_age})",
+                ("encompass_until_age",),
+            )
+        if self.sixth_form_until_age < self.encompass_until_age:
+            raise _error(
+                f"sixth_form_until_age ({self.sixth_form_until_age}) must be at least "
+                f"encompass_until_age ({self.encompass_until_age})",
+                ("sixth_form_until_age",),
+            )
+        return self
+
+
 class Rules(_Model):
     """A validated rules file."""
 
@@ -506,6 +573,7 @@ class Rules(_Model):
     indicators: tuple[Indicator, ...]
     required_information: RequiredInformation = RequiredInformation()
     decisions: DecisionRules = DecisionRules()
+    domestic_abuse: DomesticAbuseRules = DomesticAbuseRules()
 
     @field_validator("version")
     @classmethod
@@ -538,6 +606,15 @@ class Rules(_Model):
     def office_calendar(self) -> OfficeCalendar:
         """The office calendar these rules describe."""
         return self.calendar.office_calendar()
+
+    def school_calendar(self, term_dates: TermDates) -> SchoolCalendar:
+        """The school calendar these rules describe, with the terms of ``term_dates`` (read
+        from ``domestic_abuse.term_dates_file`` by the loader's ``load_school_calendar``)."""
+        return SchoolCalendar.from_term_dates(
+            term_dates,
+            timezone=self.calendar.timezone,
+            school_start=self.domestic_abuse.school_start,
+        )
 
 
 class FiredIndicator(_Model):

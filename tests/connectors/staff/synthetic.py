@@ -21,12 +21,14 @@ from schemas.models import (
     SourcePosition,
     WorkItem,
 )
+from streams.decisions.domestic_abuse import load_recipients
 from streams.decisions.history import stored_history
 from streams.decisions.identification import identify
 from streams.decisions.routing import route_child_event
 from streams.decisions.rules import load_rules
 
 RULES = load_rules()
+RECIPIENTS = load_recipients(RULES)
 
 
 def routed_events(count: int, *, seed: int = 11, start: datetime | None = None) -> list[Event]:
@@ -63,6 +65,7 @@ def routed_events(count: int, *, seed: int = 11, start: datetime | None = None) 
                 RULES,
                 RULES.office_calendar(),
                 accepted.accepted_at,
+                recipients=RECIPIENTS,
             )
             if routed.history is not None:
                 histories[key] = routed.history.model_dump(mode="json")

@@ -19,6 +19,7 @@ from connectors.staff.web import create_app
 from schemas.models import (
     AlertStatus,
     ClockKind,
+    MaracFlag,
     NextStep,
     Queue,
     StaffRole,
@@ -471,3 +472,27 @@ def test_team_managers_see_overdue_alerts_and_acknowledge_them(
 
     [alert] = running.store.timeliness_alerts(open_only=True)
     assert alert.acknowledged_by == TEAM_MANAGER
+
+
+def test_an_item_that_meets_marac_criteria_says_which_on_its_page(
+    app: TestClient, running: RunningStaff
+) -> None:
+    view = running.store.item(a_mash_item(running))
+    assert view is not None
+    flagged = view.work_item.model_copy(
+        update={
+            "event_id": f"{view.work_item.event_id}-marac",
+            "marac": [
+                MaracFlag(code="dash_score", description="DASH score 16 of 24 (14 or more)"),
+                MaracFlag(code="repeat_incidents", description="3rd incident in 12 months"),
+            ],
+        }
+    )
+    running.publish_and_store(flagged)
+    sign_in(app, MASH_WORKER)
+
+    page = app.get(f"/items/{flagged.event_id}").text
+
+    assert "MARAC criteria met" in page
+    assert "DASH score 16 of 24 (14 or more)" in page
+    assert "3rd incident in 12 months" in page

@@ -21,6 +21,7 @@ from schemas.models import (
     Child,
     ChildEvent,
     ChildMatch,
+    ChildProtectionConference,
     ClockKind,
     ConcernCategory,
     ConsentEvent,
@@ -44,6 +45,7 @@ from schemas.models import (
     WorkItem,
 )
 from streams.decisions.chronology import ChronologyEntry, chronology
+from streams.decisions.domestic_abuse import load_recipients
 from streams.decisions.history import stored_history
 from streams.decisions.identification import identify
 from streams.decisions.routing import route_child_event
@@ -52,6 +54,7 @@ from tests.connectors.staff.synthetic import routed_events
 from tests.helpers import consent_override, contact, police_notification
 
 RULES = load_rules()
+RECIPIENTS = load_recipients(RULES)
 SCHOOL = "school.990001"
 SATURDAY_22 = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)
 SUNDAY_9 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -62,6 +65,9 @@ DECISION_RATIONALE = (
 )
 DISCUSSION_RATIONALE = (
     "Police and children's social care agree a joint section 47 enquiry starts this afternoon."
+)
+CONFERENCE_RATIONALE = (
+    "The conference agreed the child is at continuing risk of physical harm and needs a plan."
 )
 OVERRIDE_RATIONALE = "Seeking consent would place the child at risk of significant harm."
 SHARED = "Police and health records of the last 12 months."
@@ -102,6 +108,7 @@ def through_the_pipeline(
             RULES,
             RULES.office_calendar(),
             event.accepted_at,
+            recipients=RECIPIENTS,
         )
         outputs.extend(routed.outputs)
     return identified.child_events, outputs
@@ -190,6 +197,18 @@ def story() -> tuple[str, list[Event]]:
             ),
         )
     ]
+    conference = ChildProtectionConference(
+        event_id="icpc-00000001",
+        discussion_id="sd-1",
+        work_item_id=mash.event_id,
+        child_key=key,
+        held_at=WEDNESDAY_11 + timedelta(days=14),
+        recorded_by="team.manager1",
+        recorded_by_role=StaffRole.TEAM_MANAGER,
+        attendees=[Agency.LOCAL_AUTHORITY, Agency.POLICE, Agency.HEALTH, Agency.EDUCATION],
+        child_protection_plan=True,
+        rationale=CONFERENCE_RATIONALE,
+    )
     oscar_events, oscar_outputs = through_the_pipeline(
         police_notification(received_at=SATURDAY_22 + timedelta(minutes=30)), "police.synth"
     )
@@ -207,6 +226,7 @@ def story() -> tuple[str, list[Event]]:
         decision,
         other_decision,
         *discussions,
+        conference,
         overdue,
         cleared,
     ]
@@ -233,6 +253,7 @@ def test_every_step_of_the_childs_story_is_told_in_time_order() -> None:
         "timeliness alert",  # cleared, at the instant of the decision: after it
         "strategy discussion",  # convened
         "strategy discussion",  # held
+        "conference",
     ]
     times = [entry.at for entry in entries]
     assert times == sorted(times)
@@ -243,6 +264,7 @@ def test_every_step_of_the_childs_story_is_told_in_time_order() -> None:
     assert "satisfied by decision-1" in entries[8].summary
     assert "convened" in entries[9].summary
     assert "held" in entries[10].summary
+    assert "child protection plan; attended" in entries[11].summary
 
 
 def test_the_summaries_carry_ids_and_codes_and_the_rationale_is_in_the_details() -> None:
@@ -300,6 +322,7 @@ def test_no_summary_names_the_child_or_repeats_what_anyone_wrote() -> None:
         "Synthetic description",
         DECISION_RATIONALE,
         DISCUSSION_RATIONALE,
+        CONFERENCE_RATIONALE,
         OVERRIDE_RATIONALE,
         SHARED,
         "date of birth is missing",
@@ -432,3 +455,19 @@ def test_nothing_about_the_child_is_an_empty_chronology() -> None:
 
     assert chronology("ck-nobody", records) == []
     assert chronology("ck-nobody", []) == []
+
+
+def test_a_domestic_abuse_incident_shows_who_was_told_under_which_rule_without_names() -> None:
+    notification = police_notification(received_at=SATURDAY_22)
+    child_events, outputs = through_the_pipeline(notification, "police.synth")
+    oscar = child_events[0].match.child_key  # at Oakfield Primary School, aged 8
+
+    entries = chronology(oscar, [*child_events, *outputs])
+
+    [told] = [entry for entry in entries if entry.kind == "notified"]
+    assert "school 990001 told of" in told.summary
+    assert "under rule school" in told.summary
+    assert "Oscar" not in told.summary
+    assert "Pembleton" not in told.summary
+    assert told.details is not None
+    assert "brief circumstances:" in told.details

@@ -24,6 +24,7 @@ from schemas.models import (
     AlertStatus,
     Child,
     ChildMatch,
+    ChildProtectionConference,
     ClockKind,
     DiscussionStatus,
     EventType,
@@ -48,6 +49,7 @@ from streams.decisions.clocks import (
     clock_id_of,
     due_alerts,
     next_due,
+    on_conference,
     on_decision,
     on_strategy_discussion,
     on_work_item,
@@ -167,11 +169,29 @@ def strategy(
     )
 
 
+def conference_held(
+    *, held_at: datetime, event_id: str = "icpc-00000001", discussion_id: str = "sd-00000001"
+) -> ChildProtectionConference:
+    return ChildProtectionConference(
+        event_id=event_id,
+        discussion_id=discussion_id,
+        work_item_id=ITEM,
+        child_key=CHILD,
+        held_at=held_at,
+        recorded_by="synthetic.manager",
+        recorded_by_role=StaffRole.TEAM_MANAGER,
+        attendees=[Agency.LOCAL_AUTHORITY, Agency.POLICE, Agency.HEALTH],
+        child_protection_plan=True,
+        rationale=SOUND_RATIONALE,
+    )
+
+
 def empty() -> ChildClocks:
     return stored_clocks(None, CHILD)
 
 
-Event = WorkItem | ThresholdDecision | StrategyDiscussion | None  # None: a timer tick
+# None: a timer tick
+Event = WorkItem | ThresholdDecision | StrategyDiscussion | ChildProtectionConference | None
 
 
 def step(state: ChildClocks, event: Event, now: datetime) -> ClockStep:
@@ -182,6 +202,8 @@ def step(state: ChildClocks, event: Event, now: datetime) -> ClockStep:
         return on_work_item(state, event, now)
     if isinstance(event, ThresholdDecision):
         return on_decision(state, event, RULES, now)
+    if isinstance(event, ChildProtectionConference):
+        return on_conference(state, event, now)
     return on_strategy_discussion(state, event, RULES, CALENDAR, now)
 
 
@@ -584,21 +606,38 @@ def test_a_discussion_without_a_section_47_opens_no_conference_clock() -> None:
         assert state == empty()
 
 
-def test_a_conference_clock_is_stopped_by_satisfy_and_cleared_once() -> None:
+def test_a_late_conference_clears_the_conference_clock_once() -> None:
     held_at = london(11, 10, month=12)
     held = strategy(DiscussionStatus.HELD, at=held_at, section_47=True)
-    conference = clock_id_of(ClockKind.CHILD_PROTECTION_CONFERENCE, held.discussion_id)
     state, alerts = run([(held, held_at), (None, datetime(2027, 1, 7, 9, tzinfo=LONDON))])
     assert [a.status for a in alerts] == [AlertStatus.OVERDUE]
 
     held_on = datetime(2027, 1, 8, 13, tzinfo=LONDON)
-    done = satisfy(state, conference, "icpc-00000001", held_on, now=held_on + timedelta(hours=1))
-    assert [(a.status, a.satisfied_by, a.raised_at) for a in done.alerts] == [
-        (AlertStatus.CLEARED, "icpc-00000001", held_on + timedelta(hours=1))
+    recorded = held_on + timedelta(hours=1)
+    state, alerts = run([(conference_held(held_at=held_on), recorded)], state)
+    assert [(a.status, a.satisfied_by, a.raised_at) for a in alerts] == [
+        (AlertStatus.CLEARED, "icpc-00000001", recorded)
     ]
-    again = satisfy(done.clocks, conference, "icpc-00000002", held_on + timedelta(days=1))
-    assert again.alerts == ()
-    assert again.clocks == done.clocks  # the first event to stop a clock is the one kept
+    again, alerts = run(
+        [(conference_held(held_at=held_on, event_id="icpc-00000002"), recorded)], state
+    )
+    assert alerts == []
+    assert again == state  # the first record to stop a clock is the one kept
+
+
+def test_a_conference_in_time_raises_nothing_and_one_for_another_discussion_stops_nothing() -> None:
+    held_at = london(11, 10, month=12)
+    held = strategy(DiscussionStatus.HELD, at=held_at, section_47=True)
+    clock = clock_id_of(ClockKind.CHILD_PROTECTION_CONFERENCE, held.discussion_id)
+    on_time = london(21, 10, month=12)
+    state, alerts = run([(held, held_at), (conference_held(held_at=on_time), on_time)])
+    assert alerts == []
+    assert state.clocks[clock].satisfied_at == on_time
+
+    other = conference_held(held_at=on_time, discussion_id="sd-00000009")
+    state, alerts = run([(held, held_at), (other, on_time)])
+    assert alerts == []
+    assert not state.clocks[clock].satisfied
 
 
 def test_satisfy_before_the_due_time_raises_nothing_and_without_now_clears_at_its_time() -> None:

@@ -28,6 +28,7 @@ from schemas.models import (
     ServiceRequested,
     SourcePosition,
 )
+from streams.decisions.domestic_abuse import load_recipients
 from streams.decisions.history import ChildHistory, stored_history
 from streams.decisions.routing import Decision, route, route_child_event, work_items
 from streams.decisions.rules import load_rules
@@ -35,6 +36,7 @@ from tests.helpers import consent_override, contact, police_notification
 
 RULES = load_rules()
 CALENDAR = RULES.office_calendar()
+RECIPIENTS = load_recipients(RULES)
 TUESDAY_10 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 SATURDAY_22 = datetime(2026, 12, 5, 22, 0, tzinfo=UTC)
 NO_HISTORY = HistorySummary()
@@ -150,7 +152,9 @@ def test_the_routing_step_publishes_each_duty_team_item_with_its_alert_and_recor
     event = early_help_contact(immediate_risk=True, received_at=SATURDAY_22)
     history = ChildHistory(child_key="ck-1")
 
-    routed = route_child_event(child_event(event), history, RULES, CALENDAR, SATURDAY_22)
+    routed = route_child_event(
+        child_event(event), history, RULES, CALENDAR, SATURDAY_22, recipients=RECIPIENTS
+    )
 
     kinds = [(type(output).__name__, getattr(output, "queue", None)) for output in routed.outputs]
     assert kinds == [
@@ -174,11 +178,18 @@ def test_the_routing_step_publishes_each_duty_team_item_with_its_alert_and_recor
 def test_an_event_already_in_the_childs_history_is_not_routed_again() -> None:
     event = early_help_contact()
     first = route_child_event(
-        child_event(event), ChildHistory(child_key="ck-1"), RULES, CALENDAR, TUESDAY_10
+        child_event(event),
+        ChildHistory(child_key="ck-1"),
+        RULES,
+        CALENDAR,
+        TUESDAY_10,
+        recipients=RECIPIENTS,
     )
     assert first.history is not None
 
-    again = route_child_event(child_event(event), first.history, RULES, CALENDAR, TUESDAY_10)
+    again = route_child_event(
+        child_event(event), first.history, RULES, CALENDAR, TUESDAY_10, recipients=RECIPIENTS
+    )
 
     assert again.outputs == []
     assert again.history is None
@@ -189,12 +200,18 @@ def test_a_child_named_twice_in_one_event_is_routed_once_and_the_second_mention_
     event = early_help_contact()
     first = child_event(event)
     second = first.model_copy(update={"event_id": f"{first.event_id}-2", "child_index": 1})
-    routed = route_child_event(first, ChildHistory(child_key="ck-1"), RULES, CALENDAR, TUESDAY_10)
+    routed = route_child_event(
+        first, ChildHistory(child_key="ck-1"), RULES, CALENDAR, TUESDAY_10, recipients=RECIPIENTS
+    )
     assert routed.history is not None
 
-    mention = route_child_event(second, routed.history, RULES, CALENDAR, TUESDAY_10)
+    mention = route_child_event(
+        second, routed.history, RULES, CALENDAR, TUESDAY_10, recipients=RECIPIENTS
+    )
     assert mention.history is not None
-    redelivered = route_child_event(second, mention.history, RULES, CALENDAR, TUESDAY_10)
+    redelivered = route_child_event(
+        second, mention.history, RULES, CALENDAR, TUESDAY_10, recipients=RECIPIENTS
+    )
 
     (outcome,) = mention.outputs
     assert isinstance(outcome, Outcome)
@@ -208,7 +225,9 @@ def test_a_consent_event_is_recorded_in_the_history_and_is_not_work() -> None:
     event = consent_override(decided_at=TUESDAY_10)
     history = stored_history(None, "ck-1")
 
-    routed = route_child_event(child_event(event), history, RULES, CALENDAR, TUESDAY_10)
+    routed = route_child_event(
+        child_event(event), history, RULES, CALENDAR, TUESDAY_10, recipients=RECIPIENTS
+    )
 
     (outcome,) = routed.outputs
     assert isinstance(outcome, Outcome)
@@ -224,9 +243,13 @@ def test_a_consent_override_is_recorded_as_a_disclosure_on_the_childs_history_on
     event = consent_override(decided_at=TUESDAY_10)
     history = stored_history(None, "ck-1")
 
-    routed = route_child_event(child_event(event), history, RULES, CALENDAR, TUESDAY_10)
+    routed = route_child_event(
+        child_event(event), history, RULES, CALENDAR, TUESDAY_10, recipients=RECIPIENTS
+    )
     assert routed.history is not None
-    again = route_child_event(child_event(event), routed.history, RULES, CALENDAR, TUESDAY_10)
+    again = route_child_event(
+        child_event(event), routed.history, RULES, CALENDAR, TUESDAY_10, recipients=RECIPIENTS
+    )
 
     [disclosure] = routed.history.disclosures
     assert disclosure.event_id == event.event_id
@@ -235,7 +258,9 @@ def test_a_consent_override_is_recorded_as_a_disclosure_on_the_childs_history_on
     assert again.history is None  # a redelivery changes nothing
     given = consent_override(action="given", lawful_basis=None, rationale=None)
     given = given.model_copy(update={"information_shared": None, "shared_with": []})
-    recorded = route_child_event(child_event(given), history, RULES, CALENDAR, TUESDAY_10)
+    recorded = route_child_event(
+        child_event(given), history, RULES, CALENDAR, TUESDAY_10, recipients=RECIPIENTS
+    )
     assert recorded.history is not None
     assert recorded.history.disclosures == []
 

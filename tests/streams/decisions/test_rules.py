@@ -12,6 +12,7 @@ from datetime import date, time
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from schemas.errors import ConfigurationError
 from schemas.models import (
@@ -28,11 +29,14 @@ from streams.decisions.calendar import OfficeCalendar
 from streams.decisions.rules import (
     DEFAULT_RULES_FILE,
     FACTS,
+    DomesticAbuseRules,
     Rules,
     fired_indicators,
     load_rules,
+    load_school_calendar,
     missing_information,
 )
+from streams.decisions.school_calendar import DEFAULT_TERM_DATES_FILE, Term, load_term_dates
 from tests.helpers import contact, police_notification
 
 
@@ -57,6 +61,7 @@ def quiet_facts(changes: Mapping[str, object] | None = None, **named: object) ->
         "child_present": None,
         "child_age_years": 10,
         "child_unborn": False,
+        "child_educated_at_home": False,
         "child_under_five": False,
         "history.contacts_12m": 0,
         "history.referrals_12m": 0,
@@ -270,6 +275,59 @@ MALFORMED = {
     ),
     "tab indentation": (HEADER + "indicators:\n\t- id: x\n", 4, "not valid YAML"),
     "empty file": ("# nothing but a comment\n", 1, "the rules file is empty"),
+    "Encompass ages the wrong way round": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  encompass_from_age: 16\n"
+        "  encompass_until_age: 4\n",
+        6,
+        "domestic_abuse.encompass_until_age: encompass_until_age (4) must be more than "
+        "encompass_from_age (16)",
+    ),
+    "sixth form ending before year 11": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  sixth_form_until_age: 15\n",
+        5,
+        "sixth_form_until_age (15) must be at least encompass_until_age (16)",
+    ),
+    "sixth form beyond childhood": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  sixth_form_until_age: 19\n",
+        5,
+        "domestic_abuse.sixth_form_until_age: input should be less than or equal to 18",
+    ),
+    "DASH score beyond the form": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  marac_dash_score: 25\n",
+        5,
+        "domestic_abuse.marac_dash_score: input should be less than or equal to 24",
+    ),
+    "every incident a repeat": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  marac_repeat_incidents: 1\n",
+        5,
+        "domestic_abuse.marac_repeat_incidents: input should be greater than or equal to 2",
+    ),
+    "no brief circumstances at all": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  brief_circumstances_characters: 0\n",
+        5,
+        "brief_circumstances_characters: input should be greater than or equal to 40",
+    ),
+    "school start not a time": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  school_start: half past eight\n",
+        5,
+        "domestic_abuse.school_start: 'half past eight' is not a 24-hour time",
+    ),
+    "school nursing not yes or no": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  notify_school_nursing: sometimes\n",
+        5,
+        "domestic_abuse.notify_school_nursing: input should be a valid boolean",
+    ),
+    "empty term dates file name": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  term_dates_file: ''\n",
+        5,
+        "term_dates_file must be a file name, or null for the default",
+    ),
+    "misspelt domestic abuse key": (
+        HEADER + "indicators: []\ndomestic_abuse:\n  notify_school_nurses: true\n",
+        5,
+        "domestic_abuse: unknown key 'notify_school_nurses' (did you mean "
+        "'notify_school_nursing'?)",
+    ),
 }
 
 
@@ -298,6 +356,127 @@ def test_every_problem_in_the_file_is_reported_each_with_its_line(tmp_path: Path
         f"{path}:4: indicator 'a': level must be 1-4",
         f"{path}:5: indicator 'b': unknown fact 'no_such_fact'",
     ]
+
+
+def test_the_default_domestic_abuse_section_is_the_models_defaults(rules: Rules) -> None:
+    assert rules.domestic_abuse == DomesticAbuseRules()
+    assert rules.domestic_abuse.school_start == time(8, 30)
+    assert rules.domestic_abuse.meeting_time == time(9, 30)
+    assert (
+        rules.domestic_abuse.encompass_from_age,
+        rules.domestic_abuse.encompass_until_age,
+        rules.domestic_abuse.sixth_form_until_age,
+    ) == (4, 16, 18)
+    assert rules.domestic_abuse.term_dates_file is None
+
+
+def test_the_default_school_calendar_uses_the_shipped_term_dates_and_calendar_zone(
+    rules: Rules,
+) -> None:
+    schools = load_school_calendar(rules)
+
+    assert schools.timezone == rules.calendar.timezone
+    assert schools.school_start == time(8, 30)
+    assert schools.terms == load_term_dates(DEFAULT_TERM_DATES_FILE).terms
+
+
+def test_domestic_abuse_settings_are_read_as_written(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        HEADER
+        + """\
+indicators: []
+calendar: {timezone: Europe/Dublin}
+domestic_abuse:
+  school_start: 08:45
+  notify_school_nursing: true
+  brief_circumstances_characters: 200
+  marac_repeat_incidents: 4
+  meeting_time: "10:00"
+""",
+    )
+
+    rules = load_rules(path)
+
+    assert rules.domestic_abuse.school_start == time(8, 45)
+    assert rules.domestic_abuse.notify_school_nursing is True
+    assert rules.domestic_abuse.brief_circumstances_characters == 200
+    assert rules.domestic_abuse.marac_repeat_incidents == 4
+    assert rules.domestic_abuse.meeting_time == time(10, 0)
+    assert load_school_calendar(rules).timezone == "Europe/Dublin"
+
+
+TERMS = "terms:\n  - {first_day: 2026-09-01, last_day: 2026-10-23}\nclosures: [2026-09-01]\n"
+
+
+def test_a_term_dates_file_named_without_a_folder_is_read_beside_the_rules_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "our_terms.yaml").write_text(TERMS, encoding="utf-8")
+    path = write(
+        tmp_path, HEADER + "indicators: []\ndomestic_abuse:\n  term_dates_file: our_terms.yaml\n"
+    )
+
+    rules = load_rules(path)
+
+    assert rules.domestic_abuse.term_dates_file == tmp_path / "our_terms.yaml"
+    schools = load_school_calendar(rules)
+    assert schools.terms == (Term(date(2026, 9, 1), date(2026, 10, 23)),)
+    assert schools.closures == frozenset({date(2026, 9, 1)})
+
+
+def test_a_missing_term_dates_file_stops_loading_naming_both_files(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, HEADER + "indicators: []\ndomestic_abuse:\n  term_dates_file: absent.yaml\n"
+    )
+
+    with pytest.raises(ConfigurationError) as raised:
+        load_rules(path)
+
+    assert raised.value.message == (
+        f"{path}:5: domestic_abuse.term_dates_file: {tmp_path / 'absent.yaml'}: the term-dates "
+        "file does not exist"
+    )
+
+
+def test_a_malformed_term_dates_file_stops_loading_naming_its_line(tmp_path: Path) -> None:
+    terms = tmp_path / "terms.yaml"
+    terms.write_text(TERMS + "inset: [2026-09-02]\n", encoding="utf-8")
+    path = write(
+        tmp_path, HEADER + f"indicators: []\ndomestic_abuse:\n  term_dates_file: {terms}\n"
+    )
+
+    with pytest.raises(ConfigurationError) as raised:
+        load_rules(path)
+
+    assert raised.value.message.startswith(f"{path}:5: domestic_abuse.term_dates_file: {terms}:4: ")
+    assert "unknown key 'inset'" in raised.value.message
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"encompass_from_age": 1},
+        {"encompass_until_age": 19},
+        {"encompass_from_age": 10, "encompass_until_age": 10},
+        {"marac_dash_score": 0},
+        {"marac_window_days": 0},
+        {"brief_circumstances_characters": 5000},
+        {"meeting_time": "9.30"},
+        {"notify_school_nursing": "yes"},
+        {"marac_repeat_incidents": 3.5},
+        {"unknown": 1},
+    ],
+)
+def test_bad_domestic_abuse_values_are_refused(settings: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        DomesticAbuseRules.model_validate(settings)
+
+
+def test_the_domestic_abuse_settings_are_frozen() -> None:
+    rules = DomesticAbuseRules()
+    with pytest.raises(ValidationError):
+        rules.marac_dash_score = 10  # type: ignore[misc]
 
 
 def test_a_missing_rules_file_is_a_configuration_error_naming_the_file(tmp_path: Path) -> None:

@@ -9,7 +9,12 @@ import pytest
 
 from schemas.errors import ConfigurationError
 from schemas.quality import data_quality_issues
-from streams.decisions.schools import DEFAULT_DIRECTORY, School, load_directory
+from streams.decisions.schools import (
+    DEFAULT_DIRECTORY,
+    School,
+    load_directory,
+    load_safeguarding_leads,
+)
 from tests.helpers import contact
 
 HEADER = "URN,LA (name),EstablishmentName,EstablishmentStatus (name),PhaseOfEducation (name)"
@@ -28,7 +33,8 @@ def test_the_shipped_synthetic_directory_loads_its_open_schools() -> None:
 
     assert "990001" in directory
     assert "990020" in directory
-    assert len(directory) == 19
+    assert "990021" in directory  # a sixth-form college
+    assert len(directory) == 20
 
 
 def test_a_closed_school_is_not_in_the_directory() -> None:
@@ -36,6 +42,7 @@ def test_a_closed_school_is_not_in_the_directory() -> None:
         encoding="utf-8"
     )
     assert CLOSED_URN not in load_directory()
+    assert CLOSED_URN in load_directory().closed
 
 
 def test_a_closed_schools_urn_is_a_data_quality_issue() -> None:
@@ -143,3 +150,35 @@ def test_a_short_row_reads_its_missing_cells_as_empty(tmp_path: Path) -> None:
     path.write_text("URN,EstablishmentStatus (name),EstablishmentName,Postcode\n990032,Open\n")
 
     assert load_directory(path).schools["990032"].name == ""
+
+
+def test_the_shipped_safeguarding_leads_name_a_lead_for_every_open_school_but_one() -> None:
+    directory = load_directory().with_leads(load_safeguarding_leads())
+
+    without = sorted(urn for urn in directory.schools if urn not in directory.leads)
+    assert without == ["990019"]  # kept without one, to show the task it makes
+    lead = directory.leads["990001"]
+    assert lead.email.endswith(".sch.example")
+    assert lead.email not in repr(lead)
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (["URN,Name"], "missing column"),
+        (["URN,Name,Email", "99x001,A Lead,a@b.example"], ":2: URN is not a number"),
+        (["URN,Name,Email", "990001,A Lead,"], ":2: Email is not an e-mail address"),
+        (
+            ["URN,Name,Email", "990001,A Lead,a@b.example", "990001,B Lead,b@b.example"],
+            ":3: URN 990001 is listed twice",
+        ),
+    ],
+)
+def test_a_malformed_leads_file_stops_start_up_naming_file_and_line(
+    tmp_path: Path, lines: list[str], message: str
+) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    with pytest.raises(ConfigurationError, match=message):
+        load_safeguarding_leads(path)

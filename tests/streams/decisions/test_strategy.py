@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from schemas.models import (
     Agency,
     Child,
+    ChildProtectionConference,
     DiscussionStatus,
     StaffRole,
     StrategyDiscussion,
@@ -24,6 +25,7 @@ from schemas.models import (
 from streams.decisions.strategy import (
     REQUIRED_ALWAYS,
     child_has_school,
+    conference_problems,
     discussion_problems,
     held_discussion,
     missing_agencies,
@@ -316,3 +318,34 @@ def test_no_message_repeats_what_was_typed(record: StrategyDiscussion) -> None:
         assert TYPED.casefold() not in message.casefold(), field
         assert "zebediah" not in message.casefold()
     assert len(set(fields_of(problems))) == len(problems)
+
+
+# ---------------------------------------------------------------------------------------------
+# The initial child protection conference that follows a section 47 enquiry
+
+
+def conference(**changes: object) -> ChildProtectionConference:
+    fields: dict[str, object] = {
+        "event_id": "icpc-00000001",
+        "discussion_id": "sd-00000001",
+        "work_item_id": "wi-00000001",
+        "child_key": "ck-synthetic-1",
+        "held_at": AT,
+        "recorded_by": "synthetic.manager",
+        "recorded_by_role": StaffRole.TEAM_MANAGER,
+        "attendees": [Agency.LOCAL_AUTHORITY, Agency.POLICE, Agency.HEALTH],
+        "child_protection_plan": True,
+        "rationale": SOUND_RATIONALE,
+    }
+    return ChildProtectionConference.model_validate({**fields, **changes})
+
+
+def test_a_conference_chaired_by_social_care_with_reasons_is_recorded() -> None:
+    assert conference_problems(conference(), MINIMUM) == []
+
+
+def test_a_conference_without_social_care_or_with_a_placeholder_reason_is_refused() -> None:
+    refused = conference(attendees=[Agency.POLICE, Agency.HEALTH], rationale="see notes")
+    problems = dict(conference_problems(refused, MINIMUM))
+    assert set(problems) == {"attendees", "rationale"}
+    assert "local authority" in problems["attendees"]

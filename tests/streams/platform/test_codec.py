@@ -36,6 +36,7 @@ from schemas.models import (
     PoliceNotification,
     SourcePosition,
 )
+from streams.decisions.domestic_abuse import load_recipients
 from streams.decisions.history import ChildHistory
 from streams.decisions.routing import route_child_event
 from streams.decisions.rules import load_rules
@@ -84,7 +85,12 @@ def events_the_pipeline_makes() -> list[Event]:
     )
     rules = load_rules()
     routed = route_child_event(
-        child_event, ChildHistory(child_key="ck-1"), rules, rules.office_calendar(), saturday_night
+        child_event,
+        ChildHistory(child_key="ck-1"),
+        rules,
+        rules.office_calendar(),
+        saturday_night,
+        recipients=load_recipients(rules),
     )
     return [child_event, *routed.outputs]
 
