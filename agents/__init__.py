@@ -3,6 +3,24 @@
 Importing this package registers every agent on the app (``streams.platform.app.app``).
 """
 
-from agents import clocks, dead_letters, health, identification, intake, reconcile, routing
+from agents import (
+    clocks,
+    dead_letters,
+    health,
+    identification,
+    intake,
+    meeting,
+    reconcile,
+    routing,
+)
 
-__all__ = ["clocks", "dead_letters", "health", "identification", "intake", "reconcile", "routing"]
+__all__ = [
+    "clocks",
+    "dead_letters",
+    "health",
+    "identification",
+    "intake",
+    "meeting",
+    "reconcile",
+    "routing",
+]

@@ -4,11 +4,12 @@ One agent reads everything a clock waits for, keyed by child key (``CLOCK_SOURCE
 early-help work items (each starts a decision clock, due at the item's due time), threshold
 decisions (stop it; a level-4 decision or a strategy-discussion step starts a strategy-discussion
 clock), strategy discussions (held or not held stops that; a section 47 enquiry starts the
-conference clock), child protection conferences (stop that) and the timer's ticks. The steps are
-pure (:mod:`streams.decisions.clocks`); a child's clocks are one document in the ``clocks``
-table, written only after the alerts it records are acknowledged (:mod:`agents.pipeline`), so a
-restart neither loses an alert nor raises one twice (alert ids are derived from the clock and the
-status, and the state says which were raised).
+conference clock), child protection conferences (stop that), the daily domestic-abuse meeting's
+records (each action starts a clock) and actions done (stop it), and the timer's ticks. The
+steps are pure (:mod:`streams.decisions.clocks`); a child's clocks are one document in the
+``clocks`` table, written only after the alerts it records are acknowledged
+(:mod:`agents.pipeline`), so a restart neither loses an alert nor raises one twice (alert ids are
+derived from the clock and the status, and the state says which were raised).
 
 A timer cannot write a table (a table write belongs to the partition of the event in hand), so
 every ``FRONTDOOR_CLOCK_TICK_SECONDS`` the timer reads the table and publishes a tick for each
@@ -19,20 +20,22 @@ duplicate tick (a standby copy of the table, a tick in flight across a restart) 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
 from faust.types import EventT
 
-from agents.delivery import each_event
+from agents.delivery import each_event, published_at
 from agents.pipeline import StagedTable, Step
 from agents.runtime import calendar, rules
 from schemas.models import (
+    ActionDone,
     ChildProtectionConference,
     ClockTick,
     Event,
+    MeetingRecord,
     StrategyDiscussion,
     ThresholdDecision,
     WorkItem,
@@ -42,8 +45,10 @@ from streams.decisions.clocks import (
     ClockStep,
     due_alerts,
     next_due,
+    on_action_done,
     on_conference,
     on_decision,
+    on_meeting_record,
     on_strategy_discussion,
     on_work_item,
     prune,
@@ -64,35 +69,32 @@ _MODELS: dict[str, type[Event]] = {spec.full_name: spec.value for spec in CLOCK_
 
 def _advance(state: ChildClocks, event: Event, now: datetime) -> ClockStep:
     """The pure step for one event of any source, from the child's clocks as they stand."""
-    if isinstance(event, WorkItem):
-        return on_work_item(state, event, now)
-    if isinstance(event, ThresholdDecision):
-        return on_decision(state, event, rules.decisions, now)
-    if isinstance(event, StrategyDiscussion):
-        return on_strategy_discussion(state, event, rules.decisions, calendar, now)
-    if isinstance(event, ChildProtectionConference):
-        return on_conference(state, event, now)
-    if isinstance(event, ClockTick):
-        return due_alerts(state, now)
+    for kind, step in _STEPS:
+        if isinstance(event, kind):
+            return step(state, event, now)
     raise TypeError(f"the clocks do not read {type(event).__name__}")
 
 
-def _event_time(event: EventT[bytes]) -> datetime:
-    """The time the event was published (the broker's timestamp): the clocks' "now".
-
-    Judged at its own time, an event gives the same answer when the topics are replayed (a
-    rebuild, a new worker) as when it first came, so a replay derives the same alerts, which
-    consumers already hold, instead of finding every old clock overdue at today's date.
-    """
-    stamp = event.message.timestamp
-    return datetime.fromtimestamp(stamp, UTC) if stamp else datetime.now(UTC)
+# The step of each source's record, with what the agent loaded at start.
+_STEPS: tuple[tuple[type[Event], Callable[[ChildClocks, Any, datetime], ClockStep]], ...] = (
+    (WorkItem, on_work_item),
+    (ThresholdDecision, lambda state, e, now: on_decision(state, e, rules.decisions, now)),
+    (
+        StrategyDiscussion,
+        lambda state, e, now: on_strategy_discussion(state, e, rules.decisions, calendar, now),
+    ),
+    (ChildProtectionConference, on_conference),
+    (MeetingRecord, lambda state, e, now: on_meeting_record(state, e, calendar, now)),
+    (ActionDone, on_action_done),
+    (ClockTick, lambda state, _e, now: due_alerts(state, now)),
+)
 
 
 def _step(event: EventT[bytes]) -> Step:
     value = codec.decode(event.value, _MODELS[event.message.topic])
     child_key = str(getattr(value, "child_key"))  # noqa: B009 - every source record has one
     before = stored_clocks(clocks.get(child_key), child_key)
-    moment = _event_time(event)
+    moment = published_at(event)
     step = _advance(before, value, moment)
     # Clocks stopped long ago go, so a child's document and the timer's scan stay small.
     after = prune(step.clocks, moment)

@@ -84,6 +84,17 @@ def inbound(event: EventT[bytes]) -> InboundMessage:
     )
 
 
+def published_at(event: EventT[bytes]) -> datetime:
+    """The time the event was published (the broker's timestamp): "now" for steps that keep time.
+
+    Judged at its own time, an event gives the same answer when the topics are replayed (a
+    rebuild, a new worker) as when it first came, so a replay derives the same alerts and agendas,
+    which consumers already hold, instead of finding every old clock overdue at today's date.
+    """
+    stamp = event.message.timestamp
+    return datetime.fromtimestamp(stamp, UTC) if stamp else datetime.now(UTC)
+
+
 async def until_done(
     attempt: Callable[[EventT[bytes]], Awaitable[T]],
     event: EventT[bytes],

@@ -11,6 +11,8 @@
     frontdoor schemas list|export      released schema ids; write new versions after a model change
     frontdoor publish TYPE FILE        validate a JSON event and publish it (acks=all)
     frontdoor decide FILE              record a threshold decision (a case-management system's)
+    frontdoor meeting-record FILE      record the daily domestic-abuse meeting's records
+    frontdoor action-done FILE         record a meeting action done
     frontdoor dead-letters list        dead letters with counts by code and sender
     frontdoor dead-letters resubmit ID FILE   publish a corrected message in a dead letter's place
     frontdoor generate [--count N] [--rate R]  publish synthetic partner events (Faker en_GB)
@@ -288,6 +290,67 @@ def cmd_decide(args: argparse.Namespace) -> int:
             spec = topics.destination(record)
             publisher.publish(spec.full_name, record, key=spec.key_of(record))
     _out(f"recorded decision {decision.event_id}; {item.sender} is told")
+    return 0
+
+
+def cmd_meeting_record(args: argparse.Namespace) -> int:
+    """Record what the daily domestic-abuse meeting decided for each child, from a JSON file
+    holding one record or a list of them: every record is checked before any is published, so a
+    refusal leaves nothing half-written."""
+    from pydantic import TypeAdapter  # noqa: PLC0415
+
+    from schemas.errors import RecordRefusedError  # noqa: PLC0415
+    from schemas.models import DomesticAbuseAgenda, MeetingRecord  # noqa: PLC0415
+    from streams.decisions.meeting import meeting_records_problems  # noqa: PLC0415
+    from streams.decisions.rules import DEFAULT_RULES_FILE, load_rules  # noqa: PLC0415
+    from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
+    from streams.platform.codec import first_error  # noqa: PLC0415
+    from streams.platform.reader import read_topic  # noqa: PLC0415
+
+    rules = load_rules(load(WorkerSettings).rules_file or DEFAULT_RULES_FILE)
+    path = Path(args.file)
+    try:
+        text = path.read_bytes()
+        records = TypeAdapter(list[MeetingRecord] | MeetingRecord).validate_json(text)
+    except OSError as exc:
+        raise FrontDoorError(f"cannot read {path}") from exc
+    except ValidationError as exc:
+        field, message = first_error(exc)
+        raise EventValidationError(message, field=field) from exc
+    records = records if isinstance(records, list) else [records]
+    agendas = {
+        agenda.event_id: agenda
+        for agenda in (
+            codec.decode(m.value, DomesticAbuseAgenda)
+            for m in read_topic(kafka_settings, topics.AGENDAS.full_name)
+        )
+    }
+    problems = meeting_records_problems(records, agendas, rules.decisions.minimum_rationale_words)
+    if problems:
+        raise RecordRefusedError(
+            "nothing was recorded: " + "; ".join(f"{where}: {text}" for where, text in problems),
+            problems,
+        )
+    with Publisher(kafka_settings, codec) as publisher:
+        for record in records:
+            spec = topics.destination(record)
+            publisher.publish(spec.full_name, record, key=spec.key_of(record))
+    actions = sum(len(record.actions) for record in records)
+    _out(f"recorded {len(records)} child record(s) with {actions} action(s)")
+    return 0
+
+
+def cmd_action_done(args: argparse.Namespace) -> int:
+    """Record a meeting action done, from a JSON file: its clock stops."""
+    from schemas.models import ActionDone  # noqa: PLC0415
+    from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
+
+    done = _read_event_json(Path(args.file), ActionDone)
+    assert isinstance(done, ActionDone)  # noqa: S101 - read as one just above
+    spec = topics.destination(done)
+    with Publisher(kafka_settings, codec) as publisher:
+        publisher.publish(spec.full_name, done, key=spec.key_of(done))
+    _out(f"recorded action {done.action_id} done")
     return 0
 
 
@@ -616,6 +679,9 @@ _CHRONOLOGY_TOPICS = (
     topics.DUTY_TEAM_ALERTS,
     topics.SCHOOL_NOTIFICATIONS,
     topics.HEALTH_NOTIFICATIONS,
+    topics.AGENDAS,
+    topics.MEETING_RECORDS,
+    topics.ACTIONS_DONE,
     topics.DECISIONS,
     topics.STRATEGY_DISCUSSIONS,
     topics.CONFERENCES,
@@ -677,6 +743,16 @@ def _staff_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     decide.add_argument("file")
     decide.set_defaults(run=cmd_decide)
+    meeting = commands.add_parser(
+        "meeting-record",
+        help="record the daily domestic-abuse meeting's records from a JSON file (one record or "
+        "a list; all checked, then published)",
+    )
+    meeting.add_argument("file")
+    meeting.set_defaults(run=cmd_meeting_record)
+    done = commands.add_parser("action-done", help="record a meeting action done (JSON file)")
+    done.add_argument("file")
+    done.set_defaults(run=cmd_action_done)
     staff = commands.add_parser("staff", help="serve the staff application (queues, decisions)")
     staff.add_argument(
         "--demo-users",

@@ -764,6 +764,8 @@ class ClockKind(StrEnum):
     STRATEGY_DISCUSSION = "strategy_discussion"
     #: The initial child protection conference, within 15 working days of a section 47 start.
     CHILD_PROTECTION_CONFERENCE = "child_protection_conference"
+    #: An action the daily domestic-abuse meeting gave an agency, by its due date.
+    MEETING_ACTION = "meeting_action"
 
 
 class AlertStatus(StrEnum):
@@ -893,6 +895,132 @@ class HealthNotification(IncidentNotification):
     AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.HealthNotification"
 
 
+class NotifiedParty(Record):
+    """Who was told of a child after a domestic-abuse incident, and by when."""
+
+    notification_id: EventId
+    recipient: NotificationRecipient
+    school_urn: Reference | None = None
+    due_by: AwareDatetime
+
+
+class AgendaChild(Record):
+    """A child on the daily domestic-abuse meeting's agenda: what the meeting needs to know."""
+
+    child_key: Code
+    work_item_id: EventId = Field(description="The child's daytime work item.")
+    given_name: Name | None = None
+    family_name: Name | None = None
+    date_of_birth: date | None = None
+    age_years: Long | None = Field(default=None, description="On the day of the incident.")
+    school_urn: Reference | None = None
+    school_name: ShortText | None = None
+    educated_at_home: bool | None = None
+    present: bool | None = None
+    child_voice: LongText | None = None
+    history: HistorySummary
+    missing_information: list[RequestedItem] = Field(default_factory=list)
+    marac: list[MaracFlag] = Field(default_factory=list)
+    told: list[NotifiedParty] = Field(default_factory=list)
+    not_told: list[Code] = Field(
+        default_factory=list, description="Why a school or service could not be told (codes)."
+    )
+
+
+class AgendaItem(Event):
+    """Internal: one child of a domestic-abuse notification, waiting for the next daily meeting.
+
+    ``event_id`` is derived from the child event, so a redelivery is listed once.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.AgendaItem"
+
+    household_id: Code = Field(description="The children of one notification share it.")
+    about_event_id: EventId
+    child_index: Long
+    police_reference: Reference | None = None
+    received_at: AwareDatetime
+    occurred_at: AwareDatetime | None = None
+    child: AgendaChild
+
+
+class MeetingTick(Event):
+    """Internal: the meeting's timer asking whether an agenda is due (a timer cannot write the
+    meeting's table; the agent that owns it answers the tick)."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.MeetingTick"
+
+    ticked_at: AwareDatetime
+
+
+class AgendaHousehold(Record):
+    """The children of one domestic-abuse notification, together on an agenda."""
+
+    household_id: Code
+    about_event_id: EventId
+    police_reference: Reference | None = None
+    received_at: AwareDatetime
+    occurred_at: AwareDatetime | None = None
+    late: bool = Field(description="Received before this agenda's window: missed an earlier one.")
+    children: list[AgendaChild] = Field(min_length=1)
+
+
+class DomesticAbuseAgenda(Event):
+    """The daily multi-agency domestic-abuse meeting's agenda: every domestic-abuse notification
+    since the previous meeting, by household, each child with what the meeting must consider.
+
+    ``event_id`` is derived from the meeting time: one agenda per meeting, however often the
+    worker restarts.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.DomesticAbuseAgenda"
+
+    meeting_at: AwareDatetime
+    window_start: AwareDatetime = Field(description="Notifications received from here ...")
+    households: list[AgendaHousehold] = Field(default_factory=list)
+    published_at: AwareDatetime
+
+
+class MeetingAction(Record):
+    """An action the meeting agreed for a child: what, which agency owns it, and by when."""
+
+    action_id: Code
+    description: ShortText = Field(min_length=1)
+    owner: Agency
+    due_on: date
+
+
+class MeetingRecord(Event):
+    """What the daily domestic-abuse meeting recorded for one child: the impact on that child and
+    at least one action with its owner and due date (checked before it is published:
+    :func:`streams.decisions.meeting.meeting_record_problems`)."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.MeetingRecord"
+
+    agenda_id: EventId
+    meeting_at: AwareDatetime
+    household_id: Code
+    child_key: Code
+    work_item_id: EventId
+    impact_on_child: LongText
+    actions: list[MeetingAction] = Field(default_factory=list, max_length=20)
+    recorded_by: Code
+    recorded_by_role: StaffRole
+    recorded_at: AwareDatetime
+
+
+class ActionDone(Event):
+    """An action from the daily meeting is done: its clock stops (and an overdue alert clears)."""
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.ActionDone"
+
+    action_id: Code
+    child_key: Code
+    work_item_id: EventId
+    done_at: AwareDatetime
+    recorded_by: Code
+
+
 #: Every top-level record, in the order their schemas are published.
 ALL_EVENTS: tuple[type[Event], ...] = (
     Contact,
@@ -916,6 +1044,11 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ChildProtectionConference,
     SchoolNotification,
     HealthNotification,
+    AgendaItem,
+    MeetingTick,
+    DomesticAbuseAgenda,
+    MeetingRecord,
+    ActionDone,
 )
 
 #: The partner event model for each event type.

@@ -5,8 +5,9 @@ happened to this child, when, and why? The answer is spread over the topics: the
 as identified (contacts, police notifications, consent events, on ``child-events``), the
 information requests sent back about them, each routing with its rationale, the duty-team alerts,
 the school and health notifications after a domestic-abuse incident (each a disclosure: who was
-told what, when, under which rule), the threshold decisions, the strategy discussions, the child
-protection conferences and the timeliness alerts.
+told what, when, under which rule), the daily domestic-abuse meeting's agendas and records and the
+actions done, the threshold decisions, the strategy discussions, the child protection conferences
+and the timeliness alerts.
 :func:`chronology` picks out what concerns one child from records read off those topics and puts
 it in order, one :class:`ChronologyEntry` a step.
 
@@ -16,6 +17,7 @@ How each record is tied to the child:
   step (a contact, a police notification or a consent event), at the partner's ``received_at``;
 * an :class:`~schemas.models.InformationRequest` carries no child key: it belongs to the child
   when it is about one of the child's partner events (the same sender and event id);
+* a :class:`~schemas.models.DomesticAbuseAgenda` belongs to every child it lists;
 * a :class:`~schemas.models.WorkItem` (a routing), :class:`~schemas.models.DutyTeamAlert`,
   :class:`~schemas.models.ThresholdDecision`, :class:`~schemas.models.StrategyDiscussion`,
   :class:`~schemas.models.ChildProtectionConference`, :class:`~schemas.models.TimelinessAlert`
@@ -48,17 +50,20 @@ from datetime import datetime
 from typing import Any
 
 from schemas.models import (
+    ActionDone,
     Agency,
     ChildEvent,
     ChildProtectionConference,
     ConsentAction,
     ConsentEvent,
     Contact,
+    DomesticAbuseAgenda,
     DutyTeamAlert,
     Event,
     HealthNotification,
     IncidentNotification,
     InformationRequest,
+    MeetingRecord,
     PoliceNotification,
     SchoolNotification,
     StrategyDiscussion,
@@ -101,6 +106,8 @@ def chronology(child_key: str, events: Iterable[Event]) -> list[ChronologyEntry]
                 continue
             if isinstance(record, InformationRequest):
                 concerns = (record.addressed_to_sender, record.about_event_id) in partner_events
+            elif isinstance(record, DomesticAbuseAgenda):
+                concerns = child_key in _children_on(record)
             else:
                 concerns = _child_key_of(record) == child_key
             if concerns:
@@ -115,6 +122,10 @@ def chronology(child_key: str, events: Iterable[Event]) -> list[ChronologyEntry]
             seen.add(identity)
             entries.append(entry)
     return entries
+
+
+def _children_on(agenda: DomesticAbuseAgenda) -> set[str]:
+    return {child.child_key for household in agenda.households for child in household.children}
 
 
 def _child_key_of(record: Event) -> str | None:
@@ -285,6 +296,36 @@ def _notification(record: IncidentNotification) -> ChronologyEntry:
     return ChronologyEntry(record.created_at, "notified", record.event_id, summary, details)
 
 
+def _agenda(record: DomesticAbuseAgenda) -> ChronologyEntry:
+    late = any(household.late for household in record.households)
+    summary = (
+        f"{record.event_id}: on the daily domestic-abuse meeting's agenda for "
+        f"{_local(record.meeting_at)}" + (" (late for an earlier meeting)" if late else "")
+    )
+    return ChronologyEntry(record.published_at, "meeting agenda", record.event_id, summary)
+
+
+def _meeting_record(record: MeetingRecord) -> ChronologyEntry:
+    actions = "; ".join(
+        f"{action.action_id} for {action.owner.value} by {action.due_on}"
+        for action in record.actions
+    )
+    summary = (
+        f"{record.event_id} at the meeting of {_local(record.meeting_at)}, recorded by "
+        f"{record.recorded_by} ({record.recorded_by_role.value}): actions {actions or 'none'}"
+    )
+    details = _lines(
+        f"impact on the child: {record.impact_on_child}",
+        *(f"{action.action_id}: {action.description}" for action in record.actions),
+    )
+    return ChronologyEntry(record.recorded_at, "meeting record", record.event_id, summary, details)
+
+
+def _action_done(record: ActionDone) -> ChronologyEntry:
+    summary = f"{record.event_id}: action {record.action_id} done, recorded by {record.recorded_by}"
+    return ChronologyEntry(record.done_at, "action done", record.event_id, summary)
+
+
 def _decision(record: ThresholdDecision) -> ChronologyEntry:
     parts = [
         f"level {record.level}",
@@ -355,6 +396,9 @@ _DESCRIBERS: tuple[tuple[type[Event], Callable[[Any], ChronologyEntry]], ...] = 
     (DutyTeamAlert, _duty_team_alert),
     (SchoolNotification, _notification),
     (HealthNotification, _notification),
+    (DomesticAbuseAgenda, _agenda),
+    (MeetingRecord, _meeting_record),
+    (ActionDone, _action_done),
     (ThresholdDecision, _decision),
     (StrategyDiscussion, _discussion),
     (ChildProtectionConference, _conference),

@@ -14,6 +14,10 @@ all, with no one told. A *clock* is one thing a child is owed, with its due time
   ``decisions.conference_due_working_days`` working days after the held strategy discussion that
   started a section 47 enquiry (its subject is that discussion). Stopped by the conference record
   naming that discussion (:func:`on_conference`).
+* ``meeting_action``: each action the daily domestic-abuse meeting gave an agency, due at the end
+  of its due date (midnight, the calendar's timezone; its subject is the action). Stopped by the
+  action being recorded done (:func:`on_action_done`); one recorded done before its meeting record
+  is read leaves the clock stopped, as a decision read before its work item does.
 
 When a clock passes its due time unstopped, one ``overdue`` :class:`TimelinessAlert` goes to the
 team managers; when what it waited for arrives after that, one ``cleared`` alert follows. What came
@@ -44,11 +48,12 @@ due, and the agent answers a tick with :func:`due_alerts`. Every ``on_*`` step e
 :func:`due_alerts` at ``now`` too, so a work item that arrives already past its due time raises its
 alert at once, without waiting for the timer.
 
-**Order of events.** A step that stops a clock never opens one: a decision read before its work
-item (or a discussion before its decision) finds no clock and is ignored, and the clock its
-work item then opens stays open. The sources are keyed by child, so this needs the agent to read a
-child's work item after its decision, which can only happen when it catches up on one topic faster
-than another.
+**Order of events.** The sources are separate topics keyed by child, so the agent may read a
+child's decision before its work item (or a discussion before its decision, a conference before
+its discussion, an action done before its meeting record) when it catches up on one topic faster
+than another. A step that stops a clock therefore records the clock stopped even when it has not
+seen it open: the event that opens it, read later, finds it stopped and leaves it so, instead of
+starting a clock that would fall overdue although what it waits for already happened.
 
 Times are kept as UTC instants, so every comparison is of instants (two wall-clock times in
 Europe/London compare wrongly in the hour the clocks go back) and a stored document reads back
@@ -59,16 +64,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from schemas.models import (
+    ActionDone,
     AlertStatus,
     ChildProtectionConference,
     ClockKind,
     DiscussionStatus,
+    MeetingRecord,
     NextStep,
     StaffRole,
     StrategyDiscussion,
@@ -91,8 +99,10 @@ __all__ = [
     "due_alerts",
     "needs_strategy_discussion",
     "next_due",
+    "on_action_done",
     "on_conference",
     "on_decision",
+    "on_meeting_record",
     "on_strategy_discussion",
     "on_work_item",
     "prune",
@@ -388,6 +398,18 @@ def on_strategy_discussion(
         and discussion.recorded_by_role is StaffRole.TEAM_MANAGER
     )
     if stops:
+        # Read before its decision (another topic), the discussion leaves the clock stopped, so
+        # the decision, when it comes, finds it stopped instead of starting one that would fall
+        # overdue although the discussion was held.
+        held_at = _utc(discussion.at)
+        state = _open(
+            state,
+            ClockKind.STRATEGY_DISCUSSION,
+            work_item_id=discussion.work_item_id,
+            subject_id=discussion.work_item_id,
+            started_at=held_at,
+            due_at=held_at,
+        )
         step = satisfy(
             state,
             clock_id_of(ClockKind.STRATEGY_DISCUSSION, discussion.work_item_id),
@@ -412,15 +434,68 @@ def on_conference(
     state: ChildClocks, conference: ChildProtectionConference, now: datetime
 ) -> ClockStep:
     """A conference stops the conference clock of the strategy discussion it follows. Then
-    anything due at ``now`` is raised. A conference with no clock (its discussion not read yet,
-    or never recorded here) stops nothing and opens nothing: there is nothing left to wait for.
+    anything due at ``now`` is raised. A conference read before its discussion leaves that
+    discussion's conference clock stopped, so the discussion opens none that would fall overdue.
     """
     _same_child(state, conference.child_key)
+    held_at = _utc(conference.held_at)
+    # Read before the discussion that called for it, it leaves that clock stopped.
+    state = _open(
+        state,
+        ClockKind.CHILD_PROTECTION_CONFERENCE,
+        work_item_id=conference.work_item_id,
+        subject_id=conference.discussion_id,
+        started_at=held_at,
+        due_at=held_at,
+    )
     step = satisfy(
         state,
         clock_id_of(ClockKind.CHILD_PROTECTION_CONFERENCE, conference.discussion_id),
         conference.event_id,
         conference.held_at,
+        now=now,
+    )
+    return _then_due(step, now)
+
+
+def on_meeting_record(
+    state: ChildClocks, record: MeetingRecord, calendar: OfficeCalendar, now: datetime
+) -> ClockStep:
+    """Each action of a meeting record starts its clock, due when its due date ends (midnight
+    in ``calendar``'s timezone). Then anything due at ``now`` is raised."""
+    _same_child(state, record.child_key)
+    zone = ZoneInfo(calendar.timezone)
+    for action in record.actions:
+        day_after = datetime.combine(action.due_on + timedelta(days=1), time(0), tzinfo=zone)
+        state = _open(
+            state,
+            ClockKind.MEETING_ACTION,
+            work_item_id=record.work_item_id,
+            subject_id=action.action_id,
+            started_at=_utc(record.recorded_at),
+            due_at=_utc(day_after),
+        )
+    return _then_due(ClockStep(clocks=state), now)
+
+
+def on_action_done(state: ChildClocks, done: ActionDone, now: datetime) -> ClockStep:
+    """An action done stops its clock (and clears an overdue alert); read before the record that
+    set the action, it leaves the clock stopped. Then anything due at ``now`` is raised."""
+    _same_child(state, done.child_key)
+    finished = _utc(done.done_at)
+    state = _open(
+        state,
+        ClockKind.MEETING_ACTION,
+        work_item_id=done.work_item_id,
+        subject_id=done.action_id,
+        started_at=finished,
+        due_at=finished,
+    )
+    step = satisfy(
+        state,
+        clock_id_of(ClockKind.MEETING_ACTION, done.action_id),
+        done.event_id,
+        done.done_at,
         now=now,
     )
     return _then_due(step, now)

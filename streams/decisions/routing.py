@@ -22,19 +22,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.models import (
+    AgendaItem,
     Child,
     ChildEvent,
     ConsentPosition,
     DutyTeamAlert,
     EventType,
+    HealthNotification,
     HistorySummary,
     MaracFlag,
+    MashTask,
     MatchKind,
     Outcome,
     OutcomeKind,
     Priority,
     Queue,
     RationaleEntry,
+    SchoolNotification,
     WorkItem,
 )
 from schemas.quality import ENGLAND
@@ -47,6 +51,7 @@ from streams.decisions.domestic_abuse import (
 )
 from streams.decisions.history import ChildHistory, received_at, summarise, with_event
 from streams.decisions.ids import derived_id
+from streams.decisions.meeting import agenda_item
 from streams.decisions.rules import Rules, fired_indicators
 from streams.decisions.rules.facts import child_facts, event_facts, history_facts
 
@@ -251,7 +256,7 @@ def duty_team_alert(item: WorkItem, now: datetime) -> DutyTeamAlert:
 class Routed:
     """What routing one child event produced: outputs to publish, and the history to store."""
 
-    outputs: list[WorkItem | DutyTeamAlert | Notified | Outcome]
+    outputs: list[WorkItem | DutyTeamAlert | Notified | AgendaItem | Outcome]
     #: The child's history with this event recorded; None when there is nothing to store.
     history: ChildHistory | None
     #: Why nothing was routed (a redelivery, a consent event), for the log; None when routed.
@@ -276,7 +281,8 @@ def route_child_event(
     where later routing finds it, and is not itself work. Anything else is routed: its work
     items, each duty-team item followed by the alert that pages the team; for a domestic-abuse
     police notification, each work item carries the MARAC criteria met and the school and health
-    notifications follow (:mod:`streams.decisions.domestic_abuse`, with ``recipients``). Every
+    notifications follow (:mod:`streams.decisions.domestic_abuse`, with ``recipients``), then
+    the child's item for the daily domestic-abuse meeting (:mod:`streams.decisions.meeting`). Every
     decided child event ends with its :class:`Outcome`, published last, so an outcome means all
     was sent.
     """
@@ -296,7 +302,7 @@ def route_child_event(
         return Routed(outputs=[outcome], history=recorded, not_routed=reason)
     summary = summarise(history, received_at(accepted))
     decision = route(child_event, summary, rules, calendar)
-    outputs: list[WorkItem | DutyTeamAlert | Notified | Outcome] = []
+    outputs: list[WorkItem | DutyTeamAlert | Notified | AgendaItem | Outcome] = []
     marac = marac_flags(child_event, history, recipients.rules)
     items = work_items(child_event, summary, decision, now, marac)
     for item in items:
@@ -305,9 +311,20 @@ def route_child_event(
             outputs.append(duty_team_alert(item, now))
     # A task about a school that could not be told belongs with the child's daytime work item.
     daytime = next(item for item in items if item.queue is not Queue.DUTY_TEAM)
-    outputs.extend(
-        incident_notifications(child_event, recipients, task_reference=daytime.event_id, now=now)
+    notified = incident_notifications(
+        child_event, recipients, task_reference=daytime.event_id, now=now
     )
+    outputs.extend(notified)
+    on_agenda = agenda_item(
+        child_event,
+        work_item_id=daytime.event_id,
+        history=summary,
+        marac=marac,
+        told=[n for n in notified if isinstance(n, SchoolNotification | HealthNotification)],
+        blocked=[n.error_code for n in notified if isinstance(n, MashTask) and n.error_code],
+    )
+    if on_agenda is not None:
+        outputs.append(on_agenda)
     queues = ", ".join(item.queue.value for item in items)
     ids = [item.event_id for item in items]
     outputs.append(_outcome(child_event, OutcomeKind.ROUTED, f"routed to {queues}", ids, now))

@@ -20,12 +20,15 @@ from types import MappingProxyType
 
 from schemas.models import (
     AcceptedEvent,
+    ActionDone,
+    AgendaItem,
     ChildEvent,
     ChildProtectionConference,
     ClockTick,
     ConsentEvent,
     Contact,
     DeadLetter,
+    DomesticAbuseAgenda,
     DutyTeamAlert,
     Event,
     EventType,
@@ -34,6 +37,8 @@ from schemas.models import (
     ImportedHistory,
     InformationRequest,
     MashTask,
+    MeetingRecord,
+    MeetingTick,
     Outcome,
     OutcomeNotification,
     PoliceNotification,
@@ -217,6 +222,41 @@ HEALTH_NOTIFICATIONS = TopicSpec(
     description="Domestic abuse involving a child: to health visiting (under five) or school "
     "nursing, minimised (outbound, for delivery).",
 )
+AGENDA_ITEMS = TopicSpec(
+    "meetings.domestic-abuse.items",
+    key="household_id",
+    value=AgendaItem,
+    description="Internal: each child of a domestic-abuse notification, for the daily meeting.",
+    # One partition: one meeting, one agent and one table document for the whole authority.
+    fixed_partitions=1,
+)
+MEETING_TICKS = TopicSpec(
+    "meetings.domestic-abuse.ticks",
+    key="event_id",
+    value=MeetingTick,
+    description="Internal: the meeting's timer, asking whether an agenda is due.",
+    fixed_partitions=1,
+    # A tick is worth nothing a day later: kept a week, not for ever.
+    config=MappingProxyType({"cleanup.policy": "delete", "retention.ms": str(7 * 86_400_000)}),
+)
+AGENDAS = TopicSpec(
+    "meetings.domestic-abuse.agendas",
+    key="event_id",
+    value=DomesticAbuseAgenda,
+    description="The daily domestic-abuse meeting's agenda: one per working day (outbound).",
+)
+MEETING_RECORDS = TopicSpec(
+    "meetings.domestic-abuse.records",
+    key="child_key",
+    value=MeetingRecord,
+    description="What the daily meeting recorded for each child: the impact and the actions.",
+)
+ACTIONS_DONE = TopicSpec(
+    "meetings.domestic-abuse.actions-done",
+    key="child_key",
+    value=ActionDone,
+    description="Meeting actions recorded done (each stops the action's clock).",
+)
 CONFERENCES = TopicSpec(
     "conferences",
     key="child_key",
@@ -266,6 +306,11 @@ TOPICS: tuple[TopicSpec, ...] = (
     CONFERENCES,
     SCHOOL_NOTIFICATIONS,
     HEALTH_NOTIFICATIONS,
+    AGENDA_ITEMS,
+    MEETING_TICKS,
+    AGENDAS,
+    MEETING_RECORDS,
+    ACTIONS_DONE,
     TIMELINESS_ALERTS,
     OUTCOME_NOTIFICATIONS,
     CLOCK_TICKS,
@@ -284,8 +329,13 @@ CLOCK_SOURCES: tuple[TopicSpec, ...] = (
     DECISIONS,
     STRATEGY_DISCUSSIONS,
     CONFERENCES,
+    MEETING_RECORDS,
+    ACTIONS_DONE,
     CLOCK_TICKS,
 )
+
+#: What the daily domestic-abuse meeting's agent reads: one partition each, one table document.
+MEETING_SOURCES: tuple[TopicSpec, ...] = (AGENDA_ITEMS, MEETING_TICKS)
 
 #: The inbound topic of each partner event type.
 INTAKE: Mapping[EventType, TopicSpec] = MappingProxyType(

@@ -18,6 +18,7 @@ from streams.platform.topics import (
     ACCEPTED_EVENTS,
     CHILD_EVENTS,
     CLOCK_SOURCES,
+    MEETING_SOURCES,
     TOPICS,
     TopicSpec,
 )
@@ -49,6 +50,12 @@ clock_sources = app.topic(
 )
 
 
+#: What the daily domestic-abuse meeting's agent reads: one partition each.
+meeting_sources = app.topic(
+    *(spec.full_name for spec in MEETING_SOURCES), key_type=bytes, value_type=bytes
+)
+
+
 # Tables: JSON documents (Faust's default serializer) keyed by string, changelogged, so rebuilt
 # after a restart. A table has the partitions of the topic its agent reads, so each key lives
 # with its events.
@@ -67,4 +74,10 @@ clocks = app.Table(
     "clocks",
     partitions=CLOCK_SOURCES[0].partitions,
     help="Each child's timeliness clocks, keyed by child key (streams.decisions.clocks).",
+)
+meeting = app.Table(
+    "domestic-abuse-meeting",
+    partitions=MEETING_SOURCES[0].partitions,
+    help="The daily domestic-abuse meeting: items waiting for an agenda and what was published "
+    "(streams.decisions.meeting).",
 )

@@ -10,12 +10,21 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from schemas.models import AcceptedEvent, OutcomeNotification, Queue, ThresholdDecision, WorkItem
+from connectors.cli import describe_notification
+from schemas.models import (
+    AcceptedEvent,
+    OutcomeNotification,
+    Queue,
+    SchoolNotification,
+    ThresholdDecision,
+    WorkItem,
+)
 from schemas.wire import SENDER_HEADER
 from streams.platform.admin import ensure_topics
 from streams.platform.app import codec
@@ -35,6 +44,7 @@ from tests.connectors.staff.synthetic import work_items
 from tests.helpers import (
     contact,
     frontdoor,
+    police_notification,
     running_worker,
     stop_process_group,
     wait_for_messages,
@@ -45,6 +55,7 @@ from tests.streams.decisions.test_chronology import (
     DISCUSSION_RATIONALE,
     OVERRIDE_RATIONALE,
     story,
+    through_the_pipeline,
 )
 
 
@@ -383,3 +394,19 @@ def test_staff_accounts_are_created_listed_and_disabled_with_hashed_passwords(
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("staff.db*"))
     assert b"synthetic passphrase" not in stored
     assert b"$argon2id$" in stored
+
+
+def test_a_school_notification_is_tailed_with_ids_and_due_time_and_names_only_on_request() -> None:
+    notification = police_notification(received_at=datetime(2026, 12, 4, 23, 10, tzinfo=UTC))
+    [notice] = [
+        output
+        for output in through_the_pipeline(notification, "police.synth")[1]
+        if isinstance(output, SchoolNotification)
+    ]
+
+    brief = describe_notification(notice, details=False)
+    full = describe_notification(notice, details=True)
+
+    assert "to school 990001  due Mon 07 Dec 08:30  rule school" in brief
+    assert "Oscar" not in brief
+    assert "child: Oscar Pembleton, born 2018-07-02" in full

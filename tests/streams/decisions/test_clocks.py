@@ -44,6 +44,7 @@ from streams.decisions.calendar import OfficeCalendar
 from streams.decisions.clocks import (
     PRUNE_AFTER,
     ChildClocks,
+    Clock,
     ClockStep,
     alert_id,
     clock_id_of,
@@ -184,6 +185,10 @@ def conference_held(
         child_protection_plan=True,
         rationale=SOUND_RATIONALE,
     )
+
+
+def conferences(state: ChildClocks) -> list[Clock]:
+    return [c for c in state.clocks.values() if c.kind is ClockKind.CHILD_PROTECTION_CONFERENCE]
 
 
 def empty() -> ChildClocks:
@@ -595,7 +600,7 @@ def test_the_working_days_come_from_the_rules() -> None:
     held = strategy(DiscussionStatus.HELD, at=held_at, section_47=True)
     rules = DecisionRules(conference_due_working_days=10)
     state = on_strategy_discussion(empty(), held, rules, CALENDAR, held_at).clocks
-    (conference,) = state.clocks.values()
+    (conference,) = conferences(state)
     assert conference.due_at == london(29, 10, month=12)
 
 
@@ -603,7 +608,7 @@ def test_a_discussion_without_a_section_47_opens_no_conference_clock() -> None:
     for section_47 in (False, None):
         held = strategy(DiscussionStatus.HELD, section_47=section_47)
         state = on_strategy_discussion(empty(), held, RULES, CALENDAR, WEDNESDAY_0900).clocks
-        assert state == empty()
+        assert conferences(state) == []
 
 
 def test_a_late_conference_clears_the_conference_clock_once() -> None:
@@ -663,9 +668,33 @@ def test_a_discussion_held_twice_opens_one_conference_clock() -> None:
         DiscussionStatus.HELD, event_id="sd-held-00000002", section_47=True, at=london(25, 10)
     )
     state, _ = run([(held, WEDNESDAY_0900), (corrected, london(25, 10))])
-    assert len(state.clocks) == 1
-    (conference,) = state.clocks.values()
+    (conference,) = conferences(state)
     assert conference.started_at == WEDNESDAY_0900
+
+
+def test_a_discussion_read_before_its_decision_leaves_nothing_to_fall_overdue() -> None:
+    held = strategy(DiscussionStatus.HELD, at=WEDNESDAY_0900, section_47=False)
+
+    state, alerts = run(
+        [(work_item(), TUESDAY_0900), (held, london(28, 9)), (decision(), london(28, 9, 1))]
+    )
+    _, later = ticks(state, london(28, 12), london(29, 12))
+
+    # The decision came late, so its own clock alerted; the discussion's never falls overdue.
+    assert [a.clock for a in alerts + later] == [ClockKind.DECISION, ClockKind.DECISION]
+    assert state.clocks[strategy_clock()].satisfied_by == held.event_id
+
+
+def test_a_conference_read_before_its_discussion_leaves_nothing_to_fall_overdue() -> None:
+    held_at = london(11, 10, month=12)
+    held = strategy(DiscussionStatus.HELD, at=held_at, section_47=True)
+    later = datetime(2027, 2, 1, 9, tzinfo=LONDON)
+
+    state, alerts = run([(conference_held(held_at=london(18, 10, month=12)), later), (held, later)])
+
+    assert alerts == []
+    (conference,) = conferences(state)
+    assert conference.satisfied
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""Meeting agent: the daily domestic-abuse meeting's agenda, once per working day.
+
+One agent reads the items routing sends for each child of a domestic-abuse notification and the
+timer's ticks (``MEETING_SOURCES``, one partition each), and keeps one document in the
+``domestic-abuse-meeting`` table: the items not yet on an agenda and the last meeting whose
+agenda was published. The steps are pure (:mod:`streams.decisions.meeting`); the document is
+written only after the agenda it records is acknowledged (:mod:`agents.pipeline`), so a restart
+neither loses an agenda nor publishes one twice (its id is derived from the meeting time).
+
+Each event is judged at its publication time, like the clocks. The timer cannot write the table,
+so every ``FRONTDOOR_CLOCK_TICK_SECONDS`` it sends a tick when an agenda may be due (a meeting
+time has passed since the last agenda, or this worker does not hold the table): a worker that was
+down at 09:30 publishes the agenda on its first tick after it comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from agents.delivery import each_event, published_at
+from agents.pipeline import StagedTable, Step
+from agents.runtime import calendar, rules
+from schemas.models import AgendaItem, Event, MeetingTick
+from streams.decisions.ids import derived_id
+from streams.decisions.meeting import (
+    MEETING_KEY,
+    MeetingState,
+    due_agenda,
+    meeting_at_or_before,
+    on_agenda_item,
+    stored_meeting,
+)
+from streams.platform import topology
+from streams.platform.app import app, codec, worker_settings
+from streams.platform.topics import MEETING_SOURCES, MEETING_TICKS
+
+log = logging.getLogger(__name__)
+
+meeting: StagedTable[Any] = StagedTable(topology.meeting)
+
+#: The record each source topic carries, by its full name.
+_MODELS: dict[str, type[Event]] = {spec.full_name: spec.value for spec in MEETING_SOURCES}
+_MEETING_TIME = rules.domestic_abuse.meeting_time
+
+
+def _step(event: EventT[bytes]) -> Step:
+    value = codec.decode(event.value, _MODELS[event.message.topic])
+    before = stored_meeting(meeting.get(MEETING_KEY))
+    now = published_at(event)
+    if isinstance(value, AgendaItem):
+        step = on_agenda_item(before, value, calendar, _MEETING_TIME, now)
+    else:
+        step = due_agenda(before, calendar, _MEETING_TIME, now)
+    for agenda in step.agendas:
+        late = sum(1 for household in agenda.households if household.late)
+        log.info(
+            "domestic-abuse agenda %s for the meeting at %s: %d household(s), %d late",
+            agenda.event_id,
+            agenda.meeting_at.isoformat(),
+            len(agenda.households),
+            late,
+        )
+    writes = () if step.state == before else ((meeting, {MEETING_KEY: _json(step.state)}),)
+    return Step(outputs=step.agendas, writes=writes)
+
+
+def _json(state: MeetingState) -> dict[str, Any]:
+    return state.model_dump(mode="json")
+
+
+@app.agent(topology.meeting_sources, name="meeting")
+async def keep_meeting(stream: faust.StreamT[bytes]) -> None:
+    await each_event(stream, _step, tables=[meeting])
+
+
+def agenda_may_be_due(document: Any, now: datetime) -> bool:
+    """Whether a tick is worth sending: no state here (first run, or another worker holds it),
+    or a meeting time has passed since the last agenda."""
+    if document is None:
+        return True
+    published = stored_meeting(document).published_through
+    return published is None or meeting_at_or_before(now, calendar, _MEETING_TIME) > published
+
+
+@app.timer(interval=worker_settings.clock_tick_seconds)  # type: ignore[untyped-decorator]
+async def tick_meeting() -> None:
+    now = datetime.now(UTC)
+    if not agenda_may_be_due(topology.meeting.get(MEETING_KEY), now):
+        return
+    tick = MeetingTick(event_id=derived_id("meeting-tick", now.isoformat()), ticked_at=now)
+    await topology.topic(MEETING_TICKS).send(key=MEETING_KEY.encode(), value=codec.encode(tick))
