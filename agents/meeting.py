@@ -1,11 +1,13 @@
 """Meeting agent: the daily domestic-abuse meeting's agenda, once per working day.
 
 One agent reads the items routing sends for each child of a domestic-abuse notification and the
-timer's ticks (``MEETING_SOURCES``, one partition each), and keeps one document in the
-``domestic-abuse-meeting`` table: the items not yet on an agenda and the last meeting whose
-agenda was published. The steps are pure (:mod:`streams.decisions.meeting`); the document is
-written only after the agenda it records is acknowledged (:mod:`agents.pipeline`), so a restart
-neither loses an agenda nor publishes one twice (its id is derived from the meeting time).
+timer's ticks (``MEETING_SOURCES``, one partition each), and keeps the meeting's state in the
+``domestic-abuse-meeting`` table: one small document (the last meeting whose agenda was published,
+and the items already listed) and one entry per item not yet on an agenda, so that no table
+value grows with the number of notifications waiting (an item on an agenda leaves a ``None``).
+The steps are pure (:mod:`streams.decisions.meeting`); the entries are written only after the
+agendas they record are acknowledged (:mod:`agents.pipeline`), so a restart neither loses an
+agenda nor publishes one twice (its id is derived from the meeting time).
 
 Each event is judged at its publication time, like the clocks. The timer cannot write the table,
 so every ``FRONTDOOR_CLOCK_TICK_SECONDS`` it sends a tick when an agenda may be due (a meeting
@@ -48,9 +50,40 @@ _MODELS: dict[str, type[Event]] = {spec.full_name: spec.value for spec in MEETIN
 _MEETING_TIME = rules.domestic_abuse.meeting_time
 
 
+#: Where the table keeps each item not yet on an agenda: this prefix and the item's id.
+_ITEM = "item:"
+
+
+def _stored() -> MeetingState:
+    """The meeting's state: its document, and the items waiting in their own entries."""
+    waiting = [
+        AgendaItem.model_validate(document)
+        for key, document in meeting.view().items()
+        if key.startswith(_ITEM) and document is not None
+    ]
+    waiting.sort(key=lambda item: (item.received_at, item.event_id))
+    return stored_meeting(meeting.get(MEETING_KEY)).model_copy(update={"pending": waiting})
+
+
+def _writes(before: MeetingState, after: MeetingState) -> dict[str, Any]:
+    """The table entries that change from ``before`` to ``after``."""
+    updates: dict[str, Any] = {}
+    head = after.model_dump(mode="json", exclude={"pending"})
+    if head != before.model_dump(mode="json", exclude={"pending"}):
+        updates[MEETING_KEY] = head
+    was = {item.event_id for item in before.pending}
+    now = {item.event_id for item in after.pending}
+    for item in after.pending:
+        if item.event_id not in was:
+            updates[_ITEM + item.event_id] = item.model_dump(mode="json")
+    for item_id in was - now:
+        updates[_ITEM + item_id] = None
+    return updates
+
+
 def _step(event: EventT[bytes]) -> Step:
     value = codec.decode(event.value, _MODELS[event.message.topic])
-    before = stored_meeting(meeting.get(MEETING_KEY))
+    before = _stored()
     now = published_at(event)
     if isinstance(value, AgendaItem):
         step = on_agenda_item(before, value, calendar, _MEETING_TIME, now)
@@ -65,12 +98,8 @@ def _step(event: EventT[bytes]) -> Step:
             len(agenda.households),
             late,
         )
-    writes = () if step.state == before else ((meeting, {MEETING_KEY: _json(step.state)}),)
-    return Step(outputs=step.agendas, writes=writes)
-
-
-def _json(state: MeetingState) -> dict[str, Any]:
-    return state.model_dump(mode="json")
+    updates = _writes(before, step.state)
+    return Step(outputs=step.agendas, writes=((meeting, updates),) if updates else ())
 
 
 @app.agent(topology.meeting_sources, name="meeting")

@@ -301,7 +301,10 @@ def cmd_meeting_record(args: argparse.Namespace) -> int:
 
     from schemas.errors import RecordRefusedError  # noqa: PLC0415
     from schemas.models import DomesticAbuseAgenda, MeetingRecord  # noqa: PLC0415
-    from streams.decisions.meeting import meeting_records_problems  # noqa: PLC0415
+    from streams.decisions.meeting import (  # noqa: PLC0415
+        meeting_records_problems,
+        merged_agendas,
+    )
     from streams.decisions.rules import DEFAULT_RULES_FILE, load_rules  # noqa: PLC0415
     from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
     from streams.platform.codec import first_error  # noqa: PLC0415
@@ -318,13 +321,10 @@ def cmd_meeting_record(args: argparse.Namespace) -> int:
         field, message = first_error(exc)
         raise EventValidationError(message, field=field) from exc
     records = records if isinstance(records, list) else [records]
-    agendas = {
-        agenda.event_id: agenda
-        for agenda in (
-            codec.decode(m.value, DomesticAbuseAgenda)
-            for m in read_topic(kafka_settings, topics.AGENDAS.full_name)
-        )
-    }
+    agendas = merged_agendas(
+        codec.decode(m.value, DomesticAbuseAgenda)
+        for m in read_topic(kafka_settings, topics.AGENDAS.full_name)
+    )
     problems = meeting_records_problems(records, agendas, rules.decisions.minimum_rationale_words)
     if problems:
         raise RecordRefusedError(

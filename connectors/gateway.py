@@ -36,6 +36,7 @@ still answers (503) rather than refusing to start.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -78,6 +79,7 @@ from schemas.errors import (
     StoreError,
 )
 from schemas.models import (
+    PARTNER_EVENT_MODELS,
     ChildProtectionConference,
     ConsentEvent,
     Contact,
@@ -117,6 +119,11 @@ PATHS: dict[EventType, str] = {
     EventType.CONTACT: "/v1/contacts",
     EventType.POLICE_NOTIFICATION: "/v1/police-notifications",
     EventType.CONSENT_EVENT: "/v1/consent-events",
+}
+CASE_RECORD_MODELS: dict[CaseRecordType, type[CaseRecord]] = {
+    CaseRecordType.THRESHOLD_DECISION: ThresholdDecision,
+    CaseRecordType.STRATEGY_DISCUSSION: StrategyDiscussion,
+    CaseRecordType.CHILD_PROTECTION_CONFERENCE: ChildProtectionConference,
 }
 CASE_RECORD_PATHS: dict[CaseRecordType, str] = {
     CaseRecordType.THRESHOLD_DECISION: "/v1/threshold-decisions",
@@ -404,12 +411,26 @@ def create_app(
         ]
         return _problem(422, "FD-VALIDATION", "the event is not usable", errors=problems)
 
-    _route(app, gateway, EventType.CONTACT, Contact)
-    _route(app, gateway, EventType.POLICE_NOTIFICATION, PoliceNotification)
-    _route(app, gateway, EventType.CONSENT_EVENT, ConsentEvent)
-    _case_route(app, gateway, CaseRecordType.THRESHOLD_DECISION, ThresholdDecision)
-    _case_route(app, gateway, CaseRecordType.STRATEGY_DISCUSSION, StrategyDiscussion)
-    _case_route(app, gateway, CaseRecordType.CHILD_PROTECTION_CONFERENCE, ChildProtectionConference)
+    for event_type, model in PARTNER_EVENT_MODELS.items():
+        _post_route(
+            app,
+            gateway,
+            path=PATHS[event_type],
+            model=model,
+            name=f"publish_{event_type.value}",
+            summary=f"Publish a {event_type.value.replace('_', ' ')}",
+            publish=functools.partial(_publish, gateway, event_type),
+        )
+    for record_type, record_model in CASE_RECORD_MODELS.items():
+        _post_route(
+            app,
+            gateway,
+            path=CASE_RECORD_PATHS[record_type],
+            model=record_model,
+            name=f"record_{record_type.value}",
+            summary=f"Record a {record_type.value.replace('_', ' ')} (local authority keys)",
+            publish=functools.partial(_publish_case_record, gateway, record_type),
+        )
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
@@ -434,12 +455,18 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _route(
+def _post_route(
     app: FastAPI,
     gateway: Gateway,
-    event_type: EventType,
-    model: type[Contact | PoliceNotification | ConsentEvent],
+    *,
+    path: str,
+    model: type[Event],
+    name: str,
+    summary: str,
+    publish: Callable[[Any, ApiKeyRecord, str | None], JSONResponse],
 ) -> None:
+    """``POST path`` taking a ``model`` body from a partner key, answered by ``publish``."""
+
     def partner_key(
         request: Request, authorization: str | None = Header(default=None)
     ) -> ApiKeyRecord:
@@ -448,53 +475,21 @@ def _route(
         client = request.client.host if request.client else "unknown"
         return _partner_key(gateway, authorization, client)
 
-    def publish_event(
-        event: model,  # type: ignore[valid-type]
+    def endpoint(
+        body: model,  # type: ignore[valid-type]
         key: ApiKeyRecord,
         idempotency_key: str | None = Header(default=None, max_length=200),
     ) -> JSONResponse:
-        return _publish(gateway, event_type, event, key, idempotency_key)
+        return publish(body, key, idempotency_key)
 
     # The body's model and the key's dependency differ per route; annotations are strings under
     # PEP 563, so give FastAPI the objects themselves.
-    publish_event.__annotations__["event"] = model
-    publish_event.__annotations__["key"] = Annotated[ApiKeyRecord, Depends(partner_key)]
-    publish_event.__name__ = f"publish_{event_type.value}"
-    app.post(
-        PATHS[event_type],
-        status_code=202,
-        response_model=Accepted,
-        responses=_RESPONSES,
-        summary=f"Publish a {event_type.value.replace('_', ' ')}",
-    )(publish_event)
-
-
-def _case_route(
-    app: FastAPI, gateway: Gateway, record_type: CaseRecordType, model: type[CaseRecord]
-) -> None:
-    def partner_key(
-        request: Request, authorization: str | None = Header(default=None)
-    ) -> ApiKeyRecord:
-        client = request.client.host if request.client else "unknown"
-        return _partner_key(gateway, authorization, client)
-
-    def publish_record(
-        record: model,  # type: ignore[valid-type]
-        key: ApiKeyRecord,
-        idempotency_key: str | None = Header(default=None, max_length=200),
-    ) -> JSONResponse:
-        return _publish_case_record(gateway, record_type, record, key, idempotency_key)
-
-    publish_record.__annotations__["record"] = model
-    publish_record.__annotations__["key"] = Annotated[ApiKeyRecord, Depends(partner_key)]
-    publish_record.__name__ = f"record_{record_type.value}"
-    app.post(
-        CASE_RECORD_PATHS[record_type],
-        status_code=202,
-        response_model=Accepted,
-        responses=_RESPONSES,
-        summary=f"Record a {record_type.value.replace('_', ' ')} (local authority keys)",
-    )(publish_record)
+    endpoint.__annotations__["body"] = model
+    endpoint.__annotations__["key"] = Annotated[ApiKeyRecord, Depends(partner_key)]
+    endpoint.__name__ = name
+    app.post(path, status_code=202, response_model=Accepted, responses=_RESPONSES, summary=summary)(
+        endpoint
+    )
 
 
 class _Refused(Exception):  # noqa: N818 - control flow inside this module, never escapes

@@ -556,6 +556,9 @@ class HistorySummary(Record):
     referrals_12m: Long = 0
     re_referral: bool = False
     domestic_abuse_incidents_12m: Long = 0
+    marac_flagged_12m: Long = Field(
+        default=0, description="Earlier incidents in 12 months that met a MARAC criterion."
+    )
     open_plans: list[OpenPlan] = Field(default_factory=list)
     strategy_discussions_12m: Long = 0
     last_queue: Queue | None = None
@@ -969,8 +972,10 @@ class DomesticAbuseAgenda(Event):
     """The daily multi-agency domestic-abuse meeting's agenda: every domestic-abuse notification
     since the previous meeting, by household, each child with what the meeting must consider.
 
-    ``event_id`` is derived from the meeting time: one agenda per meeting, however often the
-    worker restarts.
+    A long agenda (after a weekend of incidents, or downtime) comes in ``parts``, each a whole
+    number of households, so that no message outgrows what the broker carries; the parts of one
+    meeting share ``meeting_at``. ``event_id`` is derived from the meeting time and the part: one
+    agenda per meeting, however often the worker restarts.
     """
 
     AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.DomesticAbuseAgenda"
@@ -979,6 +984,8 @@ class DomesticAbuseAgenda(Event):
     window_start: AwareDatetime = Field(description="Notifications received from here ...")
     households: list[AgendaHousehold] = Field(default_factory=list)
     published_at: AwareDatetime
+    part: Long = Field(default=1, ge=1)
+    parts: Long = Field(default=1, ge=1)
 
 
 class MeetingAction(Record):

@@ -43,9 +43,11 @@ from streams.platform.settings import (
     load,
 )
 from streams.platform.topics import (
+    AGENDAS,
     DECISIONS,
     DUTY_TEAM_ALERTS,
     MASH_TASKS,
+    MEETING_RECORDS,
     QUEUES,
     STRATEGY_DISCUSSIONS,
     TIMELINESS_ALERTS,
@@ -65,6 +67,8 @@ def store_topics(prefix: str) -> dict[str, type[Event]]:
         DECISIONS,
         STRATEGY_DISCUSSIONS,
         TIMELINESS_ALERTS,
+        AGENDAS,
+        MEETING_RECORDS,
     )
     return {spec.name_under(prefix): spec.value for spec in specs}
 

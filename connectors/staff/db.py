@@ -222,6 +222,31 @@ class TimelinessAlertRow(Base):
     acknowledged_at: Mapped[datetime | None]
 
 
+class AgendaRow(Base):
+    """A daily domestic-abuse meeting's agenda (or one part of a long one), as published."""
+
+    __tablename__ = "agendas"
+
+    event_id: Mapped[str] = mapped_column(String, primary_key=True)
+    meeting_at: Mapped[datetime] = mapped_column(index=True)
+    published_at: Mapped[datetime]
+    document: Mapped[dict[str, Any]]
+
+
+class MeetingRecordRow(Base):
+    """What a daily meeting recorded for one child: the impact and the actions."""
+
+    __tablename__ = "meeting_records"
+
+    event_id: Mapped[str] = mapped_column(String, primary_key=True)
+    agenda_id: Mapped[str] = mapped_column(String, index=True)
+    meeting_at: Mapped[datetime] = mapped_column(index=True)
+    child_key: Mapped[str] = mapped_column(String, index=True)
+    recorded_by: Mapped[str] = mapped_column(String)
+    recorded_at: Mapped[datetime]
+    document: Mapped[dict[str, Any]]
+
+
 class UserRow(Base):
     """A staff account; the password only as its argon2 hash."""
 

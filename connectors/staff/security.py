@@ -112,6 +112,16 @@ def can_work_tasks(role: StaffRole) -> bool:
     return role in (StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER)
 
 
+def can_read_meeting(role: StaffRole) -> bool:
+    """The daily domestic-abuse meeting is the MASH's; leaders read its agendas and records."""
+    return role in (StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER, StaffRole.LEADER)
+
+
+def can_record_meeting(role: StaffRole) -> bool:
+    """Whoever runs the meeting records it: a MASH worker or a team manager."""
+    return role in (StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER)
+
+
 def readable_queues(role: StaffRole) -> list[Queue]:
     return [queue for queue in Queue if can_read(role, queue)]
 

@@ -38,10 +38,12 @@ from sqlalchemy.orm import Session
 
 from connectors.staff.db import (
     AccessLogRow,
+    AgendaRow,
     Base,
     DecisionRow,
     DutyAlertRow,
     MashTaskRow,
+    MeetingRecordRow,
     StrategyDiscussionRow,
     TimelinessAlertRow,
     UserRow,
@@ -55,10 +57,12 @@ from schemas.models import (
     Child,
     ClockKind,
     DiscussionStatus,
+    DomesticAbuseAgenda,
     DutyTeamAlert,
     Event,
     MashTask,
     MatchKind,
+    MeetingRecord,
     Priority,
     Queue,
     StaffRole,
@@ -69,6 +73,7 @@ from schemas.models import (
     WorkItem,
 )
 from schemas.wire import InboundMessage
+from streams.decisions.meeting import merged_agendas
 
 #: How the queues sort by priority: red first.
 PRIORITY_RANK = {Priority.RED: 0, Priority.AMBER: 1, Priority.GREEN: 2}
@@ -244,6 +249,8 @@ class QueueStore:
         alerts: dict[str, dict[str, Any]] = {}
         decisions: dict[str, dict[str, Any]] = {}
         discussions: dict[str, dict[str, Any]] = {}
+        agendas: dict[str, dict[str, Any]] = {}
+        records: dict[str, dict[str, Any]] = {}
         # One row per clock: its alerts in the batch are merged as the database would merge them.
         clocks: dict[str, dict[str, Any]] = {}
         for message, event in messages:
@@ -257,6 +264,10 @@ class QueueStore:
                 decisions[event.event_id] = _decision_values(event)
             elif isinstance(event, StrategyDiscussion):
                 discussions[event.event_id] = _discussion_values(event)
+            elif isinstance(event, DomesticAbuseAgenda):
+                agendas[event.event_id] = _agenda_values(event)
+            elif isinstance(event, MeetingRecord):
+                records[event.event_id] = _meeting_record_values(event)
             elif isinstance(event, TimelinessAlert):
                 values = _clock_values(event)
                 earlier = clocks.get(event.clock_id)
@@ -269,6 +280,8 @@ class QueueStore:
             _upsert(session, DutyAlertRow, alerts)
             _upsert(session, DecisionRow, decisions)
             _upsert(session, StrategyDiscussionRow, discussions)
+            _upsert(session, AgendaRow, agendas)
+            _upsert(session, MeetingRecordRow, records)
             _upsert_clocks(session, clocks)
             # A work item delivered after its decision (another topic) is decided at once.
             affected = set(items) | {values["work_item_id"] for values in decisions.values()}
@@ -282,6 +295,12 @@ class QueueStore:
         with self._transaction() as session:
             _upsert(session, DecisionRow, {decision.event_id: _decision_values(decision)})
             _settle_decisions(session, {work_item_id}, datetime.now(UTC))
+
+    def record_meeting(self, record: MeetingRecord) -> None:
+        """Keep a meeting record the application has just published, so the page shows it now
+        rather than when the consumer reads it back (which then changes nothing)."""
+        with self._transaction() as session:
+            _upsert(session, MeetingRecordRow, {record.event_id: _meeting_record_values(record)})
 
     def clear_topic_rows(self) -> None:
         """Delete everything that came from the topics (before a rebuild from them).
@@ -298,6 +317,8 @@ class QueueStore:
                 DecisionRow,
                 StrategyDiscussionRow,
                 TimelinessAlertRow,
+                AgendaRow,
+                MeetingRecordRow,
             ):
                 session.execute(delete(model))
 
@@ -431,6 +452,49 @@ class QueueStore:
                     entries += _clock_entries(row, queue_of[row.work_item_id])
         order = list(EntryKind)
         return sorted(entries, key=lambda e: (e.at, order.index(e.kind), e.event_id))
+
+    def agenda(self, event_id: str | None = None) -> DomesticAbuseAgenda | None:
+        """The whole agenda (its parts merged) of the meeting whose agenda or part is
+        ``event_id``, or of the latest meeting when None; None if there is none."""
+        statement = select(AgendaRow.meeting_at)
+        if event_id is None:
+            statement = statement.order_by(AgendaRow.meeting_at.desc()).limit(1)
+        else:
+            statement = statement.where(AgendaRow.event_id == event_id)
+        with self._transaction() as session:
+            meeting_at = session.scalars(statement).first()
+            if meeting_at is None:
+                return None
+            parts = session.scalars(select(AgendaRow).where(AgendaRow.meeting_at == meeting_at))
+            merged = merged_agendas(DomesticAbuseAgenda.model_validate(r.document) for r in parts)
+        return merged[event_id] if event_id is not None else next(iter(merged.values()))
+
+    def agendas(self, limit: int = 20) -> list[tuple[str, datetime]]:
+        """The latest meetings with an agenda: the id to open each by, and the meeting time,
+        newest first."""
+        statement = (
+            select(func.min(AgendaRow.event_id), AgendaRow.meeting_at)
+            .group_by(AgendaRow.meeting_at)
+            .order_by(AgendaRow.meeting_at.desc())
+            .limit(limit)
+        )
+        with self._transaction() as session:
+            return [(event_id, at) for event_id, at in session.execute(statement)]
+
+    def meeting_records(self, meeting_at: datetime) -> dict[str, list[MeetingRecord]]:
+        """The records made at a meeting, by child key, oldest first."""
+        statement = (
+            select(MeetingRecordRow)
+            .where(MeetingRecordRow.meeting_at == meeting_at)
+            .order_by(MeetingRecordRow.recorded_at, MeetingRecordRow.event_id)
+        )
+        found: dict[str, list[MeetingRecord]] = {}
+        with self._transaction() as session:
+            for row in session.scalars(statement):
+                found.setdefault(row.child_key, []).append(
+                    MeetingRecord.model_validate(row.document)
+                )
+        return found
 
     def tasks(self, *, open_only: bool = True) -> list[TaskRow]:
         """MASH tasks, oldest first; by default only those not done."""
@@ -602,6 +666,27 @@ def _insert_for(session: Session) -> Callable[[type[Base]], Any]:
     if session.get_bind().dialect.name == "sqlite":
         return sqlite.insert
     return postgresql.insert
+
+
+def _agenda_values(agenda: DomesticAbuseAgenda) -> dict[str, Any]:
+    return {
+        "event_id": agenda.event_id,
+        "meeting_at": agenda.meeting_at,
+        "published_at": agenda.published_at,
+        "document": agenda.model_dump(mode="json"),
+    }
+
+
+def _meeting_record_values(record: MeetingRecord) -> dict[str, Any]:
+    return {
+        "event_id": record.event_id,
+        "agenda_id": record.agenda_id,
+        "meeting_at": record.meeting_at,
+        "child_key": record.child_key,
+        "recorded_by": record.recorded_by,
+        "recorded_at": record.recorded_at,
+        "document": record.model_dump(mode="json"),
+    }
 
 
 def _upsert(

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 from urllib.parse import quote
@@ -52,6 +52,8 @@ from schemas.models import (
     DiscussionStatus,
     Event,
     LawfulBasis,
+    MeetingAction,
+    MeetingRecord,
     NextStep,
     Priority,
     Queue,
@@ -61,6 +63,7 @@ from schemas.models import (
 )
 from schemas.wire import SENDER_HEADER
 from streams.decisions.ids import derived_id
+from streams.decisions.meeting import meeting_record_problems
 from streams.decisions.notifications import outcome_notification
 from streams.decisions.strategy import child_has_school, discussion_problems, held_discussion
 from streams.decisions.threshold import decision_problems, rationale_problem
@@ -102,7 +105,16 @@ CLOCK_TITLES = {
     ClockKind.DECISION: "Threshold decision",
     ClockKind.STRATEGY_DISCUSSION: "Strategy discussion",
     ClockKind.CHILD_PROTECTION_CONFERENCE: "Initial child protection conference",
+    ClockKind.MEETING_ACTION: "Domestic-abuse meeting action",
 }
+AGENCY_TITLES = {
+    Agency.POLICE: "Police",
+    Agency.HEALTH: "Health",
+    Agency.EDUCATION: "School or education",
+    Agency.LOCAL_AUTHORITY: "Children's social care",
+}
+#: Action rows the meeting-record form offers for one child.
+ACTION_ROWS = 3
 LAWFUL_BASIS_TITLES = {
     LawfulBasis.PUBLIC_TASK: "Public task (UK GDPR 6(1)(e))",
     LawfulBasis.LEGAL_OBLIGATION: "Legal obligation (UK GDPR 6(1)(c))",
@@ -185,6 +197,18 @@ class DiscussionForm(BaseModel):
     rationale: str = ""
 
 
+class MeetingRecordForm(BaseModel):
+    """One child's record at the daily domestic-abuse meeting, as typed: the impact on the child
+    and up to :data:`ACTION_ROWS` actions (a row left blank is not an action)."""
+
+    csrf_token: str = ""
+    record_id: str = ""
+    impact_on_child: str = ""
+    action_description: list[str] = []
+    action_owner: list[str] = []
+    action_due_on: list[str] = []
+
+
 class SignInForm(BaseModel):
     csrf_token: str = ""
     username: str = ""
@@ -222,6 +246,8 @@ templates.env.globals.update(
     role_titles=ROLE_TITLES,
     lawful_basis_titles=LAWFUL_BASIS_TITLES,
     clock_titles=CLOCK_TITLES,
+    agency_titles=AGENCY_TITLES,
+    action_rows=ACTION_ROWS,
 )
 router = APIRouter()
 
@@ -258,6 +284,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
         "may_read_access_log": bool(user and security.can_read_access_log(user.role)),
         "may_work_tasks": bool(user and security.can_work_tasks(user.role)),
         "may_read_alerts": bool(user and security.can_read_timeliness_alerts(user.role)),
+        "may_read_meeting": bool(user and security.can_read_meeting(user.role)),
     }
     return templates.TemplateResponse(request, name, base | context, status_code=status)
 
@@ -628,6 +655,141 @@ def acknowledge_alert(
     if not staff.store.acknowledge_alert(clock_id, user.username, staff.clock()):
         raise _Refused(404, "No such alert", "It may have been acknowledged already.")
     return RedirectResponse("/alerts", status_code=303)
+
+
+@router.get("/meeting", response_class=HTMLResponse)
+def meeting_page(request: Request, user: CurrentUser, agenda: str = "") -> HTMLResponse:
+    """The daily domestic-abuse meeting: the latest agenda (or ``agenda``), each child with what
+    the meeting needs, the records made, and a form per child."""
+    if not security.can_read_meeting(user.role):
+        raise _Refused(403, "The daily meeting is the MASH's", "Ask a MASH team manager.")
+    return _meeting(request, user, agenda or None)
+
+
+def _meeting(
+    request: Request,
+    user: UserRecord,
+    agenda_id: str | None,
+    *,
+    child_key: str = "",
+    form: MeetingRecordForm | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    staff = _staff(request)
+    shown = staff.store.agenda(agenda_id)
+    if agenda_id is not None and shown is None:
+        raise _Refused(404, "No such agenda", "It may not have been published yet.")
+    now = staff.clock()
+    for household in shown.households if shown else []:
+        for child in household.children:
+            staff.store.log_access(
+                user.username, child.child_key, "meeting", child.work_item_id, now
+            )
+    context = {
+        "user": user,
+        "agenda": shown,
+        "agendas": staff.store.agendas(),
+        "records": staff.store.meeting_records(shown.meeting_at) if shown else {},
+        "may_record": security.can_record_meeting(user.role),
+        "form_child": child_key,
+        "form": form or MeetingRecordForm(),
+        "errors": errors or {},
+        "recorded": request.query_params.get("recorded", ""),
+    }
+    return _page(request, "meeting.html", context, status)
+
+
+@router.post("/meeting/{agenda_id}/children/{child_key}", response_class=HTMLResponse)
+def record_meeting(
+    request: Request,
+    agenda_id: str,
+    child_key: str,
+    user: CurrentUser,
+    form: Annotated[MeetingRecordForm, Form()],
+) -> Response:
+    """One child's record: checked as a whole (the impact, at least one owned and dated action)
+    and published, or refused with the text kept and nothing written."""
+    _checked(request, form.csrf_token)
+    if not security.can_record_meeting(user.role):
+        raise _Refused(403, "Only the MASH records the meeting", "Nothing was recorded.")
+    staff = _staff(request)
+    agenda = staff.store.agenda(agenda_id)
+    found = [
+        (household, child)
+        for household in (agenda.households if agenda else [])
+        for child in household.children
+        if child.child_key == child_key
+    ]
+    if agenda is None or not found:
+        raise _Refused(404, "No such child on that agenda", "Nothing was recorded.")
+    household, child = found[0]
+    record_id = _form_id(form.record_id, "mr")
+    actions, errors = _actions(form, record_id)
+    try:
+        record = MeetingRecord(
+            event_id=record_id,
+            agenda_id=agenda.event_id,
+            meeting_at=agenda.meeting_at,
+            household_id=household.household_id,
+            child_key=child_key,
+            work_item_id=child.work_item_id,
+            impact_on_child=form.impact_on_child.strip(),
+            actions=actions,
+            recorded_by=user.username,
+            recorded_by_role=user.role,
+            recorded_at=staff.clock(),
+        )
+    except ValidationError as exc:
+        errors = _field_errors(exc) | errors
+    else:
+        problems = dict(meeting_record_problems(record, staff.minimum_rationale_words))
+        errors = problems | errors
+    if not errors:
+        if _send(staff, record):
+            staff.store.record_meeting(record)
+            log.info("meeting record %s for %s", record.event_id, child_key)
+            return RedirectResponse(
+                f"/meeting?agenda={quote(agenda_id)}&recorded={quote(child_key)}#{quote(child_key)}",
+                status_code=303,
+            )
+        errors = {"": "The record could not be sent just now, so it is not recorded."}
+        status = 503
+    else:
+        status = 422
+    form = form.model_copy(update={"record_id": record_id})
+    return _meeting(
+        request, user, agenda_id, child_key=child_key, form=form, errors=errors, status=status
+    )
+
+
+def _actions(form: MeetingRecordForm, record_id: str) -> tuple[list[MeetingAction], dict[str, str]]:
+    """The actions the form's rows describe, and what is wrong with any row half filled in."""
+    actions: list[MeetingAction] = []
+    errors: dict[str, str] = {}
+    rows = zip(
+        (form.action_description + [""] * ACTION_ROWS)[:ACTION_ROWS],
+        (form.action_owner + [""] * ACTION_ROWS)[:ACTION_ROWS],
+        (form.action_due_on + [""] * ACTION_ROWS)[:ACTION_ROWS],
+        strict=True,
+    )
+    for index, (description, owner, due_on) in enumerate(rows):
+        if not (description.strip() or owner or due_on):
+            continue
+        try:
+            actions.append(
+                MeetingAction(
+                    action_id=derived_id("action", record_id, str(index)),
+                    description=description.strip(),
+                    owner=Agency(owner),
+                    due_on=date.fromisoformat(due_on),
+                )
+            )
+        except (ValueError, ValidationError):
+            errors[f"actions.{index}"] = (
+                "Give this action what will be done, the agency that owns it and a due date."
+            )
+    return actions, errors
 
 
 @router.get("/children/{child_key}", response_class=HTMLResponse)

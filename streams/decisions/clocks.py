@@ -235,6 +235,32 @@ def _open(
     return _with(state, clock)
 
 
+def _stop(
+    state: ChildClocks,
+    kind: ClockKind,
+    *,
+    subject_id: str,
+    work_item_id: str,
+    by: str,
+    at: datetime,
+    now: datetime,
+) -> ClockStep:
+    """Stop the ``kind`` clock about ``subject_id``: what it waited for, event ``by``, happened
+    at ``at``. A clock not seen open yet (what opens it is on another topic, read later) is
+    recorded stopped, so the event that opens it finds it stopped and leaves it so, instead of
+    starting a clock that would fall overdue although what it waits for already happened."""
+    moment = _utc(at)
+    state = _open(
+        state,
+        kind,
+        work_item_id=work_item_id,
+        subject_id=subject_id,
+        started_at=moment,
+        due_at=moment,
+    )
+    return satisfy(state, clock_id_of(kind, subject_id), by, at, now=now)
+
+
 def _then_due(step: ClockStep, now: datetime) -> ClockStep:
     due = due_alerts(step.clocks, now)
     return ClockStep(clocks=due.clocks, alerts=step.alerts + due.alerts)
@@ -346,22 +372,13 @@ def on_decision(
     """
     _same_child(state, decision.child_key)
     decided = _utc(decision.decided_at)
-    # Read before its work item (another topic: nothing orders the two), the decision leaves its
-    # clock stopped, so the item, when it comes, finds its clock stopped instead of starting one
-    # that would fall overdue although the decision was made.
-    state = _open(
+    step = _stop(
         state,
         ClockKind.DECISION,
-        work_item_id=decision.work_item_id,
         subject_id=decision.work_item_id,
-        started_at=decided,
-        due_at=decided,
-    )
-    step = satisfy(
-        state,
-        clock_id_of(ClockKind.DECISION, decision.work_item_id),
-        decision.event_id,
-        decision.decided_at,
+        work_item_id=decision.work_item_id,
+        by=decision.event_id,
+        at=decision.decided_at,
         now=now,
     )
     if needs_strategy_discussion(decision):
@@ -398,23 +415,13 @@ def on_strategy_discussion(
         and discussion.recorded_by_role is StaffRole.TEAM_MANAGER
     )
     if stops:
-        # Read before its decision (another topic), the discussion leaves the clock stopped, so
-        # the decision, when it comes, finds it stopped instead of starting one that would fall
-        # overdue although the discussion was held.
-        held_at = _utc(discussion.at)
-        state = _open(
+        step = _stop(
             state,
             ClockKind.STRATEGY_DISCUSSION,
-            work_item_id=discussion.work_item_id,
             subject_id=discussion.work_item_id,
-            started_at=held_at,
-            due_at=held_at,
-        )
-        step = satisfy(
-            state,
-            clock_id_of(ClockKind.STRATEGY_DISCUSSION, discussion.work_item_id),
-            discussion.event_id,
-            discussion.at,
+            work_item_id=discussion.work_item_id,
+            by=discussion.event_id,
+            at=discussion.at,
             now=now,
         )
     if discussion.status is DiscussionStatus.HELD and discussion.section_47 is True:
@@ -438,21 +445,13 @@ def on_conference(
     discussion's conference clock stopped, so the discussion opens none that would fall overdue.
     """
     _same_child(state, conference.child_key)
-    held_at = _utc(conference.held_at)
-    # Read before the discussion that called for it, it leaves that clock stopped.
-    state = _open(
+    step = _stop(
         state,
         ClockKind.CHILD_PROTECTION_CONFERENCE,
-        work_item_id=conference.work_item_id,
         subject_id=conference.discussion_id,
-        started_at=held_at,
-        due_at=held_at,
-    )
-    step = satisfy(
-        state,
-        clock_id_of(ClockKind.CHILD_PROTECTION_CONFERENCE, conference.discussion_id),
-        conference.event_id,
-        conference.held_at,
+        work_item_id=conference.work_item_id,
+        by=conference.event_id,
+        at=conference.held_at,
         now=now,
     )
     return _then_due(step, now)
@@ -482,20 +481,13 @@ def on_action_done(state: ChildClocks, done: ActionDone, now: datetime) -> Clock
     """An action done stops its clock (and clears an overdue alert); read before the record that
     set the action, it leaves the clock stopped. Then anything due at ``now`` is raised."""
     _same_child(state, done.child_key)
-    finished = _utc(done.done_at)
-    state = _open(
+    step = _stop(
         state,
         ClockKind.MEETING_ACTION,
-        work_item_id=done.work_item_id,
         subject_id=done.action_id,
-        started_at=finished,
-        due_at=finished,
-    )
-    step = satisfy(
-        state,
-        clock_id_of(ClockKind.MEETING_ACTION, done.action_id),
-        done.event_id,
-        done.done_at,
+        work_item_id=done.work_item_id,
+        by=done.event_id,
+        at=done.done_at,
         now=now,
     )
     return _then_due(step, now)

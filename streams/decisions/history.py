@@ -11,7 +11,7 @@ Counts "in the last 12 months" look back 365 days from the event being routed an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -48,6 +48,8 @@ class PastEvent(BaseModel):
     event_type: EventType
     received_at: datetime
     domestic_abuse: bool = False
+    #: The MARAC criteria the incident met for the child (codes; streams.decisions.marac).
+    marac: list[str] = Field(default_factory=list)
     queue: Queue | None = None
     level: int | None = None
     #: The child events of this event decided for this child (usually one; more when the event
@@ -136,6 +138,7 @@ def summarise(history: ChildHistory, at: datetime) -> HistorySummary:
         referrals_12m=len(referrals),
         re_referral=bool(referrals),
         domestic_abuse_incidents_12m=sum(1 for past in recent if past.domestic_abuse),
+        marac_flagged_12m=sum(1 for past in recent if past.marac),
         open_plans=open_plans,
         strategy_discussions_12m=sum(
             1 for day in history.strategy_discussions if since.date() <= day <= today
@@ -152,8 +155,10 @@ def with_event(
     queue: Queue | None,
     level: int | None,
     child_event_id: str | None = None,
+    marac: Sequence[str] = (),
 ) -> ChildHistory:
-    """The history after this event was decided for the child, through ``child_event_id``.
+    """The history after this event was decided for the child, through ``child_event_id``, with
+    the MARAC criteria (codes) the incident met for the child.
 
     An event already recorded is not recorded again; only the child event is added to it.
     """
@@ -181,6 +186,7 @@ def with_event(
         ),
         queue=queue,
         level=level,
+        marac=list(marac),
     )
     return history.model_copy(
         update={

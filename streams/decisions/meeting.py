@@ -19,8 +19,10 @@ A new deployment publishes no agenda for a meeting held before it started: its f
 only marks the latest meeting as the one before it, and its first agenda is the next meeting's,
 with anything received earlier on it, marked late.
 
-**Exactly once.** The agenda's id is derived from its meeting time; the ids of items already on
-an agenda are kept (for :data:`KEEP_PUBLISHED`), so an item delivered again is not listed again.
+**Exactly once.** The agenda's id is derived from its meeting time (and its part: a long agenda
+comes in parts of whole households, :data:`CHILDREN_PER_PART` children at most, so no message
+outgrows the broker's limit); the ids of items already on an agenda are kept (for
+:data:`KEEP_PUBLISHED`), so an item delivered again is not listed again.
 
 **Records.** :func:`meeting_record_problems` refuses a child's record without the impact on that
 child (reasons of substance, as a threshold decision's) or without at least one action with an
@@ -31,7 +33,7 @@ Time is always passed in; every instant is compared in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -54,11 +56,13 @@ from schemas.models import (
 )
 from streams.decisions.calendar import OfficeCalendar
 from streams.decisions.domestic_abuse import domestic_abuse_of, is_domestic_abuse_notification
-from streams.decisions.encompass import age_in_years
+from streams.decisions.encompass import age_in_years, brief_circumstances
 from streams.decisions.ids import derived_id
 from streams.decisions.threshold import substance_problem
 
 __all__ = [
+    "CHILDREN_PER_PART",
+    "CHILD_VOICE_CHARACTERS",
     "KEEP_PUBLISHED",
     "MEETING_KEY",
     "MeetingState",
@@ -68,6 +72,7 @@ __all__ = [
     "meeting_at_or_before",
     "meeting_record_problems",
     "meeting_records_problems",
+    "merged_agendas",
     "on_agenda_item",
     "stored_meeting",
 ]
@@ -76,6 +81,11 @@ __all__ = [
 MEETING_KEY = "domestic-abuse-meeting"
 #: How long the ids of items already on an agenda are kept against a redelivery.
 KEEP_PUBLISHED = timedelta(days=30)
+#: Children on one agenda message at most: with each child's entry a few kilobytes, a part stays
+#: far below the largest message the broker carries.
+CHILDREN_PER_PART = 60
+#: The child's own words on the agenda, at most (the whole account is on the work item).
+CHILD_VOICE_CHARACTERS = 1_000
 
 
 class MeetingState(BaseModel):
@@ -157,12 +167,18 @@ def due_agenda(
     window_start = state.published_through
     listed = [item for item in state.pending if _utc(item.received_at) < meeting]
     waiting = [item for item in state.pending if _utc(item.received_at) >= meeting]
-    agenda = DomesticAbuseAgenda(
-        event_id=derived_id("da-agenda", meeting.isoformat()),
-        meeting_at=meeting,
-        window_start=window_start,
-        households=_households(listed, window_start),
-        published_at=_utc(now),
+    parts = _parts(_households(listed, window_start))
+    agendas = tuple(
+        DomesticAbuseAgenda(
+            event_id=derived_id("da-agenda", meeting.isoformat(), str(number)),
+            meeting_at=meeting,
+            window_start=window_start,
+            households=households,
+            published_at=_utc(now),
+            part=number,
+            parts=len(parts),
+        )
+        for number, households in enumerate(parts, start=1)
     )
     horizon = _utc(now) - KEEP_PUBLISHED
     published = {item_id: at for item_id, at in state.published.items() if at >= horizon} | {
@@ -170,8 +186,43 @@ def due_agenda(
     }
     return MeetingStep(
         state=MeetingState(published_through=meeting, pending=waiting, published=published),
-        agendas=(agenda,),
+        agendas=agendas,
     )
+
+
+def _parts(households: list[AgendaHousehold]) -> list[list[AgendaHousehold]]:
+    """Households in parts of at most :data:`CHILDREN_PER_PART` children (a household is never
+    split; one larger than that is a part of its own); one empty part when there are none."""
+    parts: list[list[AgendaHousehold]] = [[]]
+    count = 0
+    for household in households:
+        if parts[-1] and count + len(household.children) > CHILDREN_PER_PART:
+            parts.append([])
+            count = 0
+        parts[-1].append(household)
+        count += len(household.children)
+    return parts
+
+
+def merged_agendas(agendas: Iterable[DomesticAbuseAgenda]) -> dict[str, DomesticAbuseAgenda]:
+    """Each agenda part's id to its meeting's whole agenda: the parts' households in order,
+    under the first part's id. A meeting some of whose parts are missing is merged from those
+    present (the rest are on their way)."""
+    meetings: dict[datetime, dict[int, DomesticAbuseAgenda]] = {}
+    for agenda in agendas:
+        meetings.setdefault(agenda.meeting_at, {})[agenda.part] = agenda
+    merged: dict[str, DomesticAbuseAgenda] = {}
+    for parts in meetings.values():
+        ordered = [parts[number] for number in sorted(parts)]
+        whole = ordered[0].model_copy(
+            update={
+                "households": [h for part in ordered for h in part.households],
+                "part": 1,
+                "parts": 1,
+            }
+        )
+        merged.update({part.event_id: whole for part in ordered})
+    return merged
 
 
 def _households(items: Sequence[AgendaItem], window_start: datetime) -> list[AgendaHousehold]:
@@ -232,7 +283,10 @@ def agenda_item(
             school_name=child.school_name,
             educated_at_home=child.educated_at_home,
             present=child.present,
-            child_voice=child.child_voice,
+            # The meeting reads the child's words; a very long account is on the work item.
+            child_voice=brief_circumstances(child.child_voice, CHILD_VOICE_CHARACTERS)
+            if child.child_voice
+            else None,
             history=history,
             missing_information=list(child_event.missing_information),
             marac=list(marac),

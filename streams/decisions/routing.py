@@ -329,7 +329,12 @@ def route_child_event(
     ids = [item.event_id for item in items]
     outputs.append(_outcome(child_event, OutcomeKind.ROUTED, f"routed to {queues}", ids, now))
     updated = with_event(
-        history, accepted, queue=decision.queue, level=decision.level, child_event_id=decided
+        history,
+        accepted,
+        queue=decision.queue,
+        level=decision.level,
+        child_event_id=decided,
+        marac=[flag.code for flag in marac],
     )
     return Routed(outputs=outputs, history=updated)
 

@@ -35,12 +35,12 @@ from pathlib import Path
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from schemas.errors import ConfigurationError
 from streams.decisions.calendar import england_bank_holidays
+from streams.decisions.yaml_files import compose_file
 
 __all__ = [
     "DEFAULT_TERM_DATES_FILE",
@@ -331,22 +331,5 @@ def load_term_dates(path: Path = DEFAULT_TERM_DATES_FILE) -> TermDates:
     Refused: unknown or repeated keys, a term without a first or last day, a date that is not
     one, a term that ends before it starts, and overlapping terms.
     """
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(f"{file}: the term-dates file does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{file}: the term-dates file cannot be read: {exc}") from exc
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = " ".join(filter(None, (exc.context, exc.problem)))
-        raise ConfigurationError(f"{file}:{line}: not valid YAML: {problem}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{file}:1: not valid YAML: {exc}") from exc
-    if root is None:
-        raise ConfigurationError(f"{file}:1: the term-dates file is empty")
-    return _TermDatesReader(file).read(root)
+    root = compose_file(path, "the term-dates file")
+    return _TermDatesReader(str(path)).read(root)

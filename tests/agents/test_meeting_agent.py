@@ -63,7 +63,7 @@ def prefix(kafka: KafkaSettings, topic_prefix: str) -> str:
 
 def rules_meeting_soon(tmp_path: Path) -> tuple[Path, datetime]:
     """The shipped rules with every day a working day and the meeting at the next whole minute at
-    least 75 seconds away; and that meeting's time."""
+    least 75 seconds away (time for a loaded machine to start the worker); and its time."""
     meeting = (datetime.now(LONDON) + timedelta(seconds=135)).replace(second=0, microsecond=0)
     text = DEFAULT_RULES_FILE.read_text(encoding="utf-8")
     for old, new in (

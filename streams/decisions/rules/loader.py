@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -41,6 +40,7 @@ from streams.decisions.school_calendar import (
     SchoolCalendar,
     load_term_dates,
 )
+from streams.decisions.yaml_files import compose_file
 
 # The thresholds as shipped; this module sits beside the file in the package directory.
 DEFAULT_RULES_FILE: Path = Path(__file__).with_name("default_rules.yaml")
@@ -203,23 +203,7 @@ def _message(error: Mapping[str, Any], loc: Location, data: object) -> str:
 def load_rules(path: Path = DEFAULT_RULES_FILE) -> Rules:
     """Read and validate a rules file; any problem is a ``ConfigurationError`` "file:line: ..."."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigurationError(f"{file}: the rules file does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{file}: the rules file cannot be read: {exc}") from exc
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = " ".join(filter(None, (exc.context, exc.problem)))
-        raise ConfigurationError(f"{file}:{line}: not valid YAML: {problem}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{file}:1: not valid YAML: {exc}") from exc
-    if root is None:
-        raise ConfigurationError(f"{file}:1: the rules file is empty")
+    root = compose_file(path, "the rules file")
     reader = _Reader(file)
     data = reader.read(root, ())
     if not isinstance(data, dict):

@@ -1,4 +1,5 @@
-"""Staff in a real browser: a MASH worker decides an item; a team manager records a discussion.
+"""Staff in a real browser: a MASH worker decides an item; a team manager records a discussion
+and runs the daily domestic-abuse meeting.
 
 Chromium (the system's, ``/usr/bin/chromium``; Playwright's own download does not work here)
 drives the application served by uvicorn over HTTP, with the session cookie Secure as in
@@ -28,6 +29,7 @@ from tests.connectors.staff.running import (
     start_staff,
 )
 from tests.connectors.staff.synthetic import work_items
+from tests.connectors.staff.test_web import IMPACT, an_agenda
 from tests.helpers import serving
 
 pytestmark = pytest.mark.integration
@@ -157,3 +159,41 @@ def test_a_team_manager_records_a_strategy_discussion_and_sees_who_was_missing(
 
         expect(page.get_by_role("note").last).to_contain_text("Held without health, education")
         screenshot(page, "05-strategy-discussion-flagged")
+
+
+def test_a_team_manager_runs_the_daily_meeting_recording_the_impact_and_an_action(
+    page: Page, running: RunningStaff
+) -> None:
+    agenda = an_agenda()
+    running.publish_and_store(agenda)
+    oscar = agenda.households[0].children[0]
+    with serving(create_app(running.staff, SESSION_SECRET)) as url:
+        page.goto(f"{url}/meeting")
+        page.get_by_label("Username").fill(TEAM_MANAGER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+
+        expect(page.get_by_role("heading", name="Daily domestic-abuse meeting")).to_be_visible()
+        child = page.locator(f'article[id="{oscar.child_key}"]')
+        expect(child).to_contain_text("Oscar")
+        expect(child).to_contain_text("school 990001")
+        screenshot(page, "06-daily-meeting-agenda")
+
+        child.get_by_label("Impact of the incident on this child").fill(IMPACT)
+        child.get_by_role("button", name="Save the record for Oscar").click()
+        expect(page.get_by_role("alert")).to_contain_text("at least one action")
+        screenshot(page, "07-daily-meeting-record-refused")
+
+        child = page.locator(f'article[id="{oscar.child_key}"]')
+        child.get_by_label("What will be done").first.fill(
+            "Learning mentor to check in with Oscar every morning"
+        )
+        child.get_by_label("Owner").first.select_option("education")
+        child.get_by_label("Due").first.fill("2026-12-11")
+        child.get_by_role("button", name="Save the record for Oscar").click()
+
+        expect(page.get_by_role("status")).to_contain_text("Record saved")
+        expect(page.locator(f'article[id="{oscar.child_key}"]')).to_contain_text(
+            "Learning mentor to check in with Oscar every morning"
+        )
+        screenshot(page, "08-daily-meeting-recorded")

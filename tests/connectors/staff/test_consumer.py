@@ -340,6 +340,8 @@ def test_the_feeder_reads_every_staff_topic_under_the_prefix() -> None:
             "p.decisions",
             "p.strategy-discussions",
             "p.alerts.timeliness",
+            "p.meetings.domestic-abuse.agendas",
+            "p.meetings.domestic-abuse.records",
         ]
     )
     assert store_topics("p.")["p.decisions"] is ThresholdDecision

@@ -27,7 +27,7 @@ from schemas.errors import ConfigurationError, StoreError
 FIRST = {"work_items", "mash_tasks", "duty_alerts", "decisions", "users", "access_log"}
 SECOND = {"strategy_discussions", "timeliness_alerts"}
 TABLES = FIRST | SECOND
-HEAD = "0002"
+HEAD = "0003"
 
 
 def test_the_migrations_build_the_schema_the_models_declare(engine: Engine) -> None:

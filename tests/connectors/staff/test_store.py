@@ -32,6 +32,7 @@ from schemas.models import (
     DutyTeamAlert,
     Event,
     MashTask,
+    MeetingRecord,
     NextStep,
     Outcome,
     OutcomeKind,
@@ -46,6 +47,7 @@ from schemas.models import (
 )
 from schemas.wire import InboundMessage
 from tests.connectors.staff.synthetic import work_items
+from tests.connectors.staff.test_web import IMPACT, an_agenda
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -734,3 +736,35 @@ def test_clearing_the_topic_rows_clears_discussions_and_alerts(store: QueueStore
     assert store.discussions("wi-00001") == []
     assert store.timeliness_alerts(open_only=False) == []
     assert store.get_user("manager") is not None
+
+
+def test_agendas_and_meeting_records_are_kept_once_and_the_latest_agenda_comes_first(
+    store: QueueStore,
+) -> None:
+    monday = an_agenda()
+    tuesday = monday.model_copy(
+        update={"event_id": "agenda-tuesday", "meeting_at": monday.meeting_at + 24 * HOUR}
+    )
+    oscar = monday.households[0].children[0]
+    record = MeetingRecord(
+        event_id="mr-00000001",
+        agenda_id=monday.event_id,
+        meeting_at=monday.meeting_at,
+        household_id=monday.households[0].household_id,
+        child_key=oscar.child_key,
+        work_item_id=oscar.work_item_id,
+        impact_on_child=IMPACT,
+        actions=[],
+        recorded_by="tm.synthetic",
+        recorded_by_role=StaffRole.TEAM_MANAGER,
+        recorded_at=monday.meeting_at + HOUR,
+    )
+
+    store.apply(delivered(monday, record, tuesday))
+    store.apply(delivered(monday, record, offset=9))  # redelivered
+
+    assert store.agenda() == tuesday
+    assert store.agenda(monday.event_id) == monday
+    assert [agenda_id for agenda_id, _ in store.agendas()] == [tuesday.event_id, monday.event_id]
+    assert store.meeting_records(monday.meeting_at) == {oscar.child_key: [record]}
+    assert store.agenda("agenda-unknown") is None

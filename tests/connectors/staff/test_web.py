@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,9 +17,12 @@ from httpx import Response
 
 from connectors.staff.web import create_app
 from schemas.models import (
+    Agency,
     AlertStatus,
     ClockKind,
+    DomesticAbuseAgenda,
     MaracFlag,
+    MeetingRecord,
     NextStep,
     Queue,
     StaffRole,
@@ -27,7 +30,9 @@ from schemas.models import (
 )
 from streams.platform.broker import free_port
 from streams.platform.publisher import Publisher
+from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings
+from streams.platform.topics import MEETING_RECORDS
 from tests.connectors.staff.running import (
     CODEC,
     EARLY_HELP_WORKER,
@@ -40,6 +45,18 @@ from tests.connectors.staff.running import (
     start_staff,
 )
 from tests.connectors.staff.synthetic import work_items
+from tests.streams.decisions.test_domestic_abuse import (
+    SEVEN_AT_PRIMARY,
+    THREE_NO_SETTING,
+    incident,
+)
+from tests.streams.decisions.test_meeting import (
+    FRIDAY_MEETING,
+    after,
+    agenda_at,
+    items_of,
+    london,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -496,3 +513,72 @@ def test_an_item_that_meets_marac_criteria_says_which_on_its_page(
     assert "MARAC criteria met" in page
     assert "DASH score 16 of 24 (14 or more)" in page
     assert "3rd incident in 12 months" in page
+
+
+def an_agenda() -> DomesticAbuseAgenda:
+    """Monday's agenda with one household: Oscar (7, at a primary school) and Isla (3)."""
+    items = items_of(incident(SEVEN_AT_PRIMARY, THREE_NO_SETTING, at=london(7, 8)))
+    _, agenda = agenda_at(after(FRIDAY_MEETING, items, london(7, 8, 5)), london(7, 9, 30))
+    return agenda
+
+
+def meeting_records(running: RunningStaff) -> list[MeetingRecord]:
+    topic = MEETING_RECORDS.name_under(running.prefix)
+    return [CODEC.decode(m.value, MeetingRecord) for m in read_topic(running.kafka, topic)]
+
+
+IMPACT = (
+    "Oscar saw the assault from the stairs; his teacher says he has stopped eating lunch and "
+    "asks to phone his mother at break."
+)
+
+
+def test_the_daily_meeting_page_shows_each_child_and_refuses_a_record_without_an_action(
+    app: TestClient, running: RunningStaff
+) -> None:
+    agenda = an_agenda()
+    running.publish_and_store(agenda)
+    oscar, isla = agenda.households[0].children
+    sign_in(app, MASH_WORKER)
+
+    page = app.get("/meeting").text
+    assert "Oscar" in page
+    assert "Isla" in page
+    assert "school 990001" in page
+    assert "health visiting" in page
+    logged = {entry.child_key for entry in running.store.access_log(50) if entry.page == "meeting"}
+    assert logged == {oscar.child_key, isla.child_key}
+
+    form = hidden_fields(page)
+    refused = app.post(
+        f"/meeting/{agenda.event_id}/children/{oscar.child_key}",
+        data={"csrf_token": form["csrf_token"], "impact_on_child": IMPACT},
+    )
+    assert refused.status_code == 422
+    assert "at least one action" in refused.text
+    assert IMPACT in refused.text  # what was typed is kept
+    assert meeting_records(running) == []
+
+    saved = app.post(
+        f"/meeting/{agenda.event_id}/children/{oscar.child_key}",
+        data={
+            "csrf_token": form["csrf_token"],
+            "impact_on_child": IMPACT,
+            "action_description": ["Learning mentor to check in with Oscar every morning", ""],
+            "action_owner": ["education", ""],
+            "action_due_on": ["2026-12-11", ""],
+        },
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    [record] = meeting_records(running)
+    assert record.child_key == oscar.child_key
+    assert record.work_item_id == oscar.work_item_id
+    assert [(a.owner, a.due_on) for a in record.actions] == [(Agency.EDUCATION, date(2026, 12, 11))]
+    assert "Learning mentor to check in with Oscar" in app.get("/meeting").text
+
+
+def test_an_early_help_worker_cannot_open_the_daily_meeting(app: TestClient) -> None:
+    sign_in(app, EARLY_HELP_WORKER)
+
+    assert app.get("/meeting").status_code == 403

@@ -246,6 +246,13 @@ def test_the_fourth_incident_for_the_household_in_12_months_flags_marac_naming_i
     assert flags == [[], [], ["repeat_incidents"], ["repeat_incidents"]]
     last = next(o for o in step.outputs if isinstance(o, WorkItem))
     assert last.marac[0].description.startswith("4th incident")
+    assert last.history.marac_flagged_12m == 1  # the third, flagged before it
+    assert [past.marac for past in history.events] == [
+        [],
+        [],
+        ["repeat_incidents"],
+        ["repeat_incidents"],
+    ]
 
 
 def test_a_high_dash_score_or_a_police_referral_flags_marac_each_named() -> None:

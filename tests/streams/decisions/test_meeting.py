@@ -26,10 +26,13 @@ from schemas.models import (
 )
 from streams.decisions.clocks import on_action_done, on_meeting_record, stored_clocks
 from streams.decisions.meeting import (
+    CHILD_VOICE_CHARACTERS,
+    CHILDREN_PER_PART,
     MeetingState,
     due_agenda,
     meeting_record_problems,
     meeting_records_problems,
+    merged_agendas,
     on_agenda_item,
 )
 from streams.decisions.rules import load_rules
@@ -328,3 +331,37 @@ def test_the_records_clock_is_due_at_midnight_after_the_due_date_across_the_cloc
     [clock] = state.clocks.clocks.values()
     assert clock.due_at == datetime(2027, 3, 28, 0, 0, tzinfo=LONDON)
     assert clock.due_at - clock.started_at > timedelta(days=5)
+
+
+def test_a_long_agenda_comes_in_parts_of_whole_households_merged_back_for_the_meeting() -> None:
+    notifications = [
+        incident(SEVEN_AT_PRIMARY, THREE_NO_SETTING, SIXTEEN_AT_COLLEGE, at=london(5, 1) + gap)
+        for gap in (timedelta(minutes=n) for n in range(45))
+    ]  # 45 households of 3 over a Saturday night: 135 children
+    items = [item for notification in notifications for item in items_of(notification)]
+    state = after(FRIDAY_MEETING, items, london(5, 12))
+
+    step = due_agenda(state, CALENDAR, AT_0930, london(7, 9, 30))
+
+    assert [(a.part, a.parts) for a in step.agendas] == [(1, 3), (2, 3), (3, 3)]
+    assert all(
+        sum(len(h.children) for h in a.households) <= CHILDREN_PER_PART for a in step.agendas
+    )
+    assert len({a.event_id for a in step.agendas}) == 3
+    merged = merged_agendas(reversed(step.agendas))
+    whole = merged[step.agendas[2].event_id]
+    assert whole == merged[step.agendas[0].event_id]
+    assert whole.event_id == step.agendas[0].event_id
+    assert len(whole.households) == 45
+    received = [h.received_at for h in whole.households]
+    assert received == sorted(received)
+
+
+def test_a_childs_long_account_is_cut_on_the_agenda() -> None:
+    talkative = SEVEN_AT_PRIMARY.model_copy(update={"child_voice": "I was scared. " * 500})
+
+    [item] = items_of(incident(talkative))
+
+    assert item.child.child_voice is not None
+    assert len(item.child.child_voice) <= CHILD_VOICE_CHARACTERS
+    assert item.child.child_voice.startswith("I was scared.")
