@@ -253,10 +253,12 @@ def agenda_item(
     marac: Sequence[MaracFlag],
     told: Sequence[SchoolNotification | HealthNotification],
     blocked: Sequence[str],
+    school_names: Mapping[str, str] | None = None,
 ) -> AgendaItem | None:
     """What the meeting needs to know of this child of a domestic-abuse notification; None for
     any other event. ``told`` are the notifications routing sent about the child, ``blocked``
-    the reason codes of a notification that could not be sent (a MASH task)."""
+    the reason codes of a notification that could not be sent (a MASH task); ``school_names``
+    names the school of a URN the police gave without its name (the school directory's)."""
     if not is_domestic_abuse_notification(child_event):
         return None
     notification, child = domestic_abuse_of(child_event)
@@ -280,7 +282,7 @@ def agenda_item(
             if child.date_of_birth
             else None,
             school_urn=child.school_urn,
-            school_name=child.school_name,
+            school_name=child.school_name or (school_names or {}).get(child.school_urn or ""),
             educated_at_home=child.educated_at_home,
             present=child.present,
             # The meeting reads the child's words; a very long account is on the work item.

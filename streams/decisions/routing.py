@@ -322,6 +322,7 @@ def route_child_event(
         marac=marac,
         told=[n for n in notified if isinstance(n, SchoolNotification | HealthNotification)],
         blocked=[n.error_code for n in notified if isinstance(n, MashTask) and n.error_code],
+        school_names=recipients.directory.names,
     )
     if on_agenda is not None:
         outputs.append(on_agenda)

@@ -14,6 +14,7 @@ import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from schemas.errors import ConfigurationError
@@ -56,6 +57,11 @@ class SchoolDirectory:
     closed: frozenset[str] = frozenset()
     #: Each school's designated safeguarding lead, by URN (from the authority's own file).
     leads: Mapping[str, SafeguardingLead] = field(default_factory=dict)
+
+    @cached_property
+    def names(self) -> Mapping[str, str]:
+        """Each open school's name, by URN (built once: routing asks for every child)."""
+        return {urn: school.name for urn, school in self.schools.items()}
 
     def with_leads(self, leads: Mapping[str, SafeguardingLead]) -> SchoolDirectory:
         return SchoolDirectory(self.schools, self.closed, dict(leads))

@@ -365,3 +365,10 @@ def test_a_childs_long_account_is_cut_on_the_agenda() -> None:
     assert item.child.child_voice is not None
     assert len(item.child.child_voice) <= CHILD_VOICE_CHARACTERS
     assert item.child.child_voice.startswith("I was scared.")
+
+
+def test_a_school_the_police_named_by_urn_only_is_named_on_the_agenda() -> None:
+    [item] = items_of(incident(SEVEN_AT_PRIMARY))
+
+    assert SEVEN_AT_PRIMARY.school_name is None
+    assert item.child.school_name == "Oakfield Primary School"
