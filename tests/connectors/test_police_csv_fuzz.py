@@ -449,10 +449,11 @@ def test_every_notification_the_importer_published_reaches_an_outcome(
         waiting = waiting_once_settled(kafka, topic_prefix, within=90)
         account = Account.read(kafka, topic_prefix)
 
-    # Enough traffic to mean something; the fuzzed files differ from run to run (a clean-clone
-    # run published 55 notifications from 365 rows), so the floor leaves room.
-    assert imported.rows >= 200
-    assert len(imported.published) >= 40
+    # Enough traffic to mean something. The fuzzed files differ from run to run (clean-clone
+    # runs have imported 193 to 365 rows and published 55 to 80 notifications), so these floors
+    # only catch a generator that stopped producing; the assertions below are the test.
+    assert imported.rows >= 120
+    assert len(imported.published) >= 30
     assert waiting == [], waiting
     sent = {(PARTNER, event.event_id) for event in imported.published}
     by_command = {key for key in account.accepted if key[1] not in {k[1] for k in sent}}
