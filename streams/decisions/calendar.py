@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-__all__ = ["OfficeCalendar", "england_bank_holidays"]
+__all__ = ["OfficeCalendar", "england_bank_holidays", "utc_instant"]
 
 
 @functools.cache
@@ -40,6 +40,13 @@ def england_bank_holidays(year: int) -> frozenset[date]:
     # A frozenset of plain dates rather than the HolidayBase itself: a HolidayBase silently
     # extends itself to any year it is asked about, which would defeat caching per year.
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
+def utc_instant(moment: datetime) -> datetime:
+    """``moment`` as a UTC instant; a naive datetime is refused (its zone would be a guess)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: pass a timezone-aware datetime")
+    return moment.astimezone(UTC)
 
 
 def _seconds_into_day(moment: time) -> float:

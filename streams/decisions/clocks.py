@@ -64,7 +64,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -85,7 +85,7 @@ from schemas.models import (
     WorkItem,
 )
 from schemas.types import AwareDatetime
-from streams.decisions.calendar import OfficeCalendar
+from streams.decisions.calendar import OfficeCalendar, utc_instant
 from streams.decisions.ids import derived_id
 from streams.decisions.rules.model import DecisionRules
 
@@ -114,15 +114,8 @@ __all__ = [
 PRUNE_AFTER = timedelta(days=400)
 
 
-def _utc(moment: datetime) -> datetime:
-    """``moment`` as a UTC instant; a naive datetime is refused (its zone would be a guess)."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment.isoformat()}: pass a timezone-aware datetime")
-    return moment.astimezone(UTC)
-
-
 #: A timezone-aware datetime, kept as its UTC instant.
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+Instant = Annotated[AwareDatetime, AfterValidator(utc_instant)]
 
 
 class Clock(BaseModel):
@@ -249,7 +242,7 @@ def _stop(
     at ``at``. A clock not seen open yet (what opens it is on another topic, read later) is
     recorded stopped, so the event that opens it finds it stopped and leaves it so, instead of
     starting a clock that would fall overdue although what it waits for already happened."""
-    moment = _utc(at)
+    moment = utc_instant(at)
     state = _open(
         state,
         kind,
@@ -290,11 +283,11 @@ def satisfy(
     clock = state.clocks.get(clock_id)
     if clock is None or clock.satisfied:
         return ClockStep(clocks=state)
-    clock = clock.model_copy(update={"satisfied_at": _utc(at), "satisfied_by": by})
+    clock = clock.model_copy(update={"satisfied_at": utc_instant(at), "satisfied_by": by})
     alerts: tuple[TimelinessAlert, ...] = ()
     if clock.overdue_raised and not clock.cleared_raised:
         clock = clock.model_copy(update={"cleared_raised": True})
-        alerts = (_alert(clock, AlertStatus.CLEARED, _utc(now if now is not None else at)),)
+        alerts = (_alert(clock, AlertStatus.CLEARED, utc_instant(now if now is not None else at)),)
     return ClockStep(clocks=_with(state, clock), alerts=alerts)
 
 
@@ -303,7 +296,7 @@ def due_alerts(state: ChildClocks, now: datetime) -> ClockStep:
 
     What a timer tick does; harmless to repeat. Alerts come in order of due time.
     """
-    now = _utc(now)
+    now = utc_instant(now)
     due = sorted(
         (
             clock
@@ -371,7 +364,7 @@ def on_decision(
     docstring). Then anything due at ``now`` is raised.
     """
     _same_child(state, decision.child_key)
-    decided = _utc(decision.decided_at)
+    decided = utc_instant(decision.decided_at)
     step = _stop(
         state,
         ClockKind.DECISION,
@@ -471,8 +464,8 @@ def on_meeting_record(
             ClockKind.MEETING_ACTION,
             work_item_id=record.work_item_id,
             subject_id=action.action_id,
-            started_at=_utc(record.recorded_at),
-            due_at=_utc(day_after),
+            started_at=utc_instant(record.recorded_at),
+            due_at=utc_instant(day_after),
         )
     return _then_due(ClockStep(clocks=state), now)
 
@@ -505,7 +498,7 @@ def prune(state: ChildClocks, now: datetime, keep: timedelta = PRUNE_AFTER) -> C
     the id of an alert raised long ago or never, would be raised anew. Keep ``keep`` well beyond
     the longest redelivery and beyond the last revision a decision may receive.
     """
-    horizon = _utc(now) - keep
+    horizon = utc_instant(now) - keep
     kept = {
         clock_id: clock
         for clock_id, clock in state.clocks.items()

@@ -54,7 +54,7 @@ from schemas.models import (
     NotifiedParty,
     SchoolNotification,
 )
-from streams.decisions.calendar import OfficeCalendar
+from streams.decisions.calendar import OfficeCalendar, utc_instant
 from streams.decisions.domestic_abuse import domestic_abuse_of, is_domestic_abuse_notification
 from streams.decisions.encompass import age_in_years, brief_circumstances
 from streams.decisions.ids import derived_id
@@ -111,24 +111,18 @@ def stored_meeting(document: Mapping[str, Any] | None) -> MeetingState:
     return MeetingState.model_validate(document) if document else MeetingState()
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("times must be timezone-aware")
-    return moment.astimezone(UTC)
-
-
 def meeting_at_or_before(
     moment: datetime, calendar: OfficeCalendar, meeting_time: time
 ) -> datetime:
     """The latest meeting (``meeting_time`` on a working day of ``calendar``) at or before
     ``moment``, as a UTC instant."""
     zone = ZoneInfo(calendar.timezone)
-    local = _utc(moment).astimezone(zone)
+    local = utc_instant(moment).astimezone(zone)
     day = local.date()
     for _ in range(400):  # a year of closures would be a misconfigured calendar
         if calendar.is_working_day(day):
             meeting = _at(day, meeting_time, zone)
-            if meeting <= _utc(moment):
+            if meeting <= utc_instant(moment):
                 return meeting
         day -= timedelta(days=1)
     raise ValueError("no working day in the calendar for a year before this moment")
@@ -165,8 +159,8 @@ def due_agenda(
     if meeting <= state.published_through:
         return MeetingStep(state=state)
     window_start = state.published_through
-    listed = [item for item in state.pending if _utc(item.received_at) < meeting]
-    waiting = [item for item in state.pending if _utc(item.received_at) >= meeting]
+    listed = [item for item in state.pending if utc_instant(item.received_at) < meeting]
+    waiting = [item for item in state.pending if utc_instant(item.received_at) >= meeting]
     parts = _parts(_households(listed, window_start))
     agendas = tuple(
         DomesticAbuseAgenda(
@@ -174,13 +168,13 @@ def due_agenda(
             meeting_at=meeting,
             window_start=window_start,
             households=households,
-            published_at=_utc(now),
+            published_at=utc_instant(now),
             part=number,
             parts=len(parts),
         )
         for number, households in enumerate(parts, start=1)
     )
-    horizon = _utc(now) - KEEP_PUBLISHED
+    horizon = utc_instant(now) - KEEP_PUBLISHED
     published = {item_id: at for item_id, at in state.published.items() if at >= horizon} | {
         item.event_id: meeting for item in listed
     }
@@ -229,7 +223,9 @@ def _households(items: Sequence[AgendaItem], window_start: datetime) -> list[Age
     """Items grouped by household, the earliest received first; each household's children in
     the order the police listed them."""
     groups: dict[str, list[AgendaItem]] = {}
-    for item in sorted(items, key=lambda i: (_utc(i.received_at), i.household_id, i.child_index)):
+    for item in sorted(
+        items, key=lambda i: (utc_instant(i.received_at), i.household_id, i.child_index)
+    ):
         groups.setdefault(item.household_id, []).append(item)
     return [
         AgendaHousehold(
@@ -238,7 +234,7 @@ def _households(items: Sequence[AgendaItem], window_start: datetime) -> list[Age
             police_reference=members[0].police_reference,
             received_at=members[0].received_at,
             occurred_at=members[0].occurred_at,
-            late=_utc(members[0].received_at) < window_start,
+            late=utc_instant(members[0].received_at) < window_start,
             children=[member.child for member in members],
         )
         for household_id, members in groups.items()
@@ -325,7 +321,7 @@ def meeting_record_problems(record: MeetingRecord, minimum_words: int) -> list[t
                 "owns it and the date it is due.",
             )
         )
-    meeting_day = _utc(record.meeting_at).date()
+    meeting_day = utc_instant(record.meeting_at).date()
     for index, action in enumerate(record.actions):
         if action.due_on < meeting_day:
             problems.append(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -92,37 +92,47 @@ def _read_text(path: Path) -> str:
         return raw.decode("cp1252", errors="replace")
 
 
-def load_directory(path: Path = DEFAULT_DIRECTORY) -> SchoolDirectory:
-    """Read the open establishments of a GIAS CSV; a malformed file fails at start-up, by line."""
+def _rows(
+    path: Path, columns: tuple[str, ...], what: str
+) -> Iterator[tuple[str, str, dict[str, str | None]]]:
+    """Each row of the CSV file at ``path`` as (where, URN, row): ``where`` is "file:line" for
+    messages. An unreadable file, a missing column, a URN that is not a number or a file that is
+    not CSV is a ``ConfigurationError`` naming the file (and line)."""
     try:
         text = _read_text(path)
     except OSError as exc:
-        raise ConfigurationError(f"cannot read the school directory {path}") from exc
+        raise ConfigurationError(f"cannot read {what} {path}") from exc
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
     if missing:
         raise ConfigurationError(f"{path}: missing column(s) {', '.join(missing)}")
-    schools: dict[str, School] = {}
-    closed: set[str] = set()
     try:
         for row in reader:
-            urn = _text(row, "URN")
+            where, urn = f"{path}:{reader.line_num}", _text(row, "URN")
             if not (urn.isascii() and urn.isdigit()):
-                raise ConfigurationError(f"{path}:{reader.line_num}: URN is not a number")
-            if not _text(row, "EstablishmentStatus (name)").lower().startswith("open"):
-                closed.add(urn)
-            else:
-                schools[urn] = School(
-                    urn=urn,
-                    name=_text(row, "EstablishmentName"),
-                    phase=_text(row, "PhaseOfEducation (name)"),
-                    la_name=_text(row, "LA (name)"),
-                    low_age=_age(_text(row, "StatutoryLowAge")),
-                    high_age=_age(_text(row, "StatutoryHighAge")),
-                    postcode=_text(row, "Postcode"),
-                )
+                raise ConfigurationError(f"{where}: URN is not a number")
+            yield where, urn, row
     except csv.Error as exc:
         raise ConfigurationError(f"{path}:{reader.line_num}: not valid CSV") from exc
+
+
+def load_directory(path: Path = DEFAULT_DIRECTORY) -> SchoolDirectory:
+    """Read the open establishments of a GIAS CSV; a malformed file fails at start-up, by line."""
+    schools: dict[str, School] = {}
+    closed: set[str] = set()
+    for _, urn, row in _rows(path, REQUIRED_COLUMNS, "the school directory"):
+        if not _text(row, "EstablishmentStatus (name)").lower().startswith("open"):
+            closed.add(urn)
+        else:
+            schools[urn] = School(
+                urn=urn,
+                name=_text(row, "EstablishmentName"),
+                phase=_text(row, "PhaseOfEducation (name)"),
+                la_name=_text(row, "LA (name)"),
+                low_age=_age(_text(row, "StatutoryLowAge")),
+                high_age=_age(_text(row, "StatutoryHighAge")),
+                postcode=_text(row, "Postcode"),
+            )
     # A URN listed both open and closed (a re-opened school) is open.
     return SchoolDirectory(schools, frozenset(closed - set(schools)))
 
@@ -131,26 +141,12 @@ def load_safeguarding_leads(path: Path = DEFAULT_SAFEGUARDING_LEADS) -> dict[str
     """The authority's list of designated safeguarding leads, by URN; a malformed file (a missing
     column, a URN that is not a number, a row without an e-mail address, a URN twice) fails at
     start-up naming the file and line."""
-    try:
-        text = _read_text(path)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read the safeguarding leads file {path}") from exc
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in LEAD_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ConfigurationError(f"{path}: missing column(s) {', '.join(missing)}")
     leads: dict[str, SafeguardingLead] = {}
-    try:
-        for row in reader:
-            urn, email = _text(row, "URN"), _text(row, "Email")
-            where = f"{path}:{reader.line_num}"
-            if not (urn.isascii() and urn.isdigit()):
-                raise ConfigurationError(f"{where}: URN is not a number")
-            if "@" not in email:
-                raise ConfigurationError(f"{where}: Email is not an e-mail address")
-            if urn in leads:
-                raise ConfigurationError(f"{where}: URN {urn} is listed twice")
-            leads[urn] = SafeguardingLead(urn=urn, name=_text(row, "Name"), email=email)
-    except csv.Error as exc:
-        raise ConfigurationError(f"{path}:{reader.line_num}: not valid CSV") from exc
+    for where, urn, row in _rows(path, LEAD_COLUMNS, "the safeguarding leads file"):
+        email = _text(row, "Email")
+        if "@" not in email:
+            raise ConfigurationError(f"{where}: Email is not an e-mail address")
+        if urn in leads:
+            raise ConfigurationError(f"{where}: URN {urn} is listed twice")
+        leads[urn] = SafeguardingLead(urn=urn, name=_text(row, "Name"), email=email)
     return leads
