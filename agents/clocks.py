@@ -5,7 +5,9 @@ early-help work items (each starts a decision clock, due at the item's due time)
 decisions (stop it; a level-4 decision or a strategy-discussion step starts a strategy-discussion
 clock), strategy discussions (held or not held stops that; a section 47 enquiry starts the
 conference clock), child protection conferences (stop that), the daily domestic-abuse meeting's
-records (each action starts a clock) and actions done (stop it), and the timer's ticks. The
+records (each action starts a clock) and actions done (stop it), duty-team alerts (each starts
+an acknowledgement clock, whose overdue alert is the escalation) and their acknowledgements (stop
+it), and the timer's ticks. The
 steps are pure (:mod:`streams.decisions.clocks`); a child's clocks are one document in the
 ``clocks`` table, written only after the alerts it records are acknowledged
 (:mod:`agents.pipeline`), so a restart neither loses an alert nor raises one twice (alert ids are
@@ -32,8 +34,10 @@ from agents.pipeline import StagedTable, Step
 from agents.runtime import calendar, rules
 from schemas.models import (
     ActionDone,
+    AlertAcknowledgement,
     ChildProtectionConference,
     ClockTick,
+    DutyTeamAlert,
     Event,
     MeetingRecord,
     StrategyDiscussion,
@@ -46,8 +50,10 @@ from streams.decisions.clocks import (
     due_alerts,
     next_due,
     on_action_done,
+    on_alert_acknowledged,
     on_conference,
     on_decision,
+    on_duty_alert,
     on_meeting_record,
     on_strategy_discussion,
     on_work_item,
@@ -86,6 +92,8 @@ _STEPS: tuple[tuple[type[Event], Callable[[ChildClocks, Any, datetime], ClockSte
     (ChildProtectionConference, on_conference),
     (MeetingRecord, lambda state, e, now: on_meeting_record(state, e, calendar, now)),
     (ActionDone, on_action_done),
+    (DutyTeamAlert, lambda state, e, now: on_duty_alert(state, e, rules.decisions, now)),
+    (AlertAcknowledgement, on_alert_acknowledged),
     (ClockTick, lambda state, _e, now: due_alerts(state, now)),
 )
 

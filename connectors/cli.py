@@ -5,6 +5,11 @@
     frontdoor topics                   create/verify every topic, print the topology
     frontdoor worker                   run one Faust worker
     frontdoor gateway                  serve the partners' HTTP gateway (FRONTDOOR_GATEWAY_*)
+    frontdoor delivery                 deliver outbound messages by e-mail and signed webhooks
+                                       (FRONTDOOR_DELIVERY_*, the channel file)
+    frontdoor webhook-secret           a new signing secret for a partner's webhook
+    frontdoor receivers                a local mail catcher and the demo partner's webhook
+                                       receiver: the e-mails and webhooks of `make run`
     frontdoor staff [--demo-users]     the staff application and its store (FRONTDOOR_STAFF_*)
     frontdoor users create|list|disable   staff accounts (argon2 password hashes)
     frontdoor config                   print the settings in force, secrets masked
@@ -41,7 +46,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from schemas.errors import EventValidationError, FrontDoorError
+from schemas.errors import ConfigurationError, EventValidationError, FrontDoorError
 from schemas.models import (
     PARTNER_EVENT_MODELS,
     DeadLetter,
@@ -55,6 +60,7 @@ from schemas.wire import RESUBMISSION_HEADER, SENDER_HEADER
 from streams.platform import topics
 from streams.platform.publisher import Publisher
 from streams.platform.settings import (
+    DeliverySettings,
     KafkaSettings,
     SchemaRegistrySettings,
     WorkerSettings,
@@ -63,6 +69,11 @@ from streams.platform.settings import (
 )
 
 log = logging.getLogger("frontdoor")
+
+#: The demo channel file's webhook partner: where `frontdoor receivers` listens, and the variable
+#: holding the secret it and the delivery service share (`frontdoor up` makes one per run).
+DEMO_WEBHOOK_PORT = 8026
+DEMO_WEBHOOK_SECRET = "FRONTDOOR_DEMO_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
 
 
 def _out(text: str) -> None:
@@ -74,6 +85,7 @@ def cmd_config(_: argparse.Namespace) -> int:
         "kafka": masked(load(KafkaSettings)),
         "worker": masked(load(WorkerSettings)),
         "schema_registry": masked(load(SchemaRegistrySettings)),
+        "delivery": masked(load(DeliverySettings)),
     }
     _out(json.dumps(settings, indent=2, default=str))
     return 0
@@ -149,6 +161,51 @@ def cmd_gateway(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_delivery(_: argparse.Namespace) -> int:
+    """Deliver every outbound message (e-mail, signed webhooks, the gateway) until stopped."""
+    import asyncio  # noqa: PLC0415
+
+    from connectors.delivery.service import configured_service, serve  # noqa: PLC0415
+
+    asyncio.run(serve(configured_service()))
+    return 0
+
+
+def cmd_webhook_secret(_: argparse.Namespace) -> int:
+    """Print a new webhook signing secret: give the partner its copy once, keep it in the
+    deployment's secrets under the variable the channel file names."""
+    from connectors.delivery.signing import new_secret  # noqa: PLC0415
+
+    _out(new_secret())
+    return 0
+
+
+def cmd_receivers(_: argparse.Namespace) -> int:
+    """A laptop's stand-ins for the world: a mail catcher and the demo partner's webhook receiver,
+    printing one line per message (never a body); mails are kept in FRONTDOOR_DATA_DIR/outbox."""
+    import asyncio  # noqa: PLC0415
+    import contextlib  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    from connectors.delivery.local import run_local_receivers  # noqa: PLC0415
+
+    secret = os.environ.get(DEMO_WEBHOOK_SECRET)
+    if not secret:
+        raise ConfigurationError(f"{DEMO_WEBHOOK_SECRET} is not set (`frontdoor up` sets one)")
+    delivery = load(DeliverySettings)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_local_receivers(
+                smtp_port=delivery.smtp_port,
+                webhook_port=DEMO_WEBHOOK_PORT,
+                webhook_secret=secret,
+                directory=load(WorkerSettings).data_dir / "outbox",
+                out=_out,
+            )
+        )
+    return 0
+
+
 def cmd_staff(args: argparse.Namespace) -> int:
     """Serve the staff application, with the feeder that fills its store from the topics."""
     from connectors.staff.service import serve  # noqa: PLC0415
@@ -204,9 +261,17 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def cmd_up(_: argparse.Namespace) -> int:
+    import os  # noqa: PLC0415
+
+    from connectors.delivery.signing import new_secret  # noqa: PLC0415
     from streams.platform.supervisor import Supervisor  # noqa: PLC0415
 
-    return Supervisor(load(KafkaSettings), load(WorkerSettings)).run()
+    kafka = load(KafkaSettings)
+    if kafka.embedded:
+        # A laptop: the local receivers stand in for the world, and the demo partner's webhook
+        # secret, shared by them and the delivery service, lives as long as this run.
+        os.environ.setdefault(DEMO_WEBHOOK_SECRET, new_secret())
+    return Supervisor(kafka, load(WorkerSettings)).run()
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -686,6 +751,8 @@ _CHRONOLOGY_TOPICS = (
     topics.STRATEGY_DISCUSSIONS,
     topics.CONFERENCES,
     topics.TIMELINESS_ALERTS,
+    topics.ALERT_ACKNOWLEDGEMENTS,
+    topics.DELIVERY_STATUSES,
 )
 
 
@@ -797,7 +864,11 @@ def _keys_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _operations_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """The operators' checks: the worker's health and the reconciliation of outcomes."""
+    """The operators' checks: the settings in force, the worker's health and the reconciliation
+    of outcomes."""
+    commands.add_parser("config", help="print settings, secrets masked").set_defaults(
+        run=cmd_config
+    )
     commands.add_parser("health", help="the worker's last health check").set_defaults(
         run=cmd_health
     )
@@ -808,6 +879,21 @@ def _operations_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--dry-run", action="store_true", help="only report: re-drive nothing, raise no task"
     )
     reconcile.set_defaults(run=cmd_reconcile)
+
+
+def _delivery_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Delivery to people and partners, and the local stand-ins for them on a laptop."""
+    delivery = commands.add_parser(
+        "delivery", help="deliver alerts, notifications and requests (e-mail, webhooks)"
+    )
+    delivery.set_defaults(run=cmd_delivery)
+    receivers = commands.add_parser(
+        "receivers", help="a local mail catcher and demo webhook receiver (for `make run`)"
+    )
+    receivers.set_defaults(run=cmd_receivers)
+    commands.add_parser(
+        "webhook-secret", help="print a new webhook signing secret for a partner"
+    ).set_defaults(run=cmd_webhook_secret)
 
 
 def _chronology_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -832,9 +918,6 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run a Faust worker").set_defaults(run=cmd_worker)
     gateway = commands.add_parser("gateway", help="serve the partners' HTTP gateway")
     gateway.set_defaults(run=cmd_gateway)
-    commands.add_parser("config", help="print settings, secrets masked").set_defaults(
-        run=cmd_config
-    )
     schemas = commands.add_parser("schemas", help="released Avro schemas")
     schemas.add_argument("action", choices=["list", "export"])
     schemas.set_defaults(run=cmd_schemas)
@@ -872,6 +955,7 @@ def parser() -> argparse.ArgumentParser:
     )
     police.set_defaults(run=cmd_import_police)
     _operations_parser(commands)
+    _delivery_parsers(commands)
     tail = commands.add_parser("tail", help="print a queue's work items")
     tail.add_argument("queue", choices=[*(queue.value for queue in Queue), *_NOTIFICATION_QUEUES])
     tail.add_argument("--follow", action="store_true", help="keep printing new items")
@@ -887,6 +971,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is connection chatter
+    # httpx logs every request's URL at INFO, and a partner's webhook URL may carry a token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         code: int = args.run(args)
     except FrontDoorError as error:

@@ -28,6 +28,12 @@ as careful as the pipeline behind it:
   staff application's rules (:mod:`connectors.case_records`), checked against the work item in
   the staff application's queue store: a record that does not gets ``422`` naming each field, and
   nothing is published. A decision is published with the referrer's outcome notification.
+* What the front door addresses to a partner can be fetched, for partners without a webhook:
+  ``GET /v1/information-requests`` and ``GET /v1/outcome-notifications`` give the records
+  addressed to the key's partner (its sender code) and never another's, oldest first, a page at
+  a time: ``after`` is the cursor (the ``next_after`` of the page before; 0 at first), ``limit``
+  at most 500. Any active key of the partner may fetch; no right is granted beyond holding it.
+  They are read from the staff application's queue store, which its feeder fills from the topics.
 
 Lifecycle: :func:`create_app` builds the app; the store and the broker connection open at start-up
 and close at shutdown. The publisher connects lazily, so a gateway started while the broker is down
@@ -47,7 +53,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -61,7 +67,7 @@ from connectors.partner_keys import (
     key_id_of,
 )
 from connectors.staff.db import engine_for
-from connectors.staff.store import QueueStore
+from connectors.staff.store import PartnerMessageKind, QueueStore
 from connectors.store import (
     ApiKeyRecord,
     Store,
@@ -85,6 +91,8 @@ from schemas.models import (
     Contact,
     Event,
     EventType,
+    InformationRequest,
+    OutcomeNotification,
     PoliceNotification,
     StrategyDiscussion,
     ThresholdDecision,
@@ -130,6 +138,15 @@ CASE_RECORD_PATHS: dict[CaseRecordType, str] = {
     CaseRecordType.STRATEGY_DISCUSSION: "/v1/strategy-discussions",
     CaseRecordType.CHILD_PROTECTION_CONFERENCE: "/v1/child-protection-conferences",
 }
+FETCH_PATHS: dict[PartnerMessageKind, str] = {
+    PartnerMessageKind.INFORMATION_REQUEST: "/v1/information-requests",
+    PartnerMessageKind.OUTCOME_NOTIFICATION: "/v1/outcome-notifications",
+}
+#: The most records one fetch gives, and how many when the partner does not say.
+MOST_PER_PAGE = 500
+DEFAULT_PER_PAGE = 100
+#: The largest cursor: sequence numbers are 64-bit.
+_LARGEST_CURSOR = 2**63 - 1
 
 
 class DataQualityWarning(BaseModel):
@@ -159,6 +176,30 @@ class Problem(BaseModel):
     code: str
     message: str
     errors: list[FieldProblem] = Field(default_factory=list)
+
+
+class InformationRequestPage(BaseModel):
+    """A page of the information requests addressed to the key's partner, oldest first."""
+
+    items: list[InformationRequest]
+    next_after: int = Field(
+        description="The cursor for the next page: the last item's, or the given one if none."
+    )
+
+
+class OutcomeNotificationPage(BaseModel):
+    """A page of the outcome notifications addressed to the key's partner, oldest first."""
+
+    items: list[OutcomeNotification]
+    next_after: int = Field(
+        description="The cursor for the next page: the last item's, or the given one if none."
+    )
+
+
+FETCH_PAGES: dict[PartnerMessageKind, type[BaseModel]] = {
+    PartnerMessageKind.INFORMATION_REQUEST: InformationRequestPage,
+    PartnerMessageKind.OUTCOME_NOTIFICATION: OutcomeNotificationPage,
+}
 
 
 def _problem(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -300,8 +341,9 @@ class Gateway:
     #: Where case records go: the deployment's topics, or the same names under another prefix.
     topic_prefix: str | None = None
     store: Store | None = None
-    #: The staff application's store, where case records find their work item; opened on the
-    #: first case record, so a gateway that only takes partner events never touches it.
+    #: The staff application's store, where case records find their work item and partners
+    #: fetch what is addressed to them; connected on first use, so a gateway that only takes
+    #: partner events never touches it.
     queue_store: QueueStore | None = None
     limiter: RateLimiter = field(init=False)
     failures: FailedAuthentications = field(init=False)
@@ -401,7 +443,7 @@ def create_app(
         return exc.response
 
     @app.exception_handler(RequestValidationError)
-    async def unusable(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def unusable(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
             FieldProblem(
                 field=".".join(str(p) for p in error["loc"] if p != "body") or None,
@@ -409,7 +451,9 @@ def create_app(
             )
             for error in exc.errors()
         ]
-        return _problem(422, "FD-VALIDATION", "the event is not usable", errors=problems)
+        # Only the fetches are GETs, and all they take is the query.
+        what = "the query" if request.method == "GET" else "the event"
+        return _problem(422, "FD-VALIDATION", f"{what} is not usable", errors=problems)
 
     for event_type, model in PARTNER_EVENT_MODELS.items():
         _post_route(
@@ -431,6 +475,8 @@ def create_app(
             summary=f"Record a {record_type.value.replace('_', ' ')} (local authority keys)",
             publish=functools.partial(_publish_case_record, gateway, record_type),
         )
+    for kind in PartnerMessageKind:
+        _fetch_route(app, gateway, kind)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
@@ -467,14 +513,6 @@ def _post_route(
 ) -> None:
     """``POST path`` taking a ``model`` body from a partner key, answered by ``publish``."""
 
-    def partner_key(
-        request: Request, authorization: str | None = Header(default=None)
-    ) -> ApiKeyRecord:
-        # A dependency: FastAPI runs it before it validates the body, so a caller without a
-        # valid key is answered 401 (or 429) and never told what the contract's fields are.
-        client = request.client.host if request.client else "unknown"
-        return _partner_key(gateway, authorization, client)
-
     def endpoint(
         body: model,  # type: ignore[valid-type]
         key: ApiKeyRecord,
@@ -485,11 +523,79 @@ def _post_route(
     # The body's model and the key's dependency differ per route; annotations are strings under
     # PEP 563, so give FastAPI the objects themselves.
     endpoint.__annotations__["body"] = model
-    endpoint.__annotations__["key"] = Annotated[ApiKeyRecord, Depends(partner_key)]
+    endpoint.__annotations__["key"] = Annotated[ApiKeyRecord, Depends(_key_dependency(gateway))]
     endpoint.__name__ = name
     app.post(path, status_code=202, response_model=Accepted, responses=_RESPONSES, summary=summary)(
         endpoint
     )
+
+
+def _key_dependency(gateway: Gateway) -> Callable[..., ApiKeyRecord]:
+    """The dependency that gives a route the caller's partner key, or refuses the request."""
+
+    def partner_key(
+        request: Request, authorization: str | None = Header(default=None)
+    ) -> ApiKeyRecord:
+        # A dependency: FastAPI runs it before it validates the body or the query, so a caller
+        # without a valid key is answered 401 (or 429) and never told what the contract's
+        # fields are.
+        client = request.client.host if request.client else "unknown"
+        return _partner_key(gateway, authorization, client)
+
+    return partner_key
+
+
+_FETCH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **{status: _RESPONSES[status] for status in (401, 422, 429)},
+    503: {"model": Problem, "description": "The store is unavailable; retry after Retry-After."},
+}
+
+
+def _fetch_route(app: FastAPI, gateway: Gateway, kind: PartnerMessageKind) -> None:
+    """``GET`` a page of the ``kind`` records addressed to the key's partner.
+
+    Any active partner key may fetch, whatever it may publish, and only ever what is addressed
+    to its own partner: there is nothing else to grant, so there is no right to check.
+    """
+
+    def endpoint(
+        key: ApiKeyRecord,
+        after: Annotated[
+            int,
+            Query(ge=0, le=_LARGEST_CURSOR, description="The last page's next_after; 0 at first."),
+        ] = 0,
+        limit: Annotated[
+            int, Query(ge=1, le=MOST_PER_PAGE, description="The most records to give.")
+        ] = DEFAULT_PER_PAGE,
+    ) -> JSONResponse:
+        return _fetch(gateway, kind, key, after, limit)
+
+    endpoint.__annotations__["key"] = Annotated[ApiKeyRecord, Depends(_key_dependency(gateway))]
+    endpoint.__name__ = f"fetch_{kind.value}s"
+    app.get(
+        FETCH_PATHS[kind],
+        response_model=FETCH_PAGES[kind],
+        responses=_FETCH_RESPONSES,
+        summary=f"Fetch the {kind.value.replace('_', ' ')}s addressed to you",
+    )(endpoint)
+
+
+def _fetch(
+    gateway: Gateway, kind: PartnerMessageKind, key: ApiKeyRecord, after: int, limit: int
+) -> JSONResponse:
+    assert gateway.queue_store is not None  # noqa: S101 - create_app always sets one
+    try:
+        messages = gateway.queue_store.partner_messages(key.partner, kind, after, limit)
+    except StoreError as error:
+        return _problem(503, error.code, "the staff store is unavailable", headers=_retry(gateway))
+    if messages:
+        log.info("gave %d %ss to %s", len(messages), kind.value, key.partner)
+    # Stored as published (JSON), so given as is: no model's validation between store and wire.
+    page = {
+        "items": [message.payload for message in messages],
+        "next_after": messages[-1].seq if messages else after,
+    }
+    return JSONResponse(content=page)
 
 
 class _Refused(Exception):  # noqa: N818 - control flow inside this module, never escapes

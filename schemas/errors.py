@@ -61,6 +61,37 @@ class PublishError(BrokerError):
     code = "FD-PUBLISH"
 
 
+class DeliveryError(FrontDoorError):
+    """One attempt to deliver an outbound message failed; the delivery service tries again."""
+
+    code = "FD-DELIVERY"
+
+
+class MailDeliveryError(DeliveryError):
+    """The mail server could not be reached, or refused the message."""
+
+    code = "FD-DELIVERY-SMTP"
+
+
+class WebhookDeliveryError(DeliveryError):
+    """A partner's webhook could not be reached, or did not answer 2xx."""
+
+    code = "FD-DELIVERY-WEBHOOK"
+
+
+class NoChannelError(DeliveryError):
+    """No channel is configured for a message's recipient (the channel file or the school's
+    safeguarding-lead contact): retrying cannot help, a person tells the recipient."""
+
+    code = "FD-DELIVERY-NO-CHANNEL"
+
+
+class WebhookSignatureError(FrontDoorError):
+    """A webhook request whose signature does not verify: not from us, altered, or replayed."""
+
+    code = "FD-WEBHOOK-SIGNATURE"
+
+
 class StoreError(FrontDoorError):
     """The durable store (API keys, idempotency records) failed; the request is not answered 2xx."""
 
@@ -77,6 +108,13 @@ class AuthorizationError(FrontDoorError):
     """A valid key used beyond its rights: another event type, agency or sender (HTTP 403)."""
 
     code = "FD-AUTH-FORBIDDEN"
+
+
+class AcknowledgeLinkError(FrontDoorError):
+    """A duty-team alert's acknowledge link that cannot be used: not signed by us, altered,
+    expired, or for another alert (HTTP 403). Nothing is acknowledged."""
+
+    code = "FD-ACK-LINK"
 
 
 class RecordRefusedError(FrontDoorError):

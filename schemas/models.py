@@ -162,6 +162,9 @@ class TaskKind(StrEnum):
     #: A domestic-abuse notification that could not go to a child's school (unknown or closed
     #: school, no safeguarding-lead contact) or needs a person to decide who is told.
     NOTIFICATION_BLOCKED = "notification_blocked"
+    #: A message the delivery service could not deliver within its retry limit: a person tells
+    #: the recipient another way.
+    DELIVERY_FAILED = "delivery_failed"
 
 
 class OutcomeKind(StrEnum):
@@ -769,6 +772,9 @@ class ClockKind(StrEnum):
     CHILD_PROTECTION_CONFERENCE = "child_protection_conference"
     #: An action the daily domestic-abuse meeting gave an agency, by its due date.
     MEETING_ACTION = "meeting_action"
+    #: A duty-team alert acknowledged by a member of the duty team, within minutes (rules file:
+    #: ``decisions.duty_alert_acknowledge_minutes``); overdue, it is re-sent and escalated.
+    DUTY_ALERT_ACKNOWLEDGEMENT = "duty_alert_acknowledgement"
 
 
 class AlertStatus(StrEnum):
@@ -797,6 +803,11 @@ class TimelinessAlert(Event):
     satisfied_by: Code | None = Field(
         default=None, description="Cleared: the event the clock waited for."
     )
+    subject_id: Code | None = Field(
+        default=None,
+        description="What the clock is about: the work item, the strategy discussion, the "
+        "meeting action or the duty-team alert (absent in alerts raised before it was added).",
+    )
 
 
 class ClockTick(Event):
@@ -810,6 +821,80 @@ class ClockTick(Event):
 
     child_key: Code
     ticked_at: AwareDatetime
+
+
+class AcknowledgedVia(StrEnum):
+    """How a duty-team alert was acknowledged."""
+
+    #: The signed link in the alert's e-mail.
+    EMAIL_LINK = "email_link"
+    #: The acknowledge button in the staff application.
+    STAFF_APPLICATION = "staff_application"
+
+
+class AlertAcknowledgement(Event):
+    """A member of the duty team has seen a duty-team alert and is acting on it.
+
+    It stops the alert's acknowledgement clock (:class:`ClockKind`), so the alert is not re-sent
+    and escalated to the duty manager. ``event_id`` is derived from the alert and who
+    acknowledged it, so a double click acknowledges once.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.AlertAcknowledgement"
+
+    alert_id: EventId = Field(description="The duty-team alert acknowledged.")
+    work_item_id: EventId
+    child_key: Code
+    acknowledged_by: Code = Field(
+        description="The staff username, or the e-mail recipient's code for a link."
+    )
+    via: AcknowledgedVia
+    acknowledged_at: AwareDatetime
+
+
+class DeliveryChannel(StrEnum):
+    """How a message reaches a person or a partner system."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    #: The partner fetches it from the gateway with its API key (nothing is pushed).
+    FETCH = "fetch"
+
+
+class DeliveryState(StrEnum):
+    """What one delivery attempt came to."""
+
+    #: Accepted by the recipient's mail server, or a 2xx answer from its webhook.
+    DELIVERED = "delivered"
+    #: The attempt failed; another follows after the back-off.
+    RETRYING = "retrying"
+    #: Undelivered after the retry limit: a MASH task asks a person to tell the recipient.
+    FAILED = "failed"
+    #: Waiting at the gateway for the partner to fetch it.
+    AVAILABLE = "available"
+
+
+class DeliveryStatus(Event):
+    """One delivery attempt of one outbound message to one recipient, and what it came to.
+
+    The chronology shows them ("school told at 07:42"). Never the message's content: the
+    recipient's address and the error's class and code only. ``event_id`` is derived from the
+    message, the recipient and the attempt number.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.DeliveryStatus"
+
+    message_id: EventId = Field(description="The event delivered (its id is the idempotency key).")
+    message_type: Code = Field(description="The delivered record's name, e.g. DutyTeamAlert.")
+    child_key: Code | None = Field(default=None, description="The child it is about, if one.")
+    recipient: Code = Field(description="Who, as the channel file names them, e.g. school:100001.")
+    channel: DeliveryChannel
+    address: ShortText = Field(description="The e-mail address or the webhook's host.")
+    attempt: int = Field(ge=1, le=1000)
+    state: DeliveryState
+    error_code: Code | None = None
+    at: AwareDatetime
+    next_attempt_at: AwareDatetime | None = None
 
 
 class NotifiedChild(Record):
@@ -1056,6 +1141,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DomesticAbuseAgenda,
     MeetingRecord,
     ActionDone,
+    AlertAcknowledgement,
+    DeliveryStatus,
 )
 
 #: The partner event model for each event type.

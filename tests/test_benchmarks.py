@@ -77,3 +77,12 @@ def test_the_identification_benchmark_runs_without_a_broker() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rows 0-100 (new children)" in result.stdout
     assert "rows 100-200 (known children)" in result.stdout
+
+
+@pytest.mark.integration
+def test_the_delivery_benchmark_runs_and_prints_its_figures(kafka: KafkaSettings) -> None:
+    output = _run(kafka, "delivery.py", "--count", "3", "--rate", "10", "--timeout", "120")
+
+    assert "3 police notifications at 10.0/s" in output
+    assert "publish-to-school-email s p50" in output
+    assert "(3/3 e-mailed; goal p99 under 60 s)" in output

@@ -1,7 +1,10 @@
 """Fills the staff application's queue store from the pipeline's topics.
 
-:class:`StoreFeeder` reads the three queue topics, the MASH tasks, the duty-team alerts, the
-threshold decisions, the strategy discussions and the timeliness alerts in the consumer group
+:class:`StoreFeeder` reads the three queue topics, the MASH tasks, the duty-team alerts and their
+acknowledgements, the threshold decisions, the strategy discussions, the timeliness alerts, the
+meeting agendas and records, the information requests and outcome notifications addressed to
+partners (which they fetch from the gateway) and the delivery statuses of outbound messages (who
+was told, and when) in the consumer group
 ``<prefix><app id>-staff-store`` (the deployment's namespace, like the workers' group), decodes
 each message with the project's codec and stores each polled batch with :meth:`QueueStore.apply`
 in one transaction. Offsets are committed only after that transaction committed, so a crash
@@ -44,10 +47,14 @@ from streams.platform.settings import (
 )
 from streams.platform.topics import (
     AGENDAS,
+    ALERT_ACKNOWLEDGEMENTS,
     DECISIONS,
+    DELIVERY_STATUSES,
     DUTY_TEAM_ALERTS,
+    INFORMATION_REQUESTS,
     MASH_TASKS,
     MEETING_RECORDS,
+    OUTCOME_NOTIFICATIONS,
     QUEUES,
     STRATEGY_DISCUSSIONS,
     TIMELINESS_ALERTS,
@@ -64,11 +71,15 @@ def store_topics(prefix: str) -> dict[str, type[Event]]:
         *QUEUES.values(),
         MASH_TASKS,
         DUTY_TEAM_ALERTS,
+        ALERT_ACKNOWLEDGEMENTS,
         DECISIONS,
         STRATEGY_DISCUSSIONS,
         TIMELINESS_ALERTS,
         AGENDAS,
         MEETING_RECORDS,
+        INFORMATION_REQUESTS,
+        OUTCOME_NOTIFICATIONS,
+        DELIVERY_STATUSES,
     )
     return {spec.name_under(prefix): spec.value for spec in specs}
 
@@ -271,11 +282,14 @@ def rebuild(
 ) -> int:
     """Refill the store at ``engine`` from the beginning of its topics; the messages read.
 
-    Clears the topic-derived tables (work items, tasks, alerts, decisions, strategy discussions;
-    not staff accounts or the access log), then reads every partition from offset 0, outside any
-    consumer group and committing nothing, until the topics are quiet for ``idle_seconds`` (their
-    reported ends cannot be trusted on the embedded broker). Claims, acknowledgements and done
-    tasks exist only here and are lost; decisions and discussions come back from their topics.
+    Clears the topic-derived tables (work items, tasks, alerts, decisions, strategy discussions,
+    delivery statuses;
+    not staff accounts, the access log or the partner messages, whose sequence numbers are
+    partners' cursors and which reading again changes nothing), then reads every partition from
+    offset 0, outside any consumer group and committing nothing, until the topics are quiet for
+    ``idle_seconds`` (their reported ends cannot be trusted on the embedded broker). Claims,
+    acknowledgements and done tasks exist only here and are lost; decisions and discussions come
+    back from their topics.
     The feeder's group is untouched: started afterwards it goes on from its committed offsets, and
     what it reads again is absorbed.
     Another way to refill a fresh database is to start the feeder under a new group id. Settings

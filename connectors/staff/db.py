@@ -2,10 +2,12 @@
 
 The queue store keeps what people work from: the work items, MASH tasks and duty-team alerts the
 pipeline published, the threshold decisions and strategy discussions recorded on them, the
-timeliness alerts to the team managers (one row per clock), and what only this application
-knows (who claimed an item or acknowledged an alert, staff accounts, the access log). Topic-derived
-rows can always be rebuilt from the topics (:func:`connectors.staff.consumer.rebuild`); the local
-state cannot.
+timeliness alerts to the team managers (one row per clock), the information requests and
+outcome notifications addressed to partners (numbered in the order stored, for partners to fetch
+through the gateway), every delivery attempt of an outbound message (who was told, and when), and
+what only this application knows (who claimed an item or acknowledged
+an alert, staff accounts, the access log). Topic-derived rows can always be rebuilt from the
+topics (:func:`connectors.staff.consumer.rebuild`); the local state cannot.
 
 One schema for SQLite (the embedded default, a file in the data directory) and PostgreSQL. Times
 are timezone-aware and stored in UTC on both: SQLite has no time zones, so :class:`UtcDateTime`
@@ -31,6 +33,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -151,7 +154,8 @@ class MashTaskRow(Base):
 
 
 class DutyAlertRow(Base):
-    """An alert to the Emergency Duty Team and its acknowledgement."""
+    """An alert to the Emergency Duty Team, as published (its acknowledgement is an event too:
+    :class:`AlertAcknowledgementRow`)."""
 
     __tablename__ = "duty_alerts"
 
@@ -161,10 +165,25 @@ class DutyAlertRow(Base):
     priority: Mapped[str] = mapped_column(String)
     reason: Mapped[str] = mapped_column(String)
     received_at: Mapped[datetime]
-    raised_at: Mapped[datetime]
+    #: The duty-alerts page sorts on it and the handover selects a period by it.
+    raised_at: Mapped[datetime] = mapped_column(index=True)
     document: Mapped[dict[str, Any]]
-    acknowledged_by: Mapped[str | None] = mapped_column(String)
-    acknowledged_at: Mapped[datetime | None]
+
+
+class AlertAcknowledgementRow(Base):
+    """The first acknowledgement of a duty-team alert (the earliest, whatever order they are
+    read in), kept whether or not the alert itself has been stored yet."""
+
+    __tablename__ = "alert_acknowledgements"
+
+    alert_id: Mapped[str] = mapped_column(String, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String)
+    work_item_id: Mapped[str] = mapped_column(String)
+    child_key: Mapped[str] = mapped_column(String, index=True)
+    acknowledged_by: Mapped[str] = mapped_column(String)
+    via: Mapped[str] = mapped_column(String)
+    acknowledged_at: Mapped[datetime]
+    document: Mapped[dict[str, Any]]
 
 
 class DecisionRow(Base):
@@ -244,6 +263,57 @@ class MeetingRecordRow(Base):
     child_key: Mapped[str] = mapped_column(String, index=True)
     recorded_by: Mapped[str] = mapped_column(String)
     recorded_at: Mapped[datetime]
+    document: Mapped[dict[str, Any]]
+
+
+class PartnerMessageRow(Base):
+    """An information request or outcome notification addressed to a partner (by sender code).
+
+    ``seq`` numbers the messages in the order they were first stored; it is the cursor a partner
+    fetches them by (``GET /v1/information-requests?after=...``), so it is never reused, not
+    even on SQLite after rows are deleted (AUTOINCREMENT), and a redelivery keeps its first one.
+    """
+
+    __tablename__ = "partner_messages"
+    __table_args__ = (
+        Index("ix_partner_messages_addressed_to_sender", "addressed_to_sender", "kind", "seq"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String, unique=True)
+    #: ``information_request`` or ``outcome_notification``.
+    kind: Mapped[str] = mapped_column(String)
+    addressed_to_sender: Mapped[str] = mapped_column(String)
+    #: When it was first stored.
+    created_at: Mapped[datetime]
+    #: The record as published (``model_dump(mode="json")``): what the partner is given.
+    payload: Mapped[dict[str, Any]]
+
+
+class DeliveryRow(Base):
+    """One attempt to deliver an outbound message to one recipient, and what it came to.
+
+    Every status is kept, about a child or not and retrying or final: the chronology reads the
+    final ones about its child (by ``child_key``), and nothing is lost for a view of what is
+    still being delivered. ``document`` is the status as published: addresses and error codes,
+    never the message's content.
+    """
+
+    __tablename__ = "deliveries"
+
+    event_id: Mapped[str] = mapped_column(String, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String)
+    message_type: Mapped[str] = mapped_column(String)
+    child_key: Mapped[str | None] = mapped_column(String, index=True)
+    recipient: Mapped[str] = mapped_column(String)
+    channel: Mapped[str] = mapped_column(String)
+    address: Mapped[str] = mapped_column(String)
+    attempt: Mapped[int] = mapped_column(Integer)
+    #: ``delivered``, ``retrying``, ``failed`` or ``available`` (waiting at the gateway).
+    state: Mapped[str] = mapped_column(String)
+    error_code: Mapped[str | None] = mapped_column(String)
+    at: Mapped[datetime]
     document: Mapped[dict[str, Any]]
 
 

@@ -122,6 +122,24 @@ def can_record_meeting(role: StaffRole) -> bool:
     return role in (StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER)
 
 
+def can_read_duty_alerts(role: StaffRole) -> bool:
+    """Duty-team alerts and who acknowledged them: the duty team's own, its managers', and
+    leaders' to read."""
+    return role in (StaffRole.DUTY_TEAM, StaffRole.TEAM_MANAGER, StaffRole.LEADER)
+
+
+def can_acknowledge_duty_alerts(role: StaffRole) -> bool:
+    """Acknowledging says "I am acting on it", which stops the alert's escalation: the duty
+    team's to say, or a team manager's (the duty manager); a leader only reads."""
+    return role in (StaffRole.DUTY_TEAM, StaffRole.TEAM_MANAGER)
+
+
+def can_read_handover(role: StaffRole) -> bool:
+    """The out-of-hours handover is for the MASH taking over at the opening, and its managers
+    and leaders."""
+    return role in (StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER, StaffRole.LEADER)
+
+
 def readable_queues(role: StaffRole) -> list[Queue]:
     return [queue for queue in Queue if can_read(role, queue)]
 

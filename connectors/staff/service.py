@@ -88,14 +88,14 @@ def serve(*, demo: bool = False, say: Callable[[str], None] = print) -> int:
             publisher.append(Publisher(kafka, codec))
         return publisher[0]
 
+    rules = load_rules(worker.rules_file or DEFAULT_RULES_FILE)
     staff = Staff(
         settings=settings,
         store=store,
         publisher=connected,
-        minimum_rationale_words=load_rules(
-            worker.rules_file or DEFAULT_RULES_FILE
-        ).decisions.minimum_rationale_words,
+        minimum_rationale_words=rules.decisions.minimum_rationale_words,
         topic_prefix=worker.topic_prefix,
+        calendar=rules.office_calendar(),
     )
     app = create_app(staff, staff_session_secret(settings, worker))
     stop = threading.Event()

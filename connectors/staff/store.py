@@ -17,6 +17,21 @@ decision revises. So the web application can mark an item decided the moment its
 published (:meth:`QueueStore.mark_decided`), and the consumer applying the same decision later,
 or a decision arriving before its work item, changes nothing.
 
+Information requests and outcome notifications are kept for the partners they are addressed to,
+who fetch them from the gateway (:meth:`QueueStore.partner_messages`) by a sequence number given
+when each is first stored: the partner's cursor. A redelivery keeps its number, and numbers are
+handed out in the order their transactions commit, so a partner that has read up to one never
+later finds a message below it.
+
+A duty-team alert's acknowledgements are events too (``alerts.acknowledgements``, from the link
+in the alert's message or the staff application): the earliest one per alert is kept, whatever
+order they are read in, and one read before its alert (another partition) is kept and shown once
+the alert is stored.
+
+Every delivery status of an outbound message is kept (``deliveries.status``, upserted on its event
+id); a child's chronology shows what the attempts came to for each recipient (told, not told,
+waiting at the gateway to be fetched), never the retries on the way.
+
 Queries return frozen dataclasses, never ORM objects, so nothing outside this module can write
 to the database by accident. Every database failure is a :class:`StoreError`.
 """
@@ -31,19 +46,23 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, and_, case, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Engine, and_, case, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from connectors.staff.db import (
     AccessLogRow,
     AgendaRow,
+    AlertAcknowledgementRow,
     Base,
     DecisionRow,
+    DeliveryRow,
     DutyAlertRow,
     MashTaskRow,
     MeetingRecordRow,
+    PartnerMessageRow,
     StrategyDiscussionRow,
     TimelinessAlertRow,
     UserRow,
@@ -52,17 +71,23 @@ from connectors.staff.db import (
 )
 from schemas.errors import StoreError
 from schemas.models import (
+    AcknowledgedVia,
     Agency,
+    AlertAcknowledgement,
     AlertStatus,
     Child,
     ClockKind,
+    DeliveryState,
+    DeliveryStatus,
     DiscussionStatus,
     DomesticAbuseAgenda,
     DutyTeamAlert,
     Event,
+    InformationRequest,
     MashTask,
     MatchKind,
     MeetingRecord,
+    OutcomeNotification,
     Priority,
     Queue,
     StaffRole,
@@ -73,6 +98,7 @@ from schemas.models import (
     WorkItem,
 )
 from schemas.wire import InboundMessage
+from streams.decisions.clocks import alert_id
 from streams.decisions.meeting import merged_agendas
 
 #: How the queues sort by priority: red first.
@@ -120,23 +146,66 @@ class ItemView:
 class EntryKind(StrEnum):
     WORK_ITEM = "work item"
     DUTY_ALERT = "duty alert"
+    ALERT_ACKNOWLEDGEMENT = "alert acknowledged"
     DECISION = "decision"
     STRATEGY_DISCUSSION = "strategy discussion"
     TIMELINESS_ALERT = "timeliness alert"
+    #: A message about the child delivered to its recipient.
+    TOLD = "told"
+    #: Given up on after the retry limit: a MASH task asks a person to tell them another way.
+    NOT_TOLD = "not told"
+    #: Left at the gateway for the partner to fetch.
+    AVAILABLE = "available to fetch"
 
 
 @dataclass(frozen=True)
 class ChronologyEntry:
     """One line of a child's chronology: something that reached the front door, a decision, a
-    strategy discussion or a timeliness alert (identified by its clock's id)."""
+    strategy discussion, a timeliness alert (identified by its clock's id) or what a delivery
+    of a message about the child came to."""
 
     at: datetime
     kind: EntryKind
     event_id: str
-    work_item_id: str
+    #: None for a delivery of a message the store keeps no work item for (a school notification).
+    work_item_id: str | None
     #: The queue of the work item it belongs to: who may read it.
     queue: Queue
     summary: str
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """Who acknowledged a duty-team alert first, when, and how."""
+
+    event_id: str
+    #: A staff username, or the recipient's code for a link in the alert's message.
+    by: str
+    at: datetime
+    via: AcknowledgedVia
+
+
+@dataclass(frozen=True)
+class DutyAlertView:
+    """A duty-team alert and its acknowledgement, if any yet."""
+
+    event_id: str
+    work_item_id: str
+    child_key: str
+    priority: Priority
+    reason: str
+    received_at: datetime
+    raised_at: datetime
+    acknowledged: Acknowledged | None
+
+
+@dataclass(frozen=True)
+class HandoverEntry:
+    """An out-of-hours alert as handed over: the alert, its acknowledgement and the current
+    decision on its work item (None: no decision recorded yet)."""
+
+    alert: DutyAlertView
+    decision: ThresholdDecision | None
 
 
 @dataclass(frozen=True)
@@ -222,8 +291,25 @@ class AccessEntry:
     work_item_id: str | None
 
 
+class PartnerMessageKind(StrEnum):
+    """What a partner fetches from the gateway: the records addressed to its sender code."""
+
+    INFORMATION_REQUEST = "information_request"
+    OUTCOME_NOTIFICATION = "outcome_notification"
+
+
+@dataclass(frozen=True)
+class PartnerMessage:
+    """A record addressed to a partner, its sequence number (the fetch cursor) and its JSON."""
+
+    seq: int
+    event_id: str
+    payload: dict[str, Any]
+
+
 class QueueStore:
-    """Work items, tasks, alerts, decisions, staff accounts and the access log in SQL."""
+    """Work items, tasks, alerts, decisions, partner messages, staff accounts and the access log
+    in SQL."""
 
     def __init__(self, engine: Engine) -> None:
         self._sessions = sessions(engine)
@@ -251,8 +337,18 @@ class QueueStore:
         discussions: dict[str, dict[str, Any]] = {}
         agendas: dict[str, dict[str, Any]] = {}
         records: dict[str, dict[str, Any]] = {}
+        partner_messages: dict[str, dict[str, Any]] = {}
         # One row per clock: its alerts in the batch are merged as the database would merge them.
         clocks: dict[str, dict[str, Any]] = {}
+        # One row per alert: the first of its acknowledgements in the batch.
+        acknowledgements = _first_acknowledgements(
+            event for _, event in messages if isinstance(event, AlertAcknowledgement)
+        )
+        deliveries = {
+            event.event_id: _delivery_values(event)
+            for _, event in messages
+            if isinstance(event, DeliveryStatus)
+        }
         for message, event in messages:
             if isinstance(event, WorkItem):
                 items[event.event_id] = _work_item_values(message, event, now)
@@ -268,13 +364,17 @@ class QueueStore:
                 agendas[event.event_id] = _agenda_values(event)
             elif isinstance(event, MeetingRecord):
                 records[event.event_id] = _meeting_record_values(event)
+            elif isinstance(event, InformationRequest | OutcomeNotification):
+                partner_messages[event.event_id] = _partner_message_values(event, now)
             elif isinstance(event, TimelinessAlert):
                 values = _clock_values(event)
                 earlier = clocks.get(event.clock_id)
                 clocks[event.clock_id] = values if earlier is None else _merged(earlier, values)
-            else:
+            elif not isinstance(event, AlertAcknowledgement | DeliveryStatus):  # kept above
                 raise TypeError(f"the staff store does not keep {type(event).__name__} events")
         with self._transaction() as session:
+            # First: it may wait for another writer, and must do so before holding any row.
+            _upsert_partner_messages(session, partner_messages)
             _upsert(session, WorkItemRow, items, insert_only={"first_stored_at"})
             _upsert(session, MashTaskRow, tasks)
             _upsert(session, DutyAlertRow, alerts)
@@ -282,7 +382,9 @@ class QueueStore:
             _upsert(session, StrategyDiscussionRow, discussions)
             _upsert(session, AgendaRow, agendas)
             _upsert(session, MeetingRecordRow, records)
+            _upsert(session, DeliveryRow, deliveries)
             _upsert_clocks(session, clocks)
+            _upsert_acknowledgements(session, acknowledgements)
             # A work item delivered after its decision (another topic) is decided at once.
             affected = set(items) | {values["work_item_id"] for values in decisions.values()}
             _settle_decisions(session, affected, now)
@@ -296,6 +398,13 @@ class QueueStore:
             _upsert(session, DecisionRow, {decision.event_id: _decision_values(decision)})
             _settle_decisions(session, {work_item_id}, datetime.now(UTC))
 
+    def record_acknowledgement(self, acknowledgement: AlertAcknowledgement) -> None:
+        """Keep an acknowledgement the application has just published, so its pages show it now
+        rather than when the consumer reads it back (which then changes nothing)."""
+        values = _acknowledgement_values(acknowledgement)
+        with self._transaction() as session:
+            _upsert_acknowledgements(session, {acknowledgement.alert_id: values})
+
     def record_meeting(self, record: MeetingRecord) -> None:
         """Keep a meeting record the application has just published, so the page shows it now
         rather than when the consumer reads it back (which then changes nothing)."""
@@ -306,19 +415,23 @@ class QueueStore:
         """Delete everything that came from the topics (before a rebuild from them).
 
         Staff accounts and the access log stay; claims, acknowledgements and done tasks go with
-        their rows (they exist nowhere else), while decisions, strategy discussions and
-        timeliness alerts come back from their topics.
+        their rows (they exist nowhere else), while decisions, strategy discussions, timeliness
+        alerts and delivery statuses come back from their topics. Partner messages stay too:
+        their sequence numbers are partners' cursors, which renumbering would break, and reading
+        their topics again changes nothing.
         """
         with self._transaction() as session:
             for model in (
                 WorkItemRow,
                 MashTaskRow,
                 DutyAlertRow,
+                AlertAcknowledgementRow,
                 DecisionRow,
                 StrategyDiscussionRow,
                 TimelinessAlertRow,
                 AgendaRow,
                 MeetingRecordRow,
+                DeliveryRow,
             ):
                 session.execute(delete(model))
 
@@ -366,6 +479,48 @@ class QueueStore:
                 decisions=tuple(ThresholdDecision.model_validate(d.document) for d in decisions),
                 alert=DutyTeamAlert.model_validate(alert.document) if alert else None,
             )
+
+    def duty_alerts(self, limit: int = 200) -> list[DutyAlertView]:
+        """The newest ``limit`` duty-team alerts, newest first, each with its acknowledgement."""
+        statement = (
+            _duty_alerts_acknowledged()
+            .order_by(DutyAlertRow.raised_at.desc(), DutyAlertRow.event_id)
+            .limit(limit)
+        )
+        with self._transaction() as session:
+            return [_duty_alert_view(alert, ack) for alert, ack in session.execute(statement)]
+
+    def duty_alert(self, alert_id: str) -> DutyAlertView | None:
+        """One duty-team alert with its acknowledgement, or None if it is not stored (yet)."""
+        statement = _duty_alerts_acknowledged().where(DutyAlertRow.event_id == alert_id)
+        with self._transaction() as session:
+            found = session.execute(statement).first()
+        if found is None:
+            return None
+        alert, acknowledgement = found
+        return _duty_alert_view(alert, acknowledgement)
+
+    def handover(self, start: datetime, end: datetime) -> list[HandoverEntry]:
+        """The duty-team alerts raised in ``[start, end)``, oldest first, each with its
+        acknowledgement and its work item's current decision."""
+        statement = (
+            _duty_alerts_acknowledged()
+            .add_columns(DecisionRow)
+            .outerjoin(WorkItemRow, WorkItemRow.event_id == DutyAlertRow.work_item_id)
+            .outerjoin(DecisionRow, DecisionRow.event_id == WorkItemRow.decision_event_id)
+            .where(DutyAlertRow.raised_at >= start, DutyAlertRow.raised_at < end)
+            .order_by(DutyAlertRow.raised_at, DutyAlertRow.event_id)
+        )
+        with self._transaction() as session:
+            return [
+                HandoverEntry(
+                    alert=_duty_alert_view(alert, ack),
+                    decision=ThresholdDecision.model_validate(decision.document)
+                    if decision
+                    else None,
+                )
+                for alert, ack, decision in session.execute(statement)
+            ]
 
     def discussions(self, work_item_id: str) -> list[DiscussionRow]:
         """The strategy discussion events on a work item, oldest first."""
@@ -417,17 +572,27 @@ class QueueStore:
 
     def chronology(self, child_key: str) -> list[ChronologyEntry]:
         """Everything stored about a child, oldest first: work items (when received), duty-team
-        alerts (when raised), decisions (when made), strategy discussions (when convened, held
-        or decided against) and timeliness alerts (when overdue, when cleared).
+        alerts (when raised) and their acknowledgements, decisions (when made), strategy
+        discussions (when convened, held or decided against), timeliness alerts (when overdue,
+        when cleared) and the deliveries of messages about the child (when delivered, given up
+        on or left at the gateway; not the retries on the way).
 
         Strategy discussions and timeliness alerts carry no queue of their own: they take their
-        work item's, and are left out until that work item is stored."""
+        work item's, and are left out until that work item is stored. An acknowledgement takes
+        its alert's, and is left out until that alert is stored. So does the delivery of a
+        duty-team or timeliness alert; other messages (school and health notifications) are
+        not kept here, so their deliveries take the MASH queue, the front door's own."""
         with self._transaction() as session:
             items = list(
                 session.scalars(select(WorkItemRow).where(WorkItemRow.child_key == child_key))
             )
-            alerts = session.scalars(
-                select(DutyAlertRow).where(DutyAlertRow.child_key == child_key)
+            alerts = list(
+                session.scalars(select(DutyAlertRow).where(DutyAlertRow.child_key == child_key))
+            )
+            acknowledgements = session.scalars(
+                select(AlertAcknowledgementRow).where(
+                    AlertAcknowledgementRow.child_key == child_key
+                )
             )
             decisions = session.scalars(
                 select(DecisionRow).where(DecisionRow.child_key == child_key)
@@ -438,9 +603,26 @@ class QueueStore:
             clocks = session.scalars(
                 select(TimelinessAlertRow).where(TimelinessAlertRow.child_key == child_key)
             )
+            deliveries = session.scalars(
+                select(DeliveryRow).where(
+                    DeliveryRow.child_key == child_key,
+                    DeliveryRow.state != DeliveryState.RETRYING.value,
+                )
+            )
             queue_of = {row.event_id: Queue(row.queue) for row in items}
             entries = [_item_entry(row) for row in items]
-            entries += [_alert_entry(row, queue_of) for row in alerts]
+            alert_entries = {row.event_id: _alert_entry(row, queue_of) for row in alerts}
+            entries += alert_entries.values()
+            # The work item and queue of each message kept here, by id: its deliveries' too.
+            owners = {
+                row.event_id: (row.work_item_id, alert_entries[row.event_id].queue)
+                for row in alerts
+            }
+            entries += [
+                _acknowledgement_entry(row, alert_entries[row.alert_id].queue)
+                for row in acknowledgements
+                if row.alert_id in alert_entries
+            ]
             entries += [_decision_entry(row) for row in decisions]
             entries += [
                 _discussion_entry(row, queue_of[row.work_item_id])
@@ -449,7 +631,11 @@ class QueueStore:
             ]
             for row in clocks:
                 if row.work_item_id in queue_of:
-                    entries += _clock_entries(row, queue_of[row.work_item_id])
+                    queue = queue_of[row.work_item_id]
+                    entries += _clock_entries(row, queue)
+                    for status in AlertStatus:
+                        owners[alert_id(row.clock_id, status)] = (row.work_item_id, queue)
+            entries += _delivery_entries(deliveries, owners)
         order = list(EntryKind)
         return sorted(entries, key=lambda e: (e.at, order.index(e.kind), e.event_id))
 
@@ -495,6 +681,27 @@ class QueueStore:
                     MeetingRecord.model_validate(row.document)
                 )
         return found
+
+    def partner_messages(
+        self, sender: str, kind: PartnerMessageKind, after: int, limit: int
+    ) -> list[PartnerMessage]:
+        """Up to ``limit`` of the ``kind`` records addressed to ``sender`` numbered above
+        ``after``, in number order: a partner's next page."""
+        statement = (
+            select(PartnerMessageRow)
+            .where(
+                PartnerMessageRow.addressed_to_sender == sender,
+                PartnerMessageRow.kind == kind.value,
+                PartnerMessageRow.seq > after,
+            )
+            .order_by(PartnerMessageRow.seq)
+            .limit(limit)
+        )
+        with self._transaction() as session:
+            return [
+                PartnerMessage(seq=row.seq, event_id=row.event_id, payload=row.payload)
+                for row in session.scalars(statement)
+            ]
 
     def tasks(self, *, open_only: bool = True) -> list[TaskRow]:
         """MASH tasks, oldest first; by default only those not done."""
@@ -712,6 +919,59 @@ def _upsert(
     session.connection().execute(statement, list(rows.values()))
 
 
+def _upsert_partner_messages(session: Session, rows: dict[str, dict[str, Any]]) -> None:
+    """Insert partner messages; one already stored keeps its sequence number and first time.
+
+    PostgreSQL hands out sequence numbers at insert, not at commit, so two writers (feeders
+    sharing the group's partitions, a rebuild) could commit 8 before 7, and a partner fetching
+    in between would pass 7 by for good. The table lock makes writers take turns until commit;
+    it does not block readers. SQLite has one writer at a time already.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"LOCK TABLE {PartnerMessageRow.__tablename__} IN EXCLUSIVE MODE"))
+    _upsert(session, PartnerMessageRow, rows, insert_only={"created_at"})
+
+
+def _upsert_acknowledgements(session: Session, rows: dict[str, dict[str, Any]]) -> None:
+    """Insert alert acknowledgements (one row per alert id); a stored one is replaced only by
+    an earlier one (or one as early with a smaller event id), so the first stays, whatever order
+    they are read in."""
+    if not rows:
+        return
+    insert = _insert_for(session)(AlertAcknowledgementRow)
+    new, stored = insert.excluded, AlertAcknowledgementRow
+    sooner = or_(
+        new.acknowledged_at < stored.acknowledged_at,
+        and_(new.acknowledged_at == stored.acknowledged_at, new.event_id < stored.event_id),
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=["alert_id"],
+        set_={name: new[name] for name in next(iter(rows.values())) if name != "alert_id"},
+        where=sooner,
+    )
+    session.connection().execute(statement, list(rows.values()))
+
+
+def _first_acknowledgements(
+    acknowledgements: Iterable[AlertAcknowledgement],
+) -> dict[str, dict[str, Any]]:
+    """Each alert's first acknowledgement of ``acknowledgements``, as its row, by alert id: the
+    earliest, or of those as early the smallest event id (as :func:`_upsert_acknowledgements`
+    decides, so a batch stores what storing its events one by one would)."""
+    first: dict[str, AlertAcknowledgement] = {}
+    for acknowledgement in acknowledgements:
+        kept = first.get(acknowledgement.alert_id)
+        if kept is None or _order(acknowledgement) < _order(kept):
+            first[acknowledgement.alert_id] = acknowledgement
+    return {alert_id: _acknowledgement_values(kept) for alert_id, kept in first.items()}
+
+
+def _order(acknowledgement: AlertAcknowledgement) -> tuple[datetime, str]:
+    return acknowledgement.acknowledged_at, acknowledgement.event_id
+
+
 def _upsert_clocks(session: Session, rows: dict[str, dict[str, Any]]) -> None:
     """Insert or update timeliness clocks (one row per clock id) as :func:`_merged` says.
 
@@ -822,6 +1082,23 @@ def _work_item_values(message: InboundMessage, item: WorkItem, now: datetime) ->
     }
 
 
+def _partner_message_values(
+    record: InformationRequest | OutcomeNotification, now: datetime
+) -> dict[str, Any]:
+    kind = (
+        PartnerMessageKind.INFORMATION_REQUEST
+        if isinstance(record, InformationRequest)
+        else PartnerMessageKind.OUTCOME_NOTIFICATION
+    )
+    return {
+        "event_id": record.event_id,
+        "kind": kind.value,
+        "addressed_to_sender": record.addressed_to_sender,
+        "created_at": now,
+        "payload": record.model_dump(mode="json"),
+    }
+
+
 def _task_values(task: MashTask) -> dict[str, Any]:
     return {
         "event_id": task.event_id,
@@ -846,6 +1123,19 @@ def _alert_values(alert: DutyTeamAlert) -> dict[str, Any]:
         "received_at": alert.received_at,
         "raised_at": alert.raised_at,
         "document": alert.model_dump(mode="json"),
+    }
+
+
+def _acknowledgement_values(acknowledgement: AlertAcknowledgement) -> dict[str, Any]:
+    return {
+        "alert_id": acknowledgement.alert_id,
+        "event_id": acknowledgement.event_id,
+        "work_item_id": acknowledgement.work_item_id,
+        "child_key": acknowledgement.child_key,
+        "acknowledged_by": acknowledgement.acknowledged_by,
+        "via": acknowledgement.via.value,
+        "acknowledged_at": acknowledgement.acknowledged_at,
+        "document": acknowledgement.model_dump(mode="json"),
     }
 
 
@@ -890,6 +1180,23 @@ def _clock_values(alert: TimelinessAlert) -> dict[str, Any]:
         "cleared_at": None if overdue else alert.raised_at,
         "satisfied_by": None if overdue else alert.satisfied_by,
         "document": alert.model_dump(mode="json"),
+    }
+
+
+def _delivery_values(status: DeliveryStatus) -> dict[str, Any]:
+    return {
+        "event_id": status.event_id,
+        "message_id": status.message_id,
+        "message_type": status.message_type,
+        "child_key": status.child_key,
+        "recipient": status.recipient,
+        "channel": status.channel.value,
+        "address": status.address,
+        "attempt": status.attempt,
+        "state": status.state.value,
+        "error_code": status.error_code,
+        "at": status.at,
+        "document": status.model_dump(mode="json"),
     }
 
 
@@ -963,6 +1270,35 @@ def _alert_row(row: TimelinessAlertRow) -> AlertRow:
     )
 
 
+def _duty_alerts_acknowledged() -> Select[DutyAlertRow, AlertAcknowledgementRow]:
+    """Duty alerts, each with its acknowledgement row (None when not acknowledged)."""
+    return select(DutyAlertRow, AlertAcknowledgementRow).outerjoin(
+        AlertAcknowledgementRow, AlertAcknowledgementRow.alert_id == DutyAlertRow.event_id
+    )
+
+
+def _duty_alert_view(
+    row: DutyAlertRow, acknowledgement: AlertAcknowledgementRow | None
+) -> DutyAlertView:
+    return DutyAlertView(
+        event_id=row.event_id,
+        work_item_id=row.work_item_id,
+        child_key=row.child_key,
+        priority=Priority(row.priority),
+        reason=row.reason,
+        received_at=row.received_at,
+        raised_at=row.raised_at,
+        acknowledged=Acknowledged(
+            event_id=acknowledgement.event_id,
+            by=acknowledgement.acknowledged_by,
+            at=acknowledgement.acknowledged_at,
+            via=AcknowledgedVia(acknowledgement.via),
+        )
+        if acknowledgement
+        else None,
+    )
+
+
 def _user(row: UserRow) -> UserRecord:
     return UserRecord(
         username=row.username,
@@ -1002,6 +1338,17 @@ def _alert_entry(row: DutyAlertRow, queue_of: dict[str, Queue]) -> ChronologyEnt
         # Alerts go to the duty team; its work item's queue, once stored, says so exactly.
         queue=queue_of.get(row.work_item_id, Queue.DUTY_TEAM),
         summary=f"Duty team alert ({row.priority}): {row.reason}",
+    )
+
+
+def _acknowledgement_entry(row: AlertAcknowledgementRow, queue: Queue) -> ChronologyEntry:
+    return ChronologyEntry(
+        at=row.acknowledged_at,
+        kind=EntryKind.ALERT_ACKNOWLEDGEMENT,
+        event_id=row.event_id,
+        work_item_id=row.work_item_id,
+        queue=queue,
+        summary=f"Duty team alert acknowledged by {row.acknowledged_by} ({_words(row.via)})",
     )
 
 
@@ -1066,3 +1413,62 @@ def _clock_entries(row: TimelinessAlertRow, queue: Queue) -> list[ChronologyEntr
         for at, summary in moments
         if at is not None
     ]
+
+
+#: The messages this store keeps, by record name: a delivery of one waits for it to be stored.
+_KEPT_MESSAGES = frozenset({DutyTeamAlert.__name__, TimelinessAlert.__name__})
+
+#: The chronology's entry for each final state of a delivery (a retry is not one).
+_DELIVERY_KINDS = {
+    DeliveryState.DELIVERED: EntryKind.TOLD,
+    DeliveryState.FAILED: EntryKind.NOT_TOLD,
+    DeliveryState.AVAILABLE: EntryKind.AVAILABLE,
+}
+
+
+def _delivery_entries(
+    rows: Iterable[DeliveryRow], owners: dict[str, tuple[str, Queue]]
+) -> list[ChronologyEntry]:
+    """The final delivery statuses of ``rows`` as entries, each with the work item and queue of
+    the message delivered (``owners``, by message id); those of a message this store keeps but
+    has not stored yet are left out, and the rest go with the MASH queue and no work item.
+
+    The MASH queue because the store cannot tell which of the child's work items a school or
+    health notification came of, and the MASH queue is the front door's own: MASH workers, the
+    duty team, team managers and leaders read it; early-help workers, who read only their own
+    queue, do not see these deliveries.
+    """
+    entries = []
+    for row in rows:
+        owner = owners.get(row.message_id)
+        if owner is None and row.message_type in _KEPT_MESSAGES:
+            continue
+        work_item_id, queue = owner or (None, Queue.MASH)
+        entries.append(_delivery_entry(row, work_item_id, queue))
+    return entries
+
+
+def _delivery_entry(row: DeliveryRow, work_item_id: str | None, queue: Queue) -> ChronologyEntry:
+    """What delivering a message to one recipient came to, from the status's columns only (who,
+    how, where to, when, after how many attempts, which error): the status carries no content.
+    "SchoolNotification to school:990002 by email (dsl@...), delivered 07:42"."""
+    time = row.at.astimezone(LOCAL_TIME).strftime("%H:%M")
+    summary = (
+        f"{row.message_type} to {row.recipient} by {row.channel} ({row.address}), "
+        f"{row.state} {time}"
+    )
+    if row.attempt > 1:
+        summary += f" after {row.attempt} attempts"
+    if row.error_code:
+        summary += f": {row.error_code}"
+    state = DeliveryState(row.state)
+    if state is DeliveryState.FAILED:
+        summary += "; a MASH task asks for them to be told another way"
+    return ChronologyEntry(
+        at=row.at,
+        kind=_DELIVERY_KINDS[state],
+        event_id=row.event_id,
+        work_item_id=work_item_id,
+        queue=queue,
+        summary=summary,
+    )

@@ -5,14 +5,22 @@ priority and due order with a countdown, open an item (the rationale of its rout
 missing, data-quality problems, the child's history, a possible-match warning), claim it, and
 record a threshold decision, which is published as an event (``decisions`` topic). Team managers
 record consent overrides (published as consent events through intake, like any partner's) and read
-the access log. Pages are plain HTML from Jinja2 templates with one stylesheet and a few lines of
-script for the countdowns: no build step, nothing from another site.
+the access log. The duty team and team managers acknowledge duty-team alerts (``/duty-alerts``),
+and whoever an alert was e-mailed to can acknowledge it from the signed link in the message without
+signing in (:mod:`connectors.staff.acknowledge_links`); either is published as an
+:class:`~schemas.models.AlertAcknowledgement`, which stops the alert's escalation. At the office
+opening the MASH reads the handover (``/handover``): every duty-team alert of the out-of-hours
+period before it, whether it was acknowledged and what was decided. Pages are plain HTML from
+Jinja2 templates with one stylesheet and a few lines of script for the countdowns: no build step,
+nothing from another site.
 
 Safety, on the server for every request (:mod:`connectors.staff.security`): sign-in with argon2
 password hashes and a per-name and per-address limit on failures; a signed session cookie
 (HttpOnly, SameSite=Strict, Secure unless configured off for plain-HTTP demos) that expires after
 ``FRONTDOOR_STAFF_SESSION_IDLE_MINUTES`` idle; a CSRF token on every form; roles checked for every
 action (403 page, nothing published); every view of a child's record written to the access log.
+An acknowledge link's page needs no session and starts none: its signed token is its authority,
+and opening it records nothing (mail scanners open links), only its button does.
 
 A form that fails validation is shown again with each problem next to its field and everything
 typed kept; a decision the broker did not acknowledge is not marked as recorded (503, text kept).
@@ -40,10 +48,13 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from connectors.gateway import FailedAuthentications
 from connectors.staff import security
-from connectors.staff.store import ItemView, QueueStore, UserRecord
-from schemas.errors import FrontDoorError
+from connectors.staff.acknowledge_links import read_acknowledge_token
+from connectors.staff.store import DutyAlertView, ItemView, QueueStore, UserRecord
+from schemas.errors import AcknowledgeLinkError, FrontDoorError
 from schemas.models import (
+    AcknowledgedVia,
     Agency,
+    AlertAcknowledgement,
     Child,
     ClockKind,
     ConsentAction,
@@ -62,6 +73,7 @@ from schemas.models import (
     ThresholdDecision,
 )
 from schemas.wire import SENDER_HEADER
+from streams.decisions.calendar import OfficeCalendar
 from streams.decisions.ids import derived_id
 from streams.decisions.meeting import meeting_record_problems
 from streams.decisions.notifications import outcome_notification
@@ -115,6 +127,10 @@ AGENCY_TITLES = {
 }
 #: Action rows the meeting-record form offers for one child.
 ACTION_ROWS = 3
+ACKNOWLEDGED_VIA_TITLES = {
+    AcknowledgedVia.EMAIL_LINK: "link in the e-mail",
+    AcknowledgedVia.STAFF_APPLICATION: "staff application",
+}
 LAWFUL_BASIS_TITLES = {
     LawfulBasis.PUBLIC_TASK: "Public task (UK GDPR 6(1)(e))",
     LawfulBasis.LEGAL_OBLIGATION: "Legal obligation (UK GDPR 6(1)(c))",
@@ -145,6 +161,9 @@ class Staff:
     publisher: Callable[[], EventPublisher]
     minimum_rationale_words: int
     topic_prefix: str
+    #: The office hours the rules describe: the handover is of the out-of-hours period before
+    #: an opening.
+    calendar: OfficeCalendar
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     failures: FailedAuthentications = field(init=False)
 
@@ -160,6 +179,10 @@ class _SignInRequired(Exception):  # noqa: N818 - control flow inside this modul
 class _Refused(Exception):  # noqa: N818 - control flow inside this module
     def __init__(self, status: int, title: str, detail: str) -> None:
         self.status, self.title, self.detail = status, title, detail
+
+
+class _LinkRefused(_Refused):
+    """A refusal on an acknowledge link's page, shown without touching the session."""
 
 
 class DecisionForm(BaseModel):
@@ -216,6 +239,12 @@ class SignInForm(BaseModel):
     next: str = "/"
 
 
+class LinkAcknowledgeForm(BaseModel):
+    """The acknowledge link's button: the link's signed token, which authorises it."""
+
+    token: str = ""
+
+
 class PlainForm(BaseModel):
     """A form with nothing but its CSRF token (claim, release, sign out)."""
 
@@ -246,6 +275,7 @@ templates.env.globals.update(
     role_titles=ROLE_TITLES,
     lawful_basis_titles=LAWFUL_BASIS_TITLES,
     clock_titles=CLOCK_TITLES,
+    acknowledged_via_titles=ACKNOWLEDGED_VIA_TITLES,
     agency_titles=AGENCY_TITLES,
     action_rows=ACTION_ROWS,
 )
@@ -256,6 +286,8 @@ def create_app(staff: Staff, session_secret: str) -> FastAPI:
     """The staff application over ``staff``'s store and publisher."""
     app = FastAPI(title="Front door staff application", docs_url=None, redoc_url=None)
     app.state.staff = staff
+    # The delivery service signs acknowledge links with the same secret (acknowledge_secret).
+    app.state.acknowledge_secret = session_secret
     app.add_middleware(
         SessionMiddleware,
         secret_key=session_secret,
@@ -267,6 +299,7 @@ def create_app(staff: Staff, session_secret: str) -> FastAPI:
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.add_exception_handler(_SignInRequired, _sign_in_first)  # type: ignore[arg-type]
     app.add_exception_handler(_Refused, _refused)  # type: ignore[arg-type]
+    app.add_exception_handler(_LinkRefused, _link_refused)  # type: ignore[arg-type]
     app.include_router(router)
     return app
 
@@ -285,8 +318,25 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
         "may_work_tasks": bool(user and security.can_work_tasks(user.role)),
         "may_read_alerts": bool(user and security.can_read_timeliness_alerts(user.role)),
         "may_read_meeting": bool(user and security.can_read_meeting(user.role)),
+        "may_read_duty_alerts": bool(user and security.can_read_duty_alerts(user.role)),
+        "may_read_handover": bool(user and security.can_read_handover(user.role)),
     }
     return templates.TemplateResponse(request, name, base | context, status_code=status)
+
+
+def _link_page(
+    request: Request, name: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    """A page reached by an acknowledge link, not a session. It neither reads nor starts one:
+    a link followed from a mail client arrives without the strict session cookie, and a new
+    session would replace a signed-in person's. Not cached, and its address (with the token)
+    never sent on as a referrer."""
+    response = templates.TemplateResponse(
+        request, name, {"user": None, "csrf": ""} | context, status_code=status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 async def _sign_in_first(_: Request, exc: _SignInRequired) -> Response:
@@ -297,6 +347,11 @@ async def _refused(request: Request, exc: _Refused) -> Response:
     user = _session_user(_staff(request), request)
     context = {"user": user, "title": exc.title, "detail": exc.detail}
     return _page(request, "error.html", context, exc.status)
+
+
+async def _link_refused(request: Request, exc: _LinkRefused) -> Response:
+    context = {"title": exc.title, "detail": exc.detail}
+    return _link_page(request, "error.html", context, exc.status)
 
 
 def _current_user(request: Request) -> UserRecord:
@@ -657,6 +712,115 @@ def acknowledge_alert(
     return RedirectResponse("/alerts", status_code=303)
 
 
+@router.get("/duty-alerts", response_class=HTMLResponse)
+def duty_alerts_page(request: Request, user: CurrentUser, acknowledged: str = "") -> HTMLResponse:
+    """Duty-team alerts, newest first, each acknowledged (who, when, how) or not."""
+    if not security.can_read_duty_alerts(user.role):
+        raise _Refused(403, "Duty-team alerts are the duty team's", "Ask the duty manager.")
+    context = {
+        "user": user,
+        "alerts": _staff(request).store.duty_alerts(),
+        "may_acknowledge": security.can_acknowledge_duty_alerts(user.role),
+        "acknowledged": acknowledged,
+    }
+    return _page(request, "duty_alerts.html", context)
+
+
+@router.post("/duty-alerts/{alert_id}/staff-acknowledge")
+def acknowledge_duty_alert(
+    request: Request, alert_id: str, user: CurrentUser, form: Annotated[PlainForm, Form()]
+) -> Response:
+    """The duty-alerts page's Acknowledge button: published as the signed-in user."""
+    _checked(request, form.csrf_token)
+    if not security.can_acknowledge_duty_alerts(user.role):
+        raise _Refused(
+            403,
+            "Only the duty team or a team manager acknowledges a duty alert",
+            "Nothing was recorded.",
+        )
+    staff = _staff(request)
+    alert = staff.store.duty_alert(alert_id)
+    if alert is None:
+        raise _Refused(
+            404, "No such duty alert", "It may have been mistyped. Nothing was recorded."
+        )
+    if not _acknowledge(staff, alert, user.username, AcknowledgedVia.STAFF_APPLICATION):
+        raise _Refused(
+            503,
+            "The acknowledgement was not recorded",
+            "It could not be sent just now. Try again in a minute; if it keeps failing, phone "
+            "the duty manager.",
+        )
+    return RedirectResponse(f"/duty-alerts?acknowledged={quote(alert_id)}", status_code=303)
+
+
+@router.get("/duty-alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
+def acknowledge_link_page(request: Request, alert_id: str, token: str = "") -> HTMLResponse:
+    """Where an alert's acknowledge link leads: the alert (no child's name) and one button. No
+    sign-in, as the person may be on a phone at 2 a.m.; opening it acknowledges nothing."""
+    recipient = _link_recipient(request, alert_id, token)
+    context = {"alert": _linked_alert(request, alert_id), "token": token, "recipient": recipient}
+    return _link_page(request, "acknowledge.html", context)
+
+
+@router.post("/duty-alerts/{alert_id}/acknowledge", response_class=HTMLResponse)
+def acknowledge_by_link(
+    request: Request, alert_id: str, form: Annotated[LinkAcknowledgeForm, Form()]
+) -> HTMLResponse:
+    """The acknowledge link's button: published as the recipient the link was made for.
+
+    Unlike every other form this one carries no session CSRF token: what authorises it is the
+    signed token in the form, not a cookie that a request forged by another site would carry,
+    so such a request would need the token, and whoever has the token can post it anyway.
+    """
+    recipient = _link_recipient(request, alert_id, form.token)
+    staff = _staff(request)
+    alert = _linked_alert(request, alert_id)
+    if not _acknowledge(staff, alert, recipient, AcknowledgedVia.EMAIL_LINK):
+        raise _LinkRefused(
+            503,
+            "The acknowledgement was not recorded",
+            "It could not be sent just now. Press the button again in a minute; if it keeps "
+            "failing, phone the duty manager.",
+        )
+    context = {
+        "alert": staff.store.duty_alert(alert_id) or alert,
+        "recipient": recipient,
+        "recorded": True,
+    }
+    return _link_page(request, "acknowledge.html", context)
+
+
+@router.get("/handover", response_class=HTMLResponse)
+def handover_page(request: Request, user: CurrentUser, at: str = "") -> HTMLResponse:
+    """The out-of-hours handover: every duty-team alert raised between the closing before the
+    latest opening and that opening (or the opening at or before ``at``), whether it was
+    acknowledged, and what was decided on its work item."""
+    if not security.can_read_handover(user.role):
+        raise _Refused(403, "The handover is the MASH's", "Ask a MASH team manager.")
+    staff = _staff(request)
+    now = staff.clock()
+    closed_at, opened_at = staff.calendar.out_of_hours_before(
+        _handover_moment(at, staff.calendar) if at else now
+    )
+    entries = staff.store.handover(closed_at, opened_at)
+    for entry in entries:
+        staff.store.log_access(
+            user.username, entry.alert.child_key, "handover", entry.alert.work_item_id, now
+        )
+    # The next opening's handover exists once that opening has passed.
+    following = staff.calendar.next_opening(opened_at + timedelta(seconds=1))
+    context = {
+        "user": user,
+        "closed_at": closed_at,
+        "opened_at": opened_at,
+        "entries": entries,
+        "earlier": closed_at - timedelta(seconds=1),
+        "later": following if following <= now else None,
+    }
+    return _page(request, "handover.html", context)
+
+
 @router.get("/meeting", response_class=HTMLResponse)
 def meeting_page(request: Request, user: CurrentUser, agenda: str = "") -> HTMLResponse:
     """The daily domestic-abuse meeting: the latest agenda (or ``agenda``), each child with what
@@ -844,6 +1008,75 @@ def _send(staff: Staff, *events: Event, headers: Mapping[str, str] | None = None
         )
         return False
     return True
+
+
+def _acknowledge(staff: Staff, alert: DutyAlertView, by: str, via: AcknowledgedVia) -> bool:
+    """Publish that ``by`` has seen ``alert`` and is acting on it, and keep it in the store;
+    False when the broker did not take it. The event id is derived from the alert and ``by``,
+    so a second press by the same person, once stored, publishes nothing more."""
+    event_id = derived_id("alert-acknowledgement", alert.event_id, by)
+    if alert.acknowledged is not None and alert.acknowledged.event_id == event_id:
+        return True
+    acknowledgement = AlertAcknowledgement(
+        event_id=event_id,
+        alert_id=alert.event_id,
+        work_item_id=alert.work_item_id,
+        child_key=alert.child_key,
+        acknowledged_by=by,
+        via=via,
+        acknowledged_at=staff.clock(),
+    )
+    if not _send(staff, acknowledgement):
+        return False
+    staff.store.record_acknowledgement(acknowledgement)
+    log.info("duty alert %s acknowledged by %s (%s)", alert.event_id, by, via.value)
+    return True
+
+
+def _link_recipient(request: Request, alert_id: str, token: str) -> str:
+    """Who the acknowledge link was made for, or the refusal that says why it cannot be used."""
+    try:
+        return read_acknowledge_token(request.app.state.acknowledge_secret, token, alert_id)
+    except AcknowledgeLinkError as exc:
+        log.warning("acknowledge link refused for alert %s (%s)", alert_id, exc.message)
+        raise _LinkRefused(
+            403,
+            "This acknowledge link cannot be used",
+            f"{exc.message[:1].upper()}{exc.message[1:]}. Nothing was recorded. Sign in to the "
+            "staff application and acknowledge the alert under Duty alerts, or phone the duty "
+            "manager.",
+        ) from exc
+
+
+def _linked_alert(request: Request, alert_id: str) -> DutyAlertView:
+    alert = _staff(request).store.duty_alert(alert_id)
+    if alert is None:
+        raise _LinkRefused(
+            404,
+            "This alert has not reached the staff application yet",
+            "Nothing was recorded. Try the link again in a minute; if it still fails, phone "
+            "the duty manager.",
+        )
+    return alert
+
+
+def _handover_moment(at: str, calendar: OfficeCalendar) -> datetime:
+    """The moment ``?at=`` names: a date is the end of that day (its opening's handover); a
+    time without a zone is the office's local time."""
+    try:
+        moment = datetime.combine(date.fromisoformat(at), datetime.max.time())
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise _Refused(
+                400,
+                "That is not a date the handover understands",
+                "Give a date such as 2026-12-07, or a date and time such as 2026-12-07T09:00.",
+            ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(calendar.timezone))
+    return moment
 
 
 def _session_user(staff: Staff, request: Request) -> UserRecord | None:

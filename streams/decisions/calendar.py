@@ -8,7 +8,9 @@ so everything here is configurable; the defaults are an English local authority'
   e.g. Monday 28 December 2026 for Boxing Day falling on a Saturday) and any local closures;
 * the office is open 08:30-17:00, Europe/London wall-clock time;
 * the last 30 minutes of the day (16:30-17:00) accept urgent work only, so routine work received
-  then starts its clock at the next opening.
+  then starts its clock at the next opening;
+* from a working day's closing to the next opening the Emergency Duty Team covers, and hands
+  that out-of-hours period over at the opening (:meth:`OfficeCalendar.out_of_hours_before`).
 
 The calendar is pure and synchronous: no I/O beyond the bank holiday tables that the ``holidays``
 package ships, computed once per year and cached. Every datetime going in must be
@@ -135,10 +137,17 @@ class OfficeCalendar:
         return not (self.bank_holidays and day in england_bank_holidays(day.year))
 
     def _next_working_day(self, day: date) -> date:
-        day += timedelta(days=1)
+        return self._working_day_from(day, timedelta(days=1))
+
+    def _previous_working_day(self, day: date) -> date:
+        return self._working_day_from(day, timedelta(days=-1))
+
+    def _working_day_from(self, day: date, step: timedelta) -> date:
+        """The first working day after ``day`` going by ``step`` (a day forward or back)."""
+        day += step
         # Terminates: working_weekdays is non-empty and closures are finite and sparse.
         while not self.is_working_day(day):
-            day += timedelta(days=1)
+            day += step
         return day
 
     # -- moments ----------------------------------------------------------------------------
@@ -173,6 +182,29 @@ class OfficeCalendar:
             if today.astimezone(UTC) >= local.astimezone(UTC):
                 return today
         return self._at(self._next_working_day(day), self.opens)
+
+    def latest_opening(self, moment: datetime) -> datetime:
+        """The last opening time (``opens`` on a working day) at or before ``moment``."""
+        local = self._local(moment)
+        day = local.date()
+        if self.is_working_day(day):
+            today = self._at(day, self.opens)
+            if today.astimezone(UTC) <= local.astimezone(UTC):  # as instants: see next_opening
+                return today
+        return self._at(self._previous_working_day(day), self.opens)
+
+    def out_of_hours_before(self, moment: datetime) -> tuple[datetime, datetime]:
+        """The out-of-hours period that ended at the latest opening at or before ``moment``:
+        from the closing of the working day before that opening up to the opening, as
+        ``(closed_at, opened_at)``, the end excluded.
+
+        It is what the duty team covered and hands over at the opening: Friday 17:00 to Monday
+        08:30 for any moment from Monday's opening until Tuesday's; over a bank holiday weekend,
+        from the last working day's closing to the first working day's opening.
+        """
+        opened_at = self.latest_opening(moment)
+        closed_on = self._previous_working_day(opened_at.date())
+        return self._at(closed_on, self.closes), opened_at
 
     def clock_start(self, received: datetime, *, urgent: bool) -> datetime:
         """When the decision clock starts for work received at ``received``.

@@ -6,8 +6,9 @@ as identified (contacts, police notifications, consent events, on ``child-events
 information requests sent back about them, each routing with its rationale, the duty-team alerts,
 the school and health notifications after a domestic-abuse incident (each a disclosure: who was
 told what, when, under which rule), the daily domestic-abuse meeting's agendas and records and the
-actions done, the threshold decisions, the strategy discussions, the child protection conferences
-and the timeliness alerts.
+actions done, the threshold decisions, the strategy discussions, the child protection conferences,
+the timeliness alerts, the duty team's acknowledgements of its alerts, and each attempt to deliver
+a message about the child (``deliveries.status``: "school told at 07:42", or why not).
 :func:`chronology` picks out what concerns one child from records read off those topics and puts
 it in order, one :class:`ChronologyEntry` a step.
 
@@ -20,8 +21,9 @@ How each record is tied to the child:
 * a :class:`~schemas.models.DomesticAbuseAgenda` belongs to every child it lists;
 * a :class:`~schemas.models.WorkItem` (a routing), :class:`~schemas.models.DutyTeamAlert`,
   :class:`~schemas.models.ThresholdDecision`, :class:`~schemas.models.StrategyDiscussion`,
-  :class:`~schemas.models.ChildProtectionConference`, :class:`~schemas.models.TimelinessAlert`
-  and the school and health notifications by ``child_key``.
+  :class:`~schemas.models.ChildProtectionConference`, :class:`~schemas.models.TimelinessAlert`,
+  :class:`~schemas.models.AlertAcknowledgement`, :class:`~schemas.models.DeliveryStatus` and the
+  school and health notifications by ``child_key``.
 
 Outcomes are left out (the routing says where the event went) and so is anything else.
 
@@ -34,10 +36,10 @@ when asked for (``frontdoor chronology KEY --details``).
 
 **Order.** By time; on a tie, a partner event comes before the information request about it, then
 the routing, the duty-team alert, the notifications, the decision, the strategy discussion, the
-conference and last a timeliness alert (a cleared alert is raised when what it waited for
-arrives); records of one kind at one instant keep the order they were read in. Delivery is at
-least once, so a record read twice (the same kind and id; a partner event by its sender and id)
-appears once, at its earliest time.
+conference, a timeliness alert (a cleared alert is raised when what it waited for arrives), an
+acknowledgement and last a delivery; records of one kind at one instant keep the order they were
+read in. Delivery is at least once, so a record read twice (the same kind and id; a partner event
+by its sender and id) appears once, at its earliest time.
 
 Pure: no Kafka, no Faust; the command line reads the topics and prints the entries.
 """
@@ -52,11 +54,13 @@ from typing import Any
 from schemas.models import (
     ActionDone,
     Agency,
+    AlertAcknowledgement,
     ChildEvent,
     ChildProtectionConference,
     ConsentAction,
     ConsentEvent,
     Contact,
+    DeliveryStatus,
     DomesticAbuseAgenda,
     DutyTeamAlert,
     Event,
@@ -388,6 +392,29 @@ def _timeliness_alert(record: TimelinessAlert) -> ChronologyEntry:
     return ChronologyEntry(record.raised_at, "timeliness alert", record.event_id, summary)
 
 
+def _acknowledged(record: AlertAcknowledgement) -> ChronologyEntry:
+    summary = (
+        f"{record.alert_id} acknowledged by {record.acknowledged_by} "
+        f"({record.via.value.replace('_', ' ')})"
+    )
+    return ChronologyEntry(record.acknowledged_at, "alert acknowledged", record.event_id, summary)
+
+
+def _delivery(record: DeliveryStatus) -> ChronologyEntry:
+    """An attempt to deliver a message about the child: "school:100001 told at 07:42"."""
+    summary = (
+        f"{record.message_type} {record.message_id} to {record.recipient} by "
+        f"{record.channel.value} ({record.address}): {record.state.value}"
+    )
+    if record.error_code:
+        summary += f", {record.error_code}"
+    if record.next_attempt_at:
+        summary += f", next attempt {_local(record.next_attempt_at)}"
+    if record.attempt > 1:
+        summary += f", attempt {record.attempt}"
+    return ChronologyEntry(record.at, "delivery", record.event_id, summary)
+
+
 # The kinds of record a chronology holds, in the order they take when at one instant.
 _DESCRIBERS: tuple[tuple[type[Event], Callable[[Any], ChronologyEntry]], ...] = (
     (ChildEvent, _partner_event),
@@ -403,4 +430,6 @@ _DESCRIBERS: tuple[tuple[type[Event], Callable[[Any], ChronologyEntry]], ...] = 
     (StrategyDiscussion, _discussion),
     (ChildProtectionConference, _conference),
     (TimelinessAlert, _timeliness_alert),
+    (AlertAcknowledgement, _acknowledged),
+    (DeliveryStatus, _delivery),
 )

@@ -18,6 +18,11 @@ all, with no one told. A *clock* is one thing a child is owed, with its due time
   of its due date (midnight, the calendar's timezone; its subject is the action). Stopped by the
   action being recorded done (:func:`on_action_done`); one recorded done before its meeting record
   is read leaves the clock stopped, as a decision read before its work item does.
+* ``duty_alert_acknowledgement``: a duty-team alert acknowledged by the duty team, due
+  ``decisions.duty_alert_acknowledge_minutes`` elapsed minutes after the alert was raised (its
+  subject is the alert). Stopped by the first :class:`AlertAcknowledgement` of the alert. Its
+  overdue alert is the escalation: the delivery service re-sends the duty alert and tells the duty
+  manager; its cleared alert tells the duty manager the alert was seen after all.
 
 When a clock passes its due time unstopped, one ``overdue`` :class:`TimelinessAlert` goes to the
 team managers; when what it waited for arrives after that, one ``cleared`` alert follows. What came
@@ -72,10 +77,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from schemas.models import (
     ActionDone,
+    AlertAcknowledgement,
     AlertStatus,
     ChildProtectionConference,
     ClockKind,
     DiscussionStatus,
+    DutyTeamAlert,
     MeetingRecord,
     NextStep,
     StaffRole,
@@ -196,6 +203,7 @@ def _alert(clock: Clock, status: AlertStatus, now: datetime) -> TimelinessAlert:
         due_at=clock.due_at,
         raised_at=now,
         satisfied_by=clock.satisfied_by if status is AlertStatus.CLEARED else None,
+        subject_id=clock.subject_id,
     )
 
 
@@ -481,6 +489,43 @@ def on_action_done(state: ChildClocks, done: ActionDone, now: datetime) -> Clock
         work_item_id=done.work_item_id,
         by=done.event_id,
         at=done.done_at,
+        now=now,
+    )
+    return _then_due(step, now)
+
+
+def on_duty_alert(
+    state: ChildClocks, alert: DutyTeamAlert, rules: DecisionRules, now: datetime
+) -> ClockStep:
+    """A duty-team alert starts its acknowledgement clock, due
+    ``rules.duty_alert_acknowledge_minutes`` after it was raised. Then anything due at ``now`` is
+    raised (an alert read long after it was raised, unacknowledged, escalates at once)."""
+    _same_child(state, alert.child_key)
+    raised = utc_instant(alert.raised_at)
+    opened = _open(
+        state,
+        ClockKind.DUTY_ALERT_ACKNOWLEDGEMENT,
+        work_item_id=alert.work_item_id,
+        subject_id=alert.event_id,
+        started_at=raised,
+        due_at=raised + timedelta(minutes=rules.duty_alert_acknowledge_minutes),
+    )
+    return _then_due(ClockStep(clocks=opened), now)
+
+
+def on_alert_acknowledged(
+    state: ChildClocks, acknowledgement: AlertAcknowledgement, now: datetime
+) -> ClockStep:
+    """An acknowledgement stops its alert's clock (clearing an escalation); read before the alert,
+    it leaves the clock stopped. Then anything due at ``now`` is raised."""
+    _same_child(state, acknowledgement.child_key)
+    step = _stop(
+        state,
+        ClockKind.DUTY_ALERT_ACKNOWLEDGEMENT,
+        subject_id=acknowledgement.alert_id,
+        work_item_id=acknowledgement.work_item_id,
+        by=acknowledgement.event_id,
+        at=acknowledgement.acknowledged_at,
         now=now,
     )
     return _then_due(step, now)

@@ -274,6 +274,51 @@ class StaffSettings(BaseSettings):
     )
 
 
+class DeliverySettings(BaseSettings):
+    """The delivery service: the channel file, the mail server, and links back to the staff app.
+
+    Who gets what by which channel, and the retry limits, are in the channel file the authority
+    edits (``connectors/delivery/channels.py``); secrets (the SMTP password, each webhook's
+    signing secret, named in the file by environment variable) are never in it.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_DELIVERY_", **_COMMON)  # type: ignore[typeddict-item]
+
+    channels_file: Path | None = Field(
+        default=None,
+        description="The channel file (YAML). Unset: the shipped demo file, whose addresses are "
+        "synthetic (example.org) and which `make run`'s local mail catcher receives.",
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="none",
+        description="starttls (port 587) or tls (port 465) for a real mail server; none only for "
+        "a local catcher.",
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = Field(default="front-door@frontdoor.example.org", min_length=3)
+    staff_public_url: str = Field(
+        default="http://127.0.0.1:8090",
+        description="The staff application's address as recipients reach it: acknowledge links "
+        "and work-item links in messages.",
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    in_flight_limit: int = Field(
+        default=200,
+        ge=1,
+        description="Delivery attempts under way at once (e-mails being sent, webhooks posted).",
+    )
+    held_limit: int = Field(
+        default=10_000,
+        ge=1,
+        description="Messages read and not yet finished, those waiting to retry included: a "
+        "recipient that is down holds this many at most before reading stops.",
+    )
+
+
 def staff_database_url(settings: StaffSettings, worker_settings: WorkerSettings) -> str:
     """The staff store's URL in force: the configured one, else SQLite in the data directory."""
     if settings.database_url is not None:

@@ -1,8 +1,10 @@
 """``frontdoor up``: the whole local stack in one process tree, stopped cleanly by Ctrl-C/SIGTERM.
 
-Start order: embedded broker (when configured and nothing listens yet), topics, workers. Stop
-order is the reverse, and the broker goes last: Tansu is memory-only and clients connected across a
-broker restart never recover (broker notes). Children run in process groups of their own so a
+Start order: embedded broker (when configured and nothing listens yet), topics, workers, the local
+mail catcher and webhook receiver (with the embedded broker: a laptop), the delivery service, the
+gateway, the staff application, the generator. Stop order is the reverse, and the broker goes
+last: Tansu is memory-only and clients connected across a broker restart never recover (broker
+notes). Children run in process groups of their own so a
 terminal's Ctrl-C reaches only this supervisor, which then stops them in order; a child that dies
 on its own takes the whole stack down loudly rather than leaving it half-running.
 """
@@ -48,9 +50,12 @@ class Supervisor:
             self._start()
             print(  # noqa: T201 - the command's own output
                 f"front door up: broker {self.kafka.bootstrap_servers}, "
-                f"{self.worker.workers} worker(s), the partner gateway, the staff application "
-                "(its address and demo sign-ins are printed above), synthetic events at "
-                f"{self.worker.demo_events_per_second}/s. Or watch a queue with "
+                f"{self.worker.workers} worker(s), the partner gateway, the delivery service, the "
+                "staff application (its address and demo sign-ins are printed above), synthetic "
+                "events at "
+                f"{self.worker.demo_events_per_second}/s. E-mails and webhooks the delivery "
+                f"service sends are printed as they arrive (kept in {self.worker.data_dir}/outbox "
+                "when the local catcher runs). Or watch a queue with "
                 "`.venv/bin/frontdoor tail mash --follow`. Ctrl-C stops everything.",
                 flush=True,
             )
@@ -77,6 +82,11 @@ class Supervisor:
         print(format_reports(reports), flush=True)  # noqa: T201
         for index in range(self.worker.workers):
             self._spawn(f"worker-{index + 1}", [sys.executable, "-m", "connectors.cli", "worker"])
+        if self.kafka.embedded:
+            # A laptop: a mail catcher and the demo partner's webhook receiver stand in for the
+            # schools, the duty team and the police, so a newcomer sees what is delivered.
+            self._spawn("receivers", [sys.executable, "-m", "connectors.cli", "receivers"])
+        self._spawn("delivery", [sys.executable, "-m", "connectors.cli", "delivery"])
         self._spawn("gateway", [sys.executable, "-m", "connectors.cli", "gateway"])
         self._spawn(
             "staff", [sys.executable, "-m", "connectors.cli", "staff", *self._staff_arguments()]

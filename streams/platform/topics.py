@@ -22,12 +22,14 @@ from schemas.models import (
     AcceptedEvent,
     ActionDone,
     AgendaItem,
+    AlertAcknowledgement,
     ChildEvent,
     ChildProtectionConference,
     ClockTick,
     ConsentEvent,
     Contact,
     DeadLetter,
+    DeliveryStatus,
     DomesticAbuseAgenda,
     DutyTeamAlert,
     Event,
@@ -277,6 +279,19 @@ OUTCOME_NOTIFICATIONS = TopicSpec(
     description="To referrers: what was decided about the child they told the front door about "
     "(minimised); delivered by the delivery service.",
 )
+ALERT_ACKNOWLEDGEMENTS = TopicSpec(
+    "alerts.acknowledgements",
+    key="child_key",
+    value=AlertAcknowledgement,
+    description="A member of the duty team has seen a duty-team alert (stops its escalation).",
+)
+DELIVERY_STATUSES = TopicSpec(
+    "deliveries.status",
+    key="message_id",
+    value=DeliveryStatus,
+    description="Each delivery attempt of an outbound message and what it came to (the "
+    "chronology's 'school told at 07:42').",
+)
 CLOCK_TICKS = TopicSpec(
     "clocks.ticks",
     key="child_key",
@@ -313,6 +328,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     ACTIONS_DONE,
     TIMELINESS_ALERTS,
     OUTCOME_NOTIFICATIONS,
+    ALERT_ACKNOWLEDGEMENTS,
+    DELIVERY_STATUSES,
     CLOCK_TICKS,
 )
 
@@ -322,7 +339,7 @@ QUEUES: Mapping[Queue, TopicSpec] = MappingProxyType(
 )
 
 #: What the timeliness clocks wait for, all keyed by child key. Duty-team items are not on a
-#: working-day clock: they are due at once and have the duty alert's own escalation.
+#: working-day clock: they are due at once; their alerts have an acknowledgement clock instead.
 CLOCK_SOURCES: tuple[TopicSpec, ...] = (
     MASH_QUEUE,
     EARLY_HELP_QUEUE,
@@ -331,6 +348,8 @@ CLOCK_SOURCES: tuple[TopicSpec, ...] = (
     CONFERENCES,
     MEETING_RECORDS,
     ACTIONS_DONE,
+    DUTY_TEAM_ALERTS,
+    ALERT_ACKNOWLEDGEMENTS,
     CLOCK_TICKS,
 )
 

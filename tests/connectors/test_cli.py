@@ -127,6 +127,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str
         "FRONTDOOR_DEMO_EVENTS_PER_SECOND": "0",
         "FRONTDOOR_GATEWAY_PORT": str(free_port()),
         "FRONTDOOR_STAFF_PORT": str(free_port()),
+        "FRONTDOOR_DELIVERY_SMTP_PORT": str(free_port()),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "connectors.cli", "up"],
@@ -157,7 +158,9 @@ def test_up_brings_the_stack_up_in_one_command_and_ctrl_c_stops_all_of_it(
             break
     assert "front door up" in lines[-1], "".join(lines)[-3000:]
     children = _children_of(process.pid)
-    assert len(children) == 4  # the embedded broker, one worker, the gateway and the staff app
+    # The embedded broker, one worker, the local receivers, the delivery service, the gateway and
+    # the staff application.
+    assert len(children) == 6
     staff = f"http://127.0.0.1:{env['FRONTDOOR_STAFF_PORT']}"
     deadline = time.monotonic() + 60
     while not _answers(f"{staff}/health"):

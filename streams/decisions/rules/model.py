@@ -498,6 +498,9 @@ class DecisionRules(_Model):
     #: Working days from the strategy discussion that starts a section 47 enquiry to the initial
     #: child protection conference (Working Together: 15).
     conference_due_working_days: StrictInt = Field(default=15, ge=1, le=100)
+    #: Minutes for the duty team to acknowledge a duty-team alert before it is re-sent and
+    #: escalated to the duty manager: elapsed minutes, day or night.
+    duty_alert_acknowledge_minutes: StrictInt = Field(default=15, ge=1, le=1440)
 
 
 # No child is older than this: at 18 a person is an adult (Children Act 1989, s. 105), and the

@@ -2,8 +2,8 @@
 
 Synthetic work items (:mod:`tests.connectors.staff.synthetic`) are published to the queue topics
 of the test's own namespace on the real broker and fed into a real database by the real feeder;
-the application publishes decisions to the same broker. Three accounts, one per role a story
-needs, with the password :data:`PASSWORD`.
+the application publishes decisions and acknowledgements to the same broker. One account per
+role, with the password :data:`PASSWORD`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from connectors.staff.security import hash_password
 from connectors.staff.store import QueueStore
 from connectors.staff.web import Staff
 from schemas.models import (
+    AlertAcknowledgement,
     ConsentEvent,
     Event,
     OutcomeNotification,
@@ -34,8 +35,10 @@ from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
 from streams.platform.settings import KafkaSettings, StaffSettings
 from streams.platform.topics import (
+    ALERT_ACKNOWLEDGEMENTS,
     CONSENT_EVENTS,
     DECISIONS,
+    DELIVERY_STATUSES,
     DUTY_TEAM_ALERTS,
     MASH_TASKS,
     OUTCOME_NOTIFICATIONS,
@@ -49,10 +52,14 @@ PASSWORD = "correct horse battery staple"
 MASH_WORKER = "mw.okafor"
 TEAM_MANAGER = "tm.henderson"
 EARLY_HELP_WORKER = "eh.patel"
+DUTY_WORKER = "edt.nwosu"
+LEADER = "ld.ahmed"
 ACCOUNTS = (
     (MASH_WORKER, "Ada Okafor", StaffRole.MASH_WORKER),
     (TEAM_MANAGER, "Ruth Henderson", StaffRole.TEAM_MANAGER),
     (EARLY_HELP_WORKER, "Sam Patel", StaffRole.EARLY_HELP_WORKER),
+    (DUTY_WORKER, "Kemi Nwosu", StaffRole.DUTY_TEAM),
+    (LEADER, "Farah Ahmed", StaffRole.LEADER),
 )
 SESSION_SECRET = "synthetic-session-secret-for-tests-only"
 CODEC = default_codec()
@@ -84,6 +91,10 @@ class RunningStaff:
     def notifications(self) -> list[OutcomeNotification]:
         topic = OUTCOME_NOTIFICATIONS.name_under(self.prefix)
         return _read(self.kafka, topic, OutcomeNotification)
+
+    def acknowledgements(self) -> list[AlertAcknowledgement]:
+        topic = ALERT_ACKNOWLEDGEMENTS.name_under(self.prefix)
+        return _read(self.kafka, topic, AlertAcknowledgement)
 
     def discussions(self) -> list[StrategyDiscussion]:
         return _read(self.kafka, STRATEGY_DISCUSSIONS.name_under(self.prefix), StrategyDiscussion)
@@ -122,11 +133,13 @@ def start_staff(
             *QUEUES.values(),
             MASH_TASKS,
             DUTY_TEAM_ALERTS,
+            ALERT_ACKNOWLEDGEMENTS,
             DECISIONS,
             CONSENT_EVENTS,
             STRATEGY_DISCUSSIONS,
             TIMELINESS_ALERTS,
             OUTCOME_NOTIFICATIONS,
+            DELIVERY_STATUSES,
         ],
         prefix=prefix,
     )
@@ -141,12 +154,14 @@ def start_staff(
     hashed = hash_password(PASSWORD)
     for username, name, role in ACCOUNTS:
         store.create_user(username, name, role, hashed, now)
+    rules = load_rules()
     staff = Staff(
         settings=StaffSettings(secure_cookies=secure_cookies, sign_in_attempts_per_minute=5),
         store=store,
         publisher=lambda: publisher,
-        minimum_rationale_words=load_rules().decisions.minimum_rationale_words,
+        minimum_rationale_words=rules.decisions.minimum_rationale_words,
         topic_prefix=prefix,
+        calendar=rules.office_calendar(),
     )
     return RunningStaff(staff, store, kafka, prefix, items, published=len(items))
 

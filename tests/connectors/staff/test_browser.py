@@ -1,5 +1,6 @@
 """Staff in a real browser: a MASH worker decides an item; a team manager records a discussion
-and runs the daily domestic-abuse meeting.
+and runs the daily domestic-abuse meeting; the duty team acknowledges an alert from the link in
+its e-mail, on a phone, and the MASH reads the out-of-hours handover.
 
 Chromium (the system's, ``/usr/bin/chromium``; Playwright's own download does not work here)
 drives the application served by uvicorn over HTTP, with the session cookie Secure as in
@@ -17,10 +18,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from connectors.staff.acknowledge_links import acknowledge_url
 from connectors.staff.web import create_app
-from schemas.models import Queue
+from schemas.models import NextStep, Queue, StaffRole, ThresholdDecision
 from streams.platform.settings import KafkaSettings
 from tests.connectors.staff.running import (
+    DUTY_WORKER,
     MASH_WORKER,
     PASSWORD,
     SESSION_SECRET,
@@ -29,8 +32,17 @@ from tests.connectors.staff.running import (
     start_staff,
 )
 from tests.connectors.staff.synthetic import work_items
-from tests.connectors.staff.test_web import IMPACT, an_agenda
+from tests.connectors.staff.test_web import (
+    ACKNOWLEDGE,
+    IMPACT,
+    ON_CALL,
+    SATURDAY_NIGHT,
+    SUNDAY_NIGHT,
+    an_agenda,
+    duty_alerts,
+)
 from tests.helpers import serving
+from tests.streams.decisions.test_meeting import london
 
 pytestmark = pytest.mark.integration
 
@@ -197,3 +209,64 @@ def test_a_team_manager_runs_the_daily_meeting_recording_the_impact_and_an_actio
             "Learning mentor to check in with Oscar every morning"
         )
         screenshot(page, "08-daily-meeting-recorded")
+
+
+def test_the_duty_team_acknowledges_from_the_emails_link_and_the_mash_reads_the_handover(
+    browser: Browser, page: Page, running: RunningStaff
+) -> None:
+    [(decided, acknowledged), (_, unacknowledged)] = duty_alerts(
+        running, SATURDAY_NIGHT, SUNDAY_NIGHT
+    )
+    running.publish_and_store(
+        ThresholdDecision(
+            event_id="dec-edt-synthetic-1",
+            work_item_id=decided.event_id,
+            child_key=decided.child_key,
+            source_event_id=decided.source_event_id,
+            queue=decided.queue,
+            level=4,
+            next_step=NextStep.STRATEGY_DISCUSSION,
+            rationale=A_RATIONALE,
+            decided_by=DUTY_WORKER,
+            decided_by_role=StaffRole.DUTY_TEAM,
+            decided_at=london(21, 3, 5, month=11),
+        )
+    )
+    with serving(create_app(running.staff, SESSION_SECRET)) as url:
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, locale="en-GB", is_mobile=True
+        )
+        try:
+            on_phone = phone.new_page()
+            on_phone.goto(acknowledge_url(url, SESSION_SECRET, acknowledged.event_id, ON_CALL))
+            expect(on_phone.get_by_role("heading", name="Duty-team alert")).to_be_visible()
+            expect(on_phone.get_by_text("Not yet")).to_be_visible()
+            screenshot(on_phone, "09-duty-alert-acknowledge-link")
+
+            on_phone.get_by_role("button", name=ACKNOWLEDGE).click()
+            expect(on_phone.get_by_role("status")).to_contain_text("Acknowledged: thank you")
+            expect(on_phone.get_by_text(f"by {ON_CALL}")).to_be_visible()
+            screenshot(on_phone, "10-duty-alert-acknowledged")
+        finally:
+            phone.close()
+
+        page.goto(f"{url}/handover")
+        page.get_by_label("Username").fill(MASH_WORKER)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Out-of-hours handover")).to_be_visible()
+        page.get_by_label("Handover for the opening on").fill("2026-11-23")
+        page.get_by_role("button", name="Show").click()
+
+        rows = page.locator("table.queue tbody tr")
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_contain_text(acknowledged.child_key)
+        expect(rows.first).to_contain_text(f"by {ON_CALL}")
+        expect(rows.first).to_contain_text("Strategy discussion / section 47 (level 4)")
+        expect(rows.nth(1)).to_contain_text(unacknowledged.child_key)
+        expect(rows.nth(1)).to_contain_text("NOT ACKNOWLEDGED")
+        expect(rows.nth(1)).to_contain_text("No decision recorded yet")
+        screenshot(page, "11-out-of-hours-handover")
+
+    [acknowledgement] = running.acknowledgements()
+    assert acknowledgement.acknowledged_by == ON_CALL

@@ -28,12 +28,17 @@ from connectors.staff.db import engine_for, migrate
 from connectors.staff.store import QueueStore
 from schemas.errors import StoreError
 from schemas.models import (
+    AcknowledgedVia,
     Agency,
+    AlertAcknowledgement,
     AlertStatus,
     ClockKind,
+    DeliveryStatus,
     DiscussionStatus,
     Event,
+    InformationRequest,
     NextStep,
+    OutcomeNotification,
     Queue,
     StaffRole,
     StrategyDiscussion,
@@ -42,10 +47,12 @@ from schemas.models import (
     WorkItem,
 )
 from schemas.wire import InboundMessage
+from streams.decisions.routing import duty_team_alert
 from streams.platform.admin import committed_offsets, ensure_topics
 from streams.platform.publisher import Publisher
 from streams.platform.settings import KafkaSettings
 from streams.platform.topics import (
+    ALERT_ACKNOWLEDGEMENTS,
     DECISIONS,
     DUTY_TEAM_ALERTS,
     MASH_TASKS,
@@ -68,6 +75,7 @@ def topics(kafka: KafkaSettings, topic_prefix: str) -> str:
         *QUEUES.values(),
         MASH_TASKS,
         DUTY_TEAM_ALERTS,
+        ALERT_ACKNOWLEDGEMENTS,
         DECISIONS,
         STRATEGY_DISCUSSIONS,
         TIMELINESS_ALERTS,
@@ -224,6 +232,42 @@ def test_published_discussions_and_timeliness_alerts_reach_the_store(
     assert feeder.skipped == 0
 
 
+def test_an_acknowledgement_published_before_its_alert_reaches_the_store_with_it(
+    kafka: KafkaSettings, topics: str, engine: Engine, publisher: Publisher
+) -> None:
+    mash = work_items(6, queue=Queue.MASH)[0]
+    item = mash.model_copy(update={"event_id": f"{mash.event_id}-edt", "queue": Queue.DUTY_TEAM})
+    alert = duty_team_alert(item, NOW)
+    acknowledgement = AlertAcknowledgement(
+        event_id=f"ack-{alert.event_id}",
+        alert_id=alert.event_id,
+        work_item_id=item.event_id,
+        child_key=item.child_key,
+        acknowledged_by="edt:on-call",
+        via=AcknowledgedVia.EMAIL_LINK,
+        acknowledged_at=NOW,
+    )
+    for event in (acknowledgement, item, alert):
+        publish(publisher, topics, event)
+    store = QueueStore(engine)
+
+    def acknowledged() -> bool:
+        shown = store.duty_alert(alert.event_id)
+        return shown is not None and shown.acknowledged is not None
+
+    with feeder_for(kafka, store, topics) as feeder:
+        feed_until(feeder, acknowledged)
+
+    shown = store.duty_alert(alert.event_id)
+    assert shown is not None
+    assert shown.acknowledged is not None
+    assert (shown.acknowledged.event_id, shown.acknowledged.by) == (
+        acknowledgement.event_id,
+        "edt:on-call",
+    )
+    assert feeder.skipped == 0
+
+
 class FailingOnce(QueueStore):
     """A store whose first batch fails, as a database that is briefly down would."""
 
@@ -337,13 +381,21 @@ def test_the_feeder_reads_every_staff_topic_under_the_prefix() -> None:
             "p.queue.duty-team",
             "p.queue.mash-tasks",
             "p.alerts.duty-team",
+            "p.alerts.acknowledgements",
             "p.decisions",
             "p.strategy-discussions",
             "p.alerts.timeliness",
             "p.meetings.domestic-abuse.agendas",
             "p.meetings.domestic-abuse.records",
+            "p.information-requests",
+            "p.notifications.outcomes",
+            "p.deliveries.status",
         ]
     )
     assert store_topics("p.")["p.decisions"] is ThresholdDecision
     assert store_topics("p.")["p.strategy-discussions"] is StrategyDiscussion
     assert store_topics("p.")["p.alerts.timeliness"] is TimelinessAlert
+    assert store_topics("p.")["p.information-requests"] is InformationRequest
+    assert store_topics("p.")["p.notifications.outcomes"] is OutcomeNotification
+    assert store_topics("p.")["p.deliveries.status"] is DeliveryStatus
+    assert store_topics("p.")["p.alerts.acknowledgements"] is AlertAcknowledgement

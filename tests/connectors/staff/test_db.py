@@ -10,12 +10,13 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, insert, inspect, select
 from sqlalchemy.exc import StatementError
 
 from connectors.staff.db import (
     AccessLogRow,
     Base,
+    DutyAlertRow,
     alembic_config,
     engine_for,
     migrate,
@@ -27,7 +28,7 @@ from schemas.errors import ConfigurationError, StoreError
 FIRST = {"work_items", "mash_tasks", "duty_alerts", "decisions", "users", "access_log"}
 SECOND = {"strategy_discussions", "timeliness_alerts"}
 TABLES = FIRST | SECOND
-HEAD = "0003"
+HEAD = "0006"
 
 
 def test_the_migrations_build_the_schema_the_models_declare(engine: Engine) -> None:
@@ -63,6 +64,46 @@ def test_the_migrations_go_down_and_up_again(engine: Engine) -> None:
         assert MigrationContext.configure(connection).get_current_revision() == HEAD
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_the_acknowledgements_migration_keeps_the_duty_alerts_and_goes_back(
+    engine: Engine,
+) -> None:
+    _migrate_to(engine, "0004", down=True)
+    assert "alert_acknowledgements" not in inspect(engine).get_table_names()
+    raised = datetime(2026, 12, 5, 2, 10, tzinfo=UTC)
+    # The model's columns are a subset of the table's at 0004, and its types store times alike.
+    with sessions(engine).begin() as session:
+        session.execute(
+            insert(DutyAlertRow).values(
+                event_id="alert-1",
+                work_item_id="wi-1",
+                child_key="ck-1",
+                priority="red",
+                reason="Child at immediate risk outside office hours",
+                received_at=raised,
+                raised_at=raised,
+                document={},
+            )
+        )
+
+    _migrate_to(engine, "head", down=False)
+
+    with sessions(engine)() as session:
+        kept = session.get(DutyAlertRow, "alert-1")
+        assert kept is not None
+        assert kept.raised_at == raised
+    assert "alert_acknowledgements" in inspect(engine).get_table_names()
+
+
+def test_the_deliveries_migration_adds_its_table_and_goes_back(engine: Engine) -> None:
+    assert "ix_deliveries_child_key" in {
+        index["name"] for index in inspect(engine).get_indexes("deliveries")
+    }
+    _migrate_to(engine, "0005", down=True)
+    assert "deliveries" not in inspect(engine).get_table_names()
+    _migrate_to(engine, "head", down=False)
+    assert "deliveries" in inspect(engine).get_table_names()
 
 
 def test_times_come_back_aware_in_utc(engine: Engine) -> None:

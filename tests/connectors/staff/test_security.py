@@ -49,6 +49,15 @@ def test_a_leader_reads_timeliness_alerts_and_only_a_team_manager_acknowledges_t
     assert acknowledgers == [StaffRole.TEAM_MANAGER]
 
 
+def test_the_duty_team_acknowledges_duty_alerts_and_the_mash_reads_the_handover() -> None:
+    readers = [r for r in StaffRole if security.can_read_duty_alerts(r)]
+    acknowledgers = [r for r in StaffRole if security.can_acknowledge_duty_alerts(r)]
+    handover = [r for r in StaffRole if security.can_read_handover(r)]
+    assert readers == [StaffRole.TEAM_MANAGER, StaffRole.DUTY_TEAM, StaffRole.LEADER]
+    assert acknowledgers == [StaffRole.TEAM_MANAGER, StaffRole.DUTY_TEAM]
+    assert handover == [StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER, StaffRole.LEADER]
+
+
 def test_every_role_lands_on_a_queue_it_can_read() -> None:
     for role, queue in security.HOME_QUEUE.items():
         assert security.can_read(role, queue)

@@ -15,22 +15,31 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text, update
 
-from connectors.staff.db import DutyAlertRow, MashTaskRow, TimelinessAlertRow, sessions
+from connectors.staff.db import MashTaskRow, TimelinessAlertRow, sessions
 from connectors.staff.store import (
+    Acknowledged,
     AlertRow,
     ClaimResult,
     DiscussionRow,
     EntryKind,
+    PartnerMessageKind,
     QueueStore,
 )
 from schemas.errors import StoreError
 from schemas.models import (
+    AcknowledgedVia,
     Agency,
+    AlertAcknowledgement,
     AlertStatus,
     ClockKind,
+    DeliveryChannel,
+    DeliveryState,
+    DeliveryStatus,
     DiscussionStatus,
     DutyTeamAlert,
     Event,
+    EventType,
+    InformationRequest,
     MashTask,
     MeetingRecord,
     NextStep,
@@ -38,6 +47,8 @@ from schemas.models import (
     OutcomeKind,
     Priority,
     Queue,
+    RequestedItem,
+    RequestReason,
     StaffRole,
     StrategyDiscussion,
     TaskKind,
@@ -46,11 +57,15 @@ from schemas.models import (
     WorkItem,
 )
 from schemas.wire import InboundMessage
+from streams.decisions.clocks import alert_id
+from streams.decisions.ids import derived_id
 from tests.connectors.staff.synthetic import work_items
 from tests.connectors.staff.test_web import IMPACT, an_agenda
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+DELIVERY_KINDS = {EntryKind.TOLD, EntryKind.NOT_TOLD, EntryKind.AVAILABLE}
 
 
 @cache
@@ -138,6 +153,24 @@ def alert(
     )
 
 
+def acknowledgement(
+    acknowledged: DutyTeamAlert,
+    *,
+    by: str = "edt.worker",
+    at: datetime = NOW + 10 * MINUTE,
+    via: AcknowledgedVia = AcknowledgedVia.STAFF_APPLICATION,
+) -> AlertAcknowledgement:
+    return AlertAcknowledgement(
+        event_id=f"ack-{acknowledged.event_id}-{by}",
+        alert_id=acknowledged.event_id,
+        work_item_id=acknowledged.work_item_id,
+        child_key=acknowledged.child_key,
+        acknowledged_by=by,
+        via=via,
+        acknowledged_at=at,
+    )
+
+
 def discussion(
     work_item: WorkItem,
     event_id: str = "sd-00001",
@@ -198,6 +231,36 @@ def cleared(work_item: WorkItem, clock_id: str = "clock-00001", **kwargs: Any) -
     return overdue(work_item, clock_id, status=AlertStatus.CLEARED, **kwargs)
 
 
+def delivery(
+    message_id: str = "sn-00001",
+    *,
+    state: DeliveryState = DeliveryState.DELIVERED,
+    attempt: int = 1,
+    at: datetime = NOW,
+    message_type: str = "SchoolNotification",
+    recipient: str = "school:990002",
+    channel: DeliveryChannel = DeliveryChannel.EMAIL,
+    address: str = "dsl@oakfield.example.org",
+    child_key: str | None = "child-1",
+    error_code: str | None = None,
+) -> DeliveryStatus:
+    """One attempt to deliver a message, as the delivery service records it."""
+    return DeliveryStatus(
+        event_id=derived_id("delivery", message_id, recipient, channel.value, attempt),
+        message_id=message_id,
+        message_type=message_type,
+        child_key=child_key,
+        recipient=recipient,
+        channel=channel,
+        address=address,
+        attempt=attempt,
+        state=state,
+        error_code=error_code,
+        at=at,
+        next_attempt_at=at + MINUTE if state is DeliveryState.RETRYING else None,
+    )
+
+
 def delivered(*events: Event, offset: int = 0) -> list[tuple[InboundMessage, Event]]:
     """Events as the consumer hands them over, at made-up positions."""
     return [
@@ -240,9 +303,9 @@ def test_redelivery_never_clears_what_people_did(store: QueueStore, engine: Engi
     work_item = item()
     store.apply(delivered(work_item, task(), alert(work_item), decision(work_item)))
     assert store.claim("wi-00001", "mash.worker", NOW).claimed
+    store.record_acknowledgement(acknowledgement(alert(work_item), by="edt"))
     with sessions(engine).begin() as session:
         session.execute(update(MashTaskRow).values(done_at=NOW, done_by="mash.worker"))
-        session.execute(update(DutyAlertRow).values(acknowledged_at=NOW, acknowledged_by="edt"))
 
     store.apply(delivered(work_item, task(), alert(work_item), decision(work_item), offset=50))
 
@@ -253,8 +316,10 @@ def test_redelivery_never_clears_what_people_did(store: QueueStore, engine: Engi
     assert len(view.decisions) == 1
     assert store.tasks(open_only=True) == []
     assert [t.done_by for t in store.tasks(open_only=False)] == ["mash.worker"]
-    with sessions(engine)() as session:
-        assert session.get(DutyAlertRow, "alert-00001").acknowledged_by == "edt"  # type: ignore[union-attr]
+    shown = store.duty_alert("alert-00001")
+    assert shown is not None
+    assert shown.acknowledged is not None
+    assert shown.acknowledged.by == "edt"
 
 
 def test_the_queue_is_most_urgent_first(store: QueueStore) -> None:
@@ -451,6 +516,114 @@ def test_a_childs_chronology_is_oldest_first_and_only_theirs(store: QueueStore) 
     assert entries[0].at == NOW
     assert "level 3" in entries[3].summary
     assert store.chronology("child-unknown") == []
+
+
+def test_the_first_acknowledgement_of_an_alert_is_kept_whatever_order_they_are_read_in(
+    store: QueueStore,
+) -> None:
+    work_item = item(queue=Queue.DUTY_TEAM)
+    raised = alert(work_item)
+    first = acknowledgement(raised, by="edt.worker", at=NOW + 5 * MINUTE)
+    second = acknowledgement(
+        raised, by="edt:manager", at=NOW + 20 * MINUTE, via=AcknowledgedVia.EMAIL_LINK
+    )
+    kept = Acknowledged(
+        event_id=first.event_id, by="edt.worker", at=NOW + 5 * MINUTE, via=first.via
+    )
+
+    store.apply(delivered(raised, second))
+    store.apply(delivered(first))
+    store.apply(delivered(second, offset=10))  # a redelivery of the later one
+    shown = store.duty_alert(raised.event_id)
+    assert shown is not None
+    assert shown.acknowledged == kept
+
+    store.clear_topic_rows()  # acknowledgements come from a topic: a rebuild reads them again
+    store.apply(delivered(raised))
+    assert [a.acknowledged for a in store.duty_alerts()] == [None]
+    store.apply(delivered(second, first))  # both in one batch, the later one first
+    assert [a.acknowledged for a in store.duty_alerts()] == [kept]
+
+
+def test_an_acknowledgement_read_before_its_alert_is_shown_once_the_alert_arrives(
+    store: QueueStore,
+) -> None:
+    raised = alert(item(queue=Queue.DUTY_TEAM))
+    link = acknowledgement(raised, by="edt:on-call", via=AcknowledgedVia.EMAIL_LINK)
+
+    store.apply(delivered(link))
+    assert store.duty_alerts() == []
+    assert store.duty_alert(raised.event_id) is None
+    assert store.chronology(raised.child_key) == []
+
+    store.apply(delivered(raised))
+    shown = store.duty_alert(raised.event_id)
+    assert shown is not None
+    assert shown.acknowledged == Acknowledged(
+        event_id=link.event_id, by="edt:on-call", at=link.acknowledged_at, via=link.via
+    )
+    [alert_entry, acknowledged_entry] = store.chronology(raised.child_key)
+    assert (alert_entry.kind, acknowledged_entry.kind) == (
+        EntryKind.DUTY_ALERT,
+        EntryKind.ALERT_ACKNOWLEDGEMENT,
+    )
+    assert acknowledged_entry.queue is Queue.DUTY_TEAM
+    assert acknowledged_entry.work_item_id == raised.work_item_id
+    assert acknowledged_entry.summary == (
+        "Duty team alert acknowledged by edt:on-call (email link)"
+    )
+
+
+def test_duty_alerts_are_newest_first_each_with_its_acknowledgement(store: QueueStore) -> None:
+    work_item = item(queue=Queue.DUTY_TEAM)
+    older = alert(work_item, "alert-00001", raised=NOW)
+    newer = alert(work_item, "alert-00002", raised=NOW + HOUR)
+    store.apply(delivered(older, newer, acknowledgement(older)))
+
+    alerts = store.duty_alerts()
+
+    assert [(a.event_id, a.acknowledged is not None) for a in alerts] == [
+        ("alert-00002", False),
+        ("alert-00001", True),
+    ]
+    assert alerts[0].priority is Priority.RED
+    assert alerts[0].raised_at == NOW + HOUR
+    assert [a.event_id for a in store.duty_alerts(limit=1)] == ["alert-00002"]
+
+
+def test_the_handover_lists_the_periods_alerts_with_acknowledgement_and_current_decision(
+    store: QueueStore,
+) -> None:
+    closed_at, opened_at = NOW - 15 * HOUR, NOW + 30 * MINUTE  # 17:00 to 08:30 the next day
+    decided = item("wi-00001", queue=Queue.DUTY_TEAM)
+    undecided = item("wi-00002", queue=Queue.DUTY_TEAM, child_key="child-2")
+    before = alert(decided, "alert-00000", raised=closed_at - MINUTE)
+    night = alert(decided, "alert-00001", raised=closed_at + 9 * HOUR)
+    early = alert(undecided, "alert-00002", raised=closed_at)
+    after = alert(undecided, "alert-00003", raised=opened_at)
+    revised = decision(decided, "dec-00002", at=NOW - 4 * HOUR, revises="dec-00001", by="edt")
+    store.apply(
+        delivered(
+            decided,
+            undecided,
+            before,
+            night,
+            early,
+            after,
+            acknowledgement(night, at=night.raised_at + 7 * MINUTE),
+            decision(decided, "dec-00001", at=NOW - 5 * HOUR, by="edt"),
+            revised,
+        )
+    )
+
+    entries = store.handover(closed_at, opened_at)
+
+    assert [e.alert.event_id for e in entries] == ["alert-00002", "alert-00001"]
+    assert entries[0].alert.acknowledged is None
+    assert entries[0].decision is None
+    assert entries[1].alert.acknowledged is not None
+    assert entries[1].alert.acknowledged.at == night.raised_at + 7 * MINUTE
+    assert entries[1].decision == revised
 
 
 def test_tasks_are_oldest_first_and_done_ones_drop_out(store: QueueStore, engine: Engine) -> None:
@@ -768,3 +941,147 @@ def test_agendas_and_meeting_records_are_kept_once_and_the_latest_agenda_comes_f
     assert [agenda_id for agenda_id, _ in store.agendas()] == [tuesday.event_id, monday.event_id]
     assert store.meeting_records(monday.meeting_at) == {oscar.child_key: [record]}
     assert store.agenda("agenda-unknown") is None
+
+
+def information_request(event_id: str, sender: str) -> InformationRequest:
+    return InformationRequest(
+        event_id=event_id,
+        about_event_id=f"about-{event_id}",
+        about_event_type=EventType.CONTACT,
+        addressed_to_agency=Agency.EDUCATION,
+        addressed_to_sender=sender,
+        reason=RequestReason.DATA_QUALITY,
+        items=[RequestedItem(field="children.0.nhs_number", code="DQ-NHS-NUMBER", message="bad")],
+        created_at=NOW,
+    )
+
+
+def test_partner_messages_keep_their_first_number_through_redelivery_and_a_rebuild(
+    store: QueueStore,
+) -> None:
+    first, other, second = (
+        information_request("ir-00001", "school.990001"),
+        information_request("ir-00002", "police.synthetic"),
+        information_request("ir-00003", "school.990001"),
+    )
+    store.apply(delivered(first, other))
+    kind = PartnerMessageKind.INFORMATION_REQUEST
+    (stored,) = store.partner_messages("school.990001", kind, after=0, limit=10)
+
+    store.apply(delivered(first, second, first, offset=5))
+    store.clear_topic_rows()  # a rebuild keeps them: the numbers are partners' cursors
+    store.apply(delivered(first, other, second, offset=9))
+
+    school = store.partner_messages("school.990001", kind, after=0, limit=10)
+    assert [m.event_id for m in school] == ["ir-00001", "ir-00003"]
+    assert school[0].seq == stored.seq
+    assert school[0].payload == first.model_dump(mode="json")
+    later = store.partner_messages("school.990001", kind, after=stored.seq, limit=10)
+    assert [m.event_id for m in later] == ["ir-00003"]
+    outcomes = PartnerMessageKind.OUTCOME_NOTIFICATION
+    assert store.partner_messages("school.990001", outcomes, after=0, limit=10) == []
+
+
+def test_delivery_statuses_are_stored_once_whatever_they_are_about_and_rebuilt_from_the_topic(
+    store: QueueStore, engine: Engine
+) -> None:
+    def stored() -> int:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM deliveries")).scalar_one())
+
+    told = delivery(at=datetime(2026, 7, 1, 6, 42, tzinfo=UTC))  # 07:42 in London (BST)
+    no_child = delivery(
+        "ir-00001",
+        message_type="InformationRequest",
+        recipient="partner:police.synthetic",
+        channel=DeliveryChannel.WEBHOOK,
+        address="police.example.org",
+        child_key=None,
+    )
+    store.apply(delivered(told, told, no_child))
+    store.apply(delivered(told, offset=5))  # redelivered
+    assert stored() == 2
+    [entry] = store.chronology("child-1")
+    assert (entry.event_id, entry.kind) == (told.event_id, EntryKind.TOLD)
+    assert entry.summary.endswith("delivered 07:42")
+
+    store.clear_topic_rows()  # a rebuild reads them again
+    assert stored() == 0
+    assert store.chronology("child-1") == []
+
+
+def test_the_chronology_says_who_was_told_who_was_not_and_what_waits_to_be_fetched(
+    store: QueueStore,
+) -> None:
+    work_item = item(queue=Queue.DUTY_TEAM)
+    raised = alert(work_item, raised=NOW)
+    clock = overdue(work_item, due=NOW + 3 * HOUR, raised=NOW + 4 * HOUR)
+    school_told = datetime(2026, 11, 25, 7, 42, tzinfo=UTC)
+    statuses = [
+        delivery(
+            raised.event_id,
+            message_type="DutyTeamAlert",
+            recipient="duty_team",
+            address="duty-team@synthetic-county.example.org",
+            at=NOW + MINUTE,
+        ),
+        # The id the clocks give the overdue alert of this clock.
+        delivery(
+            alert_id(clock.clock_id, AlertStatus.OVERDUE),
+            message_type="TimelinessAlert",
+            recipient="team_managers",
+            address="mash-managers@synthetic-county.example.org",
+            at=NOW + 4 * HOUR + MINUTE,
+        ),
+        delivery(
+            state=DeliveryState.RETRYING, at=school_told - 5 * MINUTE, error_code="FD-DELIVERY-SMTP"
+        ),
+        delivery(attempt=2, at=school_told),
+        delivery(
+            "hn-00001",
+            message_type="HealthNotification",
+            recipient="health_visiting",
+            channel=DeliveryChannel.WEBHOOK,
+            address="hooks.health.example.org",
+            state=DeliveryState.FAILED,
+            attempt=3,
+            at=school_told + HOUR,
+            error_code="FD-DELIVERY-WEBHOOK",
+        ),
+        delivery(
+            "ir-00001",
+            message_type="InformationRequest",
+            recipient="partner:police.synthetic",
+            channel=DeliveryChannel.FETCH,
+            address="gateway",
+            state=DeliveryState.AVAILABLE,
+            at=school_told + 2 * HOUR,
+        ),
+        # Its alert is not stored: who may read it is not known yet.
+        delivery("alert-unstored", message_type="DutyTeamAlert", recipient="duty_team"),
+        # Another child's.
+        delivery("sn-00002", child_key="child-2", at=school_told),
+    ]
+    store.apply(delivered(work_item, raised, clock, *statuses))
+
+    entries = [e for e in store.chronology("child-1") if e.kind in DELIVERY_KINDS]
+
+    assert [(e.at, e.kind, e.work_item_id, e.queue) for e in entries] == [
+        (NOW + MINUTE, EntryKind.TOLD, "wi-00001", Queue.DUTY_TEAM),
+        (NOW + 4 * HOUR + MINUTE, EntryKind.TOLD, "wi-00001", Queue.DUTY_TEAM),
+        (school_told, EntryKind.TOLD, None, Queue.MASH),
+        (school_told + HOUR, EntryKind.NOT_TOLD, None, Queue.MASH),
+        (school_told + 2 * HOUR, EntryKind.AVAILABLE, None, Queue.MASH),
+    ]
+    assert [e.summary for e in entries] == [
+        "DutyTeamAlert to duty_team by email (duty-team@synthetic-county.example.org), "
+        "delivered 09:01",
+        "TimelinessAlert to team_managers by email (mash-managers@synthetic-county.example.org), "
+        "delivered 13:01",
+        "SchoolNotification to school:990002 by email (dsl@oakfield.example.org), "
+        "delivered 07:42 after 2 attempts",
+        "HealthNotification to health_visiting by webhook (hooks.health.example.org), "
+        "failed 08:42 after 3 attempts: FD-DELIVERY-WEBHOOK; a MASH task asks for them to be told "
+        "another way",
+        "InformationRequest to partner:police.synthetic by fetch (gateway), available 09:42",
+    ]

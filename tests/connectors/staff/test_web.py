@@ -15,19 +15,28 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from connectors.staff.acknowledge_links import acknowledge_url
 from connectors.staff.web import create_app
 from schemas.models import (
+    AcknowledgedVia,
     Agency,
     AlertStatus,
     ClockKind,
+    DeliveryChannel,
+    DeliveryState,
+    DeliveryStatus,
     DomesticAbuseAgenda,
+    DutyTeamAlert,
     MaracFlag,
     MeetingRecord,
     NextStep,
     Queue,
     StaffRole,
     TimelinessAlert,
+    WorkItem,
 )
+from streams.decisions.ids import derived_id
+from streams.decisions.routing import duty_team_alert
 from streams.platform.broker import free_port
 from streams.platform.publisher import Publisher
 from streams.platform.reader import read_topic
@@ -35,7 +44,9 @@ from streams.platform.settings import KafkaSettings
 from streams.platform.topics import MEETING_RECORDS
 from tests.connectors.staff.running import (
     CODEC,
+    DUTY_WORKER,
     EARLY_HELP_WORKER,
+    LEADER,
     MASH_WORKER,
     PASSWORD,
     SESSION_SECRET,
@@ -297,6 +308,36 @@ def test_the_access_log_has_one_line_per_view_of_a_childs_record(
     log_page = app.get(f"/access-log?child_key={item.child_key}")
     assert log_page.status_code == 200
     assert log_page.text.count(f"<td>{MASH_WORKER}</td>") == 3
+
+
+def test_the_chronology_says_the_school_was_told_and_when(
+    app: TestClient, running: RunningStaff
+) -> None:
+    item = running.store.queue(Queue.MASH)[0]
+    told = DeliveryStatus(
+        event_id=derived_id("delivery", "sn-00001", "school:990002", "email", 1),
+        message_id="sn-00001",
+        message_type="SchoolNotification",
+        child_key=item.child_key,
+        recipient="school:990002",
+        channel=DeliveryChannel.EMAIL,
+        address="dsl@brook-lane-academy.sch.example",
+        attempt=1,
+        state=DeliveryState.DELIVERED,
+        at=london(1, 7, 42, month=7),  # 06:42 UTC
+    )
+    running.publish_and_store(told)
+    sign_in(app, MASH_WORKER)
+
+    page = app.get(f"/children/{item.child_key}").text
+
+    assert "<td>told</td>" in page
+    assert (
+        "SchoolNotification to school:990002 by email (dsl@brook-lane-academy.sch.example), "
+        "delivered 07:42"
+    ) in page
+    sign_in(app, EARLY_HELP_WORKER)  # reads only the early-help queue
+    assert "school:990002" not in app.get(f"/children/{item.child_key}").text
 
 
 def test_claiming_shows_who_works_an_item_and_only_they_or_a_manager_release_it(
@@ -582,3 +623,212 @@ def test_an_early_help_worker_cannot_open_the_daily_meeting(app: TestClient) -> 
     sign_in(app, EARLY_HELP_WORKER)
 
     assert app.get("/meeting").status_code == 403
+
+
+# -- duty-team alerts: acknowledged by the link in the e-mail or in the application ------------
+
+ON_CALL = "edt:on-call"
+ACKNOWLEDGE = "I have seen this alert and I am acting on it"
+#: Saturday night and Sunday night of the weekend before Monday 23 November 2026's opening.
+SATURDAY_NIGHT = london(21, 2, 10, month=11)
+SUNDAY_NIGHT = london(22, 23, 40, month=11)
+
+
+def duty_alerts(running: RunningStaff, *raised: datetime) -> list[tuple[WorkItem, DutyTeamAlert]]:
+    """A duty-team work item and its alert for each time in ``raised``, as routing makes them
+    (a MASH item copied onto the duty team's queue), published and stored."""
+    made = []
+    for index, at in enumerate(raised):
+        mash = running.store.queue(Queue.MASH)[index]
+        view = running.store.item(mash.event_id)
+        assert view is not None
+        item = view.work_item.model_copy(
+            update={
+                "event_id": f"{mash.event_id}-edt",
+                "queue": Queue.DUTY_TEAM,
+                "decision_due_at": at,
+                "out_of_hours": True,
+            }
+        )
+        made.append((item, duty_team_alert(item, at)))
+    running.publish_and_store(*(event for pair in made for event in pair))
+    return made
+
+
+def link_path(alert: DutyTeamAlert, recipient: str = ON_CALL) -> str:
+    """The path and query of the alert's acknowledge link as the delivery service makes it."""
+    return acknowledge_url("", SESSION_SECRET, alert.event_id, recipient)
+
+
+def test_opening_an_acknowledge_link_shows_the_alert_and_acknowledges_nothing(
+    app: TestClient, running: RunningStaff
+) -> None:
+    [(item, alert)] = duty_alerts(running, SATURDAY_NIGHT)
+
+    for _ in range(2):  # a mail scanner's fetch, then the person's
+        page = app.get(link_path(alert))
+        assert page.status_code == 200
+        assert ACKNOWLEDGE in page.text
+
+    assert alert.reason in page.text
+    assert item.event_id in page.text
+    assert "Sat 21 Nov 2026 02:10" in page.text
+    assert alert.priority.value.upper() in page.text
+    for name in (item.child.given_name, item.child.family_name):
+        assert not name or name not in page.text
+    assert "set-cookie" not in page.headers  # no session started
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert running.acknowledgements() == []
+
+
+def test_the_acknowledge_button_publishes_one_acknowledgement_as_the_links_recipient(
+    app: TestClient, running: RunningStaff
+) -> None:
+    [(item, alert)] = duty_alerts(running, SATURDAY_NIGHT)
+    path = link_path(alert)
+    token = hidden_token(app.get(path).text)
+
+    for _ in range(2):  # a double press records it once
+        done = app.post(path.split("?")[0], data={"token": token})
+        assert done.status_code == 200
+        assert "Acknowledged: thank you" in done.text
+        assert f"by {ON_CALL}" in done.text
+
+    [acknowledgement] = running.acknowledgements()
+    assert acknowledgement.event_id == derived_id("alert-acknowledgement", alert.event_id, ON_CALL)
+    assert (acknowledgement.alert_id, acknowledgement.work_item_id) == (
+        alert.event_id,
+        item.event_id,
+    )
+    assert acknowledgement.child_key == alert.child_key
+    assert acknowledgement.acknowledged_by == ON_CALL
+    assert acknowledgement.via is AcknowledgedVia.EMAIL_LINK
+    again = app.get(path).text
+    assert "acknowledged already" in again
+    assert ACKNOWLEDGE not in again
+
+
+def test_a_bad_acknowledge_link_is_refused_with_its_reason_and_records_nothing(
+    app: TestClient, running: RunningStaff
+) -> None:
+    [(_, alert), (_, other)] = duty_alerts(running, SATURDAY_NIGHT, SUNDAY_NIGHT)
+    path = link_path(alert)
+    token = hidden_token(app.get(path).text)
+    action = path.split("?")[0]
+
+    altered = app.get(f"{action}?token={token[:-3]}xyz")
+    for_another = app.get(link_path(other).replace(other.event_id, alert.event_id, 1))
+    posted = app.post(action, data={"token": token[:-3] + "xyz"})
+    without = app.post(action, data={})
+
+    for refused in (altered, for_another, posted, without):
+        assert refused.status_code == 403
+        assert "This acknowledge link cannot be used" in refused.text
+        assert "Nothing was recorded" in refused.text
+    assert "changed or cut short" in altered.text
+    assert "for another alert" in for_another.text
+    assert running.acknowledgements() == []
+
+
+def test_the_duty_team_acknowledges_an_alert_in_the_staff_application(
+    app: TestClient, running: RunningStaff
+) -> None:
+    [(_, alert)] = duty_alerts(running, SATURDAY_NIGHT)
+    sign_in(app, MASH_WORKER)
+    assert 'href="/duty-alerts"' not in app.get("/queues/mash").text
+    assert app.get("/duty-alerts").status_code == 403
+
+    sign_in(app, LEADER)
+    page = app.get("/duty-alerts").text
+    assert "NOT ACKNOWLEDGED" in page
+    assert "staff-acknowledge" not in page  # a leader reads only
+    form = hidden_fields(page)
+    refused = app.post(f"/duty-alerts/{alert.event_id}/staff-acknowledge", data=form)
+    assert refused.status_code == 403
+
+    sign_in(app, DUTY_WORKER)
+    page = app.get("/duty-alerts").text
+    assert 'href="/duty-alerts"' in page
+    assert "NOT ACKNOWLEDGED" in page
+    forged = app.post(f"/duty-alerts/{alert.event_id}/staff-acknowledge", data={})
+    assert forged.status_code == 403
+    assert running.acknowledgements() == []
+
+    done = app.post(
+        f"/duty-alerts/{alert.event_id}/staff-acknowledge",
+        data=hidden_fields(page),
+        follow_redirects=False,
+    )
+
+    assert done.status_code == 303
+    page = app.get(done.headers["location"]).text
+    assert f"Alert {alert.event_id} acknowledged" in page
+    assert DUTY_WORKER in page
+    assert "staff application" in page
+    assert "NOT ACKNOWLEDGED" not in page
+    [acknowledgement] = running.acknowledgements()
+    assert acknowledgement.acknowledged_by == DUTY_WORKER
+    assert acknowledgement.via is AcknowledgedVia.STAFF_APPLICATION
+    assert acknowledgement.event_id == derived_id(
+        "alert-acknowledgement", alert.event_id, DUTY_WORKER
+    )
+
+
+def test_the_handover_lists_the_nights_alerts_acknowledged_or_not_with_what_was_done(
+    app: TestClient, running: RunningStaff
+) -> None:
+    after_opening = london(23, 9, 5, month=11)
+    [(decided, acknowledged), (_, unacknowledged), (_, later)] = duty_alerts(
+        running, SATURDAY_NIGHT, SUNDAY_NIGHT, after_opening
+    )
+    path = link_path(acknowledged)
+    app.post(path.split("?")[0], data={"token": hidden_token(app.get(path).text)})
+    sign_in(app, DUTY_WORKER)
+    form = hidden_fields(app.get(f"/items/{decided.event_id}").text)
+    post_decision(
+        app, decided.event_id, form, level="4", next_step=NextStep.STRATEGY_DISCUSSION.value
+    )
+
+    sign_in(app, EARLY_HELP_WORKER)
+    assert app.get("/handover").status_code == 403
+    sign_in(app, MASH_WORKER)
+    assert app.get("/handover?at=next-tuesday").status_code == 400
+    page = app.get("/handover?at=2026-11-23")
+
+    assert page.status_code == 200
+    text = page.text
+    assert "Fri 20 Nov 2026 17:00" in text
+    assert "Mon 23 Nov 2026 08:30" in text
+    rows = re.findall(r"<tr class=.*?</tr>", text, flags=re.DOTALL)
+    assert len(rows) == 2
+    first, second = rows  # oldest first
+    assert acknowledged.child_key in first
+    assert f"by {ON_CALL}" in first
+    assert "link in the e-mail" in first
+    assert "Strategy discussion / section 47 (level 4)" in first
+    assert f"by {DUTY_WORKER} (Duty team)" in first
+    assert unacknowledged.child_key in second
+    assert "NOT ACKNOWLEDGED" in second
+    assert "No decision recorded yet" in second
+    assert later.event_id not in text
+    assert "2 alerts; 1 not acknowledged; 1 with no decision recorded yet." in text
+    viewed = {
+        (e.child_key, e.work_item_id) for e in running.store.access_log(50) if e.page == "handover"
+    }
+    assert viewed == {
+        (acknowledged.child_key, acknowledged.work_item_id),
+        (unacknowledged.child_key, unacknowledged.work_item_id),
+    }
+    # Any moment until Tuesday's opening shows the same period; the link back shows Friday's.
+    assert rows == re.findall(
+        r"<tr class=.*?</tr>", app.get("/handover?at=2026-11-24T08:00").text, flags=re.DOTALL
+    )
+    assert 'href="/handover?at=2026-11-20T16%3A59%3A59%2B00%3A00"' in text
+
+
+def hidden_token(page: str) -> str:
+    """The acknowledge link page's signed token, as its form carries it."""
+    match = re.search(r'name="token" value="([^"]+)"', page)
+    assert match is not None, "no acknowledge form on the page"
+    return match[1]

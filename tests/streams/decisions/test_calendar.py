@@ -104,6 +104,43 @@ def test_next_opening_is_the_first_opening_at_or_after_the_moment() -> None:
     assert CALENDAR.next_opening(london(2026, 12, 4, 19)) == london(2026, 12, 7, 8, 30)
 
 
+# -- the out-of-hours period handed over at an opening ------------------------------------------
+
+
+def test_the_handover_period_is_the_weekend_before_mondays_opening_until_tuesdays() -> None:
+    weekend = (london(2026, 12, 4, 17), london(2026, 12, 7, 8, 30))
+
+    assert CALENDAR.out_of_hours_before(london(2026, 12, 7, 8, 30)) == weekend
+    assert CALENDAR.out_of_hours_before(london(2026, 12, 7, 14)) == weekend
+    # Tuesday before opening: Monday's opening is still the latest.
+    assert CALENDAR.out_of_hours_before(london(2026, 12, 8, 7)) == weekend
+    # A minute before Monday's opening: the night before Friday's.
+    assert CALENDAR.out_of_hours_before(london(2026, 12, 7, 8, 29)) == (
+        london(2026, 12, 3, 17),
+        london(2026, 12, 4, 8, 30),
+    )
+
+
+def test_the_handover_period_spans_christmas_and_the_substitute_boxing_day() -> None:
+    assert CALENDAR.out_of_hours_before(london(2026, 12, 29, 9)) == (
+        london(2026, 12, 24, 17),
+        london(2026, 12, 29, 8, 30),
+    )
+
+
+def test_the_handover_period_across_the_autumn_clock_change_is_an_hour_longer() -> None:
+    closed_at, opened_at = CALENDAR.out_of_hours_before(london(2026, 10, 26, 10))
+
+    assert (closed_at, opened_at) == (london(2026, 10, 23, 17), london(2026, 10, 26, 8, 30))
+    assert opened_at.astimezone(UTC) - closed_at.astimezone(UTC) == timedelta(hours=64, minutes=30)
+
+
+def test_the_latest_opening_is_at_or_before_the_moment() -> None:
+    assert CALENDAR.latest_opening(london(2026, 12, 2, 8, 30)) == london(2026, 12, 2, 8, 30)
+    assert CALENDAR.latest_opening(london(2026, 12, 2, 8, 29)) == london(2026, 12, 1, 8, 30)
+    assert CALENDAR.latest_opening(london(2026, 12, 6, 23)) == london(2026, 12, 4, 8, 30)
+
+
 # -- working days -----------------------------------------------------------------------------
 
 
@@ -269,6 +306,8 @@ NAIVE = datetime(2026, 12, 1, 10)
         lambda: CALENDAR.add_working_days(NAIVE, 1),
         lambda: CALENDAR.decision_due(NAIVE, urgent=False),
         lambda: CALENDAR.is_working_day(NAIVE),
+        lambda: CALENDAR.latest_opening(NAIVE),
+        lambda: CALENDAR.out_of_hours_before(NAIVE),
     ],
     ids=[
         "is_open",
@@ -280,6 +319,8 @@ NAIVE = datetime(2026, 12, 1, 10)
         "add_working_days",
         "decision_due",
         "is_working_day",
+        "latest_opening",
+        "out_of_hours_before",
     ],
 )
 def test_a_naive_datetime_is_refused_rather_than_guessed(ask: Any) -> None:
@@ -404,3 +445,18 @@ def test_any_legal_configuration_keeps_the_decision_promises(
     assert calendar.accepts_routine_work(start) or (urgent and calendar.is_open(start))
     assert calendar.is_working_day(due.date())
     assert calendar.opens <= due.time() <= calendar.closes
+
+
+@PROPERTY
+@given(calendar=calendars(), moment=RECEIVED)
+def test_the_handover_period_is_the_whole_closed_spell_ending_at_the_latest_opening(
+    calendar: OfficeCalendar, moment: datetime
+) -> None:
+    closed_at, opened_at = calendar.out_of_hours_before(moment)
+
+    assert _instant(closed_at) < _instant(opened_at) <= _instant(moment)
+    assert calendar.is_open(opened_at)
+    assert _instant(calendar.next_opening(opened_at + timedelta(minutes=1))) > _instant(moment)
+    assert calendar.out_of_hours(closed_at)
+    assert calendar.is_open(closed_at - timedelta(minutes=1))
+    assert calendar.next_opening(closed_at) == opened_at

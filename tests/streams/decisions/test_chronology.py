@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 
 from schemas.models import (
     AcceptedEvent,
+    AcknowledgedVia,
     Agency,
+    AlertAcknowledgement,
     AlertStatus,
     Child,
     ChildEvent,
@@ -26,6 +28,9 @@ from schemas.models import (
     ConcernCategory,
     ConsentEvent,
     Contact,
+    DeliveryChannel,
+    DeliveryState,
+    DeliveryStatus,
     DiscussionStatus,
     DutyTeamAlert,
     Event,
@@ -37,6 +42,7 @@ from schemas.models import (
     Queue,
     RequestedItem,
     RequestReason,
+    SchoolNotification,
     SourcePosition,
     StaffRole,
     StrategyDiscussion,
@@ -471,3 +477,42 @@ def test_a_domestic_abuse_incident_shows_who_was_told_under_which_rule_without_n
     assert "Pembleton" not in told.summary
     assert told.details is not None
     assert "brief circumstances:" in told.details
+
+
+def test_the_school_told_at_0742_and_the_alert_acknowledged_are_on_the_chronology() -> None:
+    notification = police_notification(received_at=SATURDAY_22)
+    child_events, outputs = through_the_pipeline(notification, "police.synth")
+    told = next(output for output in outputs if isinstance(output, SchoolNotification))
+    monday_0742 = datetime(2026, 11, 30, 7, 42, tzinfo=UTC)
+    delivered = DeliveryStatus(
+        event_id="delivery-00000001",
+        message_id=told.event_id,
+        message_type="SchoolNotification",
+        child_key=told.child_key,
+        recipient=f"school:{told.school_urn}",
+        channel=DeliveryChannel.EMAIL,
+        address="dsl@oakfield.example.org",
+        attempt=2,
+        state=DeliveryState.DELIVERED,
+        at=monday_0742,
+    )
+    acknowledged = AlertAcknowledgement(
+        event_id="ack-00000001",
+        alert_id="alert-00000001",
+        work_item_id="wi-00000001",
+        child_key=told.child_key,
+        acknowledged_by="duty_team",
+        via=AcknowledgedVia.EMAIL_LINK,
+        acknowledged_at=SUNDAY_9,
+    )
+
+    entries = chronology(told.child_key, [*child_events, *outputs, delivered, acknowledged])
+
+    [delivery] = [entry for entry in entries if entry.kind == "delivery"]
+    assert delivery.at == monday_0742
+    assert f"to school:{told.school_urn} by email" in delivery.summary
+    assert "delivered" in delivery.summary
+    assert "attempt 2" in delivery.summary
+    [seen] = [entry for entry in entries if entry.kind == "alert acknowledged"]
+    assert seen.summary == "alert-00000001 acknowledged by duty_team (email link)"
+    assert entries[-1] == delivery

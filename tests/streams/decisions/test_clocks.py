@@ -20,13 +20,16 @@ from hypothesis import strategies as st
 
 from schemas.errors import ConfigurationError
 from schemas.models import (
+    AcknowledgedVia,
     Agency,
+    AlertAcknowledgement,
     AlertStatus,
     Child,
     ChildMatch,
     ChildProtectionConference,
     ClockKind,
     DiscussionStatus,
+    DutyTeamAlert,
     EventType,
     HistorySummary,
     MatchKind,
@@ -50,8 +53,10 @@ from streams.decisions.clocks import (
     clock_id_of,
     due_alerts,
     next_due,
+    on_alert_acknowledged,
     on_conference,
     on_decision,
+    on_duty_alert,
     on_strategy_discussion,
     on_work_item,
     prune,
@@ -270,6 +275,7 @@ def test_a_level_4_decision_and_no_discussion_in_24_hours_raises_exactly_one_ove
         started_at=TUESDAY_1100,
         due_at=WEDNESDAY_1100,
         raised_at=WEDNESDAY_1100,
+        subject_id=ITEM,
     )
     assert clock == derived_id("clock", "strategy_discussion", ITEM)
     assert next_due(state) is None  # raised: the timer need not tick this child again
@@ -944,3 +950,88 @@ def test_each_step_twice_is_the_step_once(index: int, now: datetime) -> None:
     once = step(state, events[index], now)
     twice = step(once.clocks, events[index], now)
     assert twice == ClockStep(clocks=once.clocks)
+
+
+# ---------------------------------------------------------------------------------------------
+# The duty team's acknowledgement of a duty-team alert (delivery issue).
+
+
+def _duty_alert(raised_at: datetime) -> DutyTeamAlert:
+    return DutyTeamAlert(
+        event_id="da-00000001",
+        work_item_id=ITEM,
+        source_event_id="ev-00000001",
+        child_key=CHILD,
+        priority=Priority.RED,
+        reason="police report a child at immediate risk",
+        rationale=[
+            RationaleEntry(
+                rule="immediate_risk", description="immediate risk", evidence="police report"
+            )
+        ],
+        received_at=raised_at,
+        raised_at=raised_at,
+    )
+
+
+def _acknowledgement(at: datetime) -> AlertAcknowledgement:
+    return AlertAcknowledgement(
+        event_id="ack-00000001",
+        alert_id="da-00000001",
+        work_item_id=ITEM,
+        child_key=CHILD,
+        acknowledged_by="duty_team",
+        via=AcknowledgedVia.EMAIL_LINK,
+        acknowledged_at=at,
+    )
+
+
+def test_an_alert_unacknowledged_for_15_minutes_escalates_once_and_clears_when_seen() -> None:
+    raised = london(28, 2, 0)
+    step = on_duty_alert(ChildClocks(child_key=CHILD), _duty_alert(raised), RULES, raised)
+    assert step.alerts == ()
+    assert next_due(step.clocks) == raised + timedelta(minutes=15)
+
+    quiet = due_alerts(step.clocks, raised + timedelta(minutes=14))
+    assert quiet.alerts == ()
+    escalated = due_alerts(step.clocks, raised + timedelta(minutes=15))
+    (escalation,) = escalated.alerts
+    assert escalation.clock is ClockKind.DUTY_ALERT_ACKNOWLEDGEMENT
+    assert escalation.status is AlertStatus.OVERDUE
+    assert escalation.clock_id == clock_id_of(ClockKind.DUTY_ALERT_ACKNOWLEDGEMENT, "da-00000001")
+    assert due_alerts(escalated.clocks, raised + timedelta(minutes=30)).alerts == ()
+
+    seen = on_alert_acknowledged(
+        escalated.clocks, _acknowledgement(raised + timedelta(minutes=20)), raised
+    )
+    (cleared,) = seen.alerts
+    assert cleared.status is AlertStatus.CLEARED
+    assert cleared.satisfied_by == "ack-00000001"
+
+
+def test_an_alert_acknowledged_in_time_raises_nothing() -> None:
+    raised = london(28, 2, 0)
+    opened = on_duty_alert(ChildClocks(child_key=CHILD), _duty_alert(raised), RULES, raised)
+    seen = on_alert_acknowledged(
+        opened.clocks, _acknowledgement(raised + timedelta(minutes=3)), raised
+    )
+    assert seen.alerts == ()
+    assert due_alerts(seen.clocks, raised + timedelta(hours=2)).alerts == ()
+
+
+def test_an_acknowledgement_read_before_its_alert_leaves_nothing_to_escalate() -> None:
+    raised = london(28, 2, 0)
+    early = on_alert_acknowledged(
+        ChildClocks(child_key=CHILD), _acknowledgement(raised + timedelta(minutes=2)), raised
+    )
+    later = on_duty_alert(early.clocks, _duty_alert(raised), RULES, raised + timedelta(hours=1))
+    assert later.alerts == ()
+    assert next_due(later.clocks) is None
+
+
+def test_the_authority_sets_the_minutes_to_acknowledge() -> None:
+    raised = london(28, 2, 0)
+    five = DecisionRules(duty_alert_acknowledge_minutes=5)
+    step = on_duty_alert(ChildClocks(child_key=CHILD), _duty_alert(raised), five, raised)
+    assert next_due(step.clocks) == raised + timedelta(minutes=5)
+    assert DecisionRules().duty_alert_acknowledge_minutes == 15
