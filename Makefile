@@ -21,8 +21,10 @@ run: $(STAMP)
 	$(BIN)/frontdoor up
 
 ## Everything CI runs: lint, format check, import rules, strict typing, unit and integration tests.
+## Two test processes, a test file each at a time: most integration tests wait on a broker, not a
+## core, and every test has its own topics, ports and database schema.
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## The fast unit tests alone, while you work.
 unit: $(STAMP)

@@ -46,6 +46,7 @@ from latency import (
 )
 
 from connectors.cli import DEMO_WEBHOOK_PORT
+from connectors.delivery.channels import DEFAULT_CHANNELS_FILE
 from connectors.delivery.local import CaughtMail, MailCatcher, WebhookReceiver
 from connectors.delivery.signing import new_secret
 from schemas.models import (
@@ -93,13 +94,22 @@ def notification(received_at: datetime, number: int) -> PoliceNotification:
 
 
 def start_delivery(
-    environment: dict[str, str], smtp_port: int, webhook_secret: str, log: Path
+    environment: dict[str, str], smtp_port: int, webhook_url: str, secret: str, log: Path
 ) -> subprocess.Popen[bytes]:
-    """One ``frontdoor delivery`` process with the demo channel file, mailing the catcher."""
+    """One ``frontdoor delivery`` process with the demo channel file, mailing the catcher and
+    posting to ``webhook_url`` (the demo file's address moved there, so that a ``make run`` on
+    the same machine is no obstacle)."""
+    channels = log.with_name("channels.yaml")
+    demo_address = f"http://127.0.0.1:{DEMO_WEBHOOK_PORT}/webhooks/frontdoor"
+    text = DEFAULT_CHANNELS_FILE.read_text(encoding="utf-8")
+    if demo_address not in text:
+        raise SystemExit(f"the demo channel file no longer posts to {demo_address}")
+    channels.write_text(text.replace(demo_address, webhook_url), encoding="utf-8")
     env = {
         **environment,
+        "FRONTDOOR_DELIVERY_CHANNELS_FILE": str(channels),
         "FRONTDOOR_DELIVERY_SMTP_PORT": str(smtp_port),
-        "FRONTDOOR_DEMO_WEBHOOK_SECRET": webhook_secret,
+        "FRONTDOOR_DEMO_WEBHOOK_SECRET": secret,
     }
     with log.open("wb") as output:
         return subprocess.Popen(
@@ -169,9 +179,11 @@ async def _run(count: int, rate: float, timeout: float, *, partner_down: bool) -
     with ExitStack() as stack:
         bench = stack.enter_context(bench_setup())
         catcher = stack.enter_context(MailCatcher(port=free_port()))
+        # The demo police force's system, which receives the information requests (or, down,
+        # refuses every connection: its port is free and nothing listens).
+        webhook = WebhookReceiver(secret, port=free_port())
         if not partner_down:
-            # The demo police force's system, which receives the information requests.
-            stack.enter_context(WebhookReceiver(secret, port=DEMO_WEBHOOK_PORT))
+            stack.enter_context(webhook)
         print(describe_run(bench), flush=True)
         print(
             f"{count} police notifications at {rate}/s, received {received_at:%a %H:%M} UTC "
@@ -181,7 +193,9 @@ async def _run(count: int, rate: float, timeout: float, *, partner_down: bool) -
         )
         log = Path(bench.environment["FRONTDOOR_DATA_DIR"]) / "delivery.log"
         worker = start_worker(bench.worker_environment())
-        delivery = start_delivery(bench.worker_environment(), catcher.port, secret, log)
+        delivery = start_delivery(
+            bench.worker_environment(), catcher.port, webhook.url, secret, log
+        )
         try:
             # Warm-up: the worker and the delivery service join their groups (seconds on this
             # broker); the measurement starts once one notification has gone all the way.

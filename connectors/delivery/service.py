@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import itertools
 import logging
 import os
 import random
@@ -123,7 +124,7 @@ OUTBOUND: tuple[TopicSpec, ...] = (
 #: Who the service says it is in the MASH tasks it raises.
 SERVICE_CODE = "frontdoor-delivery"
 #: Back-off while the broker or the schema registry does not answer (our fault, not a recipient's:
-#: never counted against a message's retry limit, never a MASH task).
+#: never counted against a message's retry limit, never a MASH task), the last one repeated.
 _BROKER_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
 #: How long a stopping service lets deliveries in progress finish before it leaves them for the
 #: next start (uncommitted, so redelivered).
@@ -371,7 +372,8 @@ class DeliveryService:
                 )
                 for partition, records in batches.items():
                     for record in records:
-                        await self._held.acquire()
+                        if not await self._hold(stop):
+                            break  # stopping: what was read and not begun is read again later
                         self.tracker.read(partition, record.offset)
                         task = asyncio.create_task(self._handle(partition, record))
                         self._tasks.add(task)
@@ -384,6 +386,17 @@ class DeliveryService:
             for task in set(self._tasks):
                 task.cancel()
             await self._stop()
+
+    async def _hold(self, stop: asyncio.Event) -> bool:
+        """Wait for room among the messages held; False when the service is stopping instead
+        (a partner down long enough fills the room, and a stop must still be heard)."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(self._held.acquire(), timeout=0.5)
+            except TimeoutError:
+                continue
+            return True
+        return False
 
     async def commit_finished(self) -> None:
         """Commit each partition up to its first message not yet finished."""
@@ -621,14 +634,26 @@ class DeliveryService:
         await self._transient(lambda: producer.send_and_wait(topic, value=value, key=key))
 
     async def _transient(self, attempt: Callable[[], Any]) -> Any:
-        """Run ``attempt`` (a call or a coroutine factory), retrying our own passing faults."""
-        for delay in (*_BROKER_RETRY_SECONDS, None):
+        """Run ``attempt`` (a call or a coroutine factory), retrying our own passing faults for as
+        long as they last: giving up would leave the message uncommitted until a restart, and
+        hold its partition's commits meanwhile. Past the stall alert time an operator is told."""
+        started = self._clock()
+        alerted = False
+        for retry in itertools.count():
             try:
                 result = attempt()
                 return await result if asyncio.iscoroutine(result) else result
             except (KafkaError, SchemaRegistryError, ConnectionError, TimeoutError) as fault:
-                if delay is None:
-                    raise
+                waited = (self._clock() - started).total_seconds()
+                if not alerted and waited >= self._deployment.worker.stall_alert_seconds:
+                    alerted = True
+                    log.critical(
+                        "OPERATOR ALERT: the delivery service has waited %.0fs for the broker "
+                        "or schema registry (%s); deliveries are not recorded until they answer",
+                        waited,
+                        type(fault).__name__,
+                    )
+                delay = _BROKER_RETRY_SECONDS[min(retry, len(_BROKER_RETRY_SECONDS) - 1)]
                 log.error(  # noqa: TRY400 - expected while it lasts; the class says enough
                     "broker or schema registry fault (%s); retrying in %.1fs",
                     type(fault).__name__,

@@ -2,10 +2,10 @@
 
 The stories of the issue: the duty team's alert reaches their inbox with a link to acknowledge
 it; a police force's system that fails twice still gets its information request exactly once; a
-mail server down for a minute loses nothing; a message that cannot be delivered becomes a MASH
-task; killing the service mid-batch neither loses nor (beyond a redelivery with the same id)
-repeats a message. Each test has its own topic namespace, consumer group, mail catcher and
-receiver. Synthetic data only.
+message that cannot be delivered becomes a MASH task; killing the service mid-batch neither loses
+nor (beyond a redelivery with the same id) repeats a message. (A mail server down for a minute
+is the night in ``test_escalation.py``.) Each test has its own topic namespace, consumer group,
+mail catcher and receiver. Synthetic data only.
 """
 
 from __future__ import annotations
@@ -230,38 +230,6 @@ async def test_a_message_still_undelivered_at_the_limit_becomes_a_mash_task(
     statuses = _statuses(kafka, topic_prefix, request.event_id, 2)
     assert statuses[-1].state is DeliveryState.FAILED
     assert committed_offsets(kafka, service.group_id)  # recorded as failed: committed
-
-
-@pytest.mark.slow
-async def test_a_mail_server_down_for_a_minute_loses_nothing(
-    kafka: KafkaSettings, topic_prefix: str, tmp_path: Path, receiver: WebhookReceiver
-) -> None:
-    _outbound_topics(kafka, topic_prefix)
-    port = free_port()
-    notices = [
-        school_notification(event_id=f"encompass-down-{n:04d}", child_key=f"child-down-{n}")
-        for n in range(5)
-    ]
-    service = DeliveryService(
-        _deployment(kafka, topic_prefix, port),
-        _channels(tmp_path, receiver.url),
-        LEADS,
-        CODEC,
-    )
-    async with running(service):
-        await asyncio.to_thread(publish, kafka, topic_prefix, *notices)
-        await asyncio.sleep(60)  # the mail server is down
-        with MailCatcher(port=port) as catcher:
-            await eventually(lambda: len(set(catcher.message_ids())) >= 5, 60)
-
-    assert sorted(set(catcher.message_ids())) == sorted(
-        f"<{notice.event_id}.school-990002@frontdoor>" for notice in notices
-    )
-    assert all(mail.recipients == ("dsl@brook-lane-academy.sch.example",) for mail in catcher.mails)
-    for notice in notices:
-        statuses = _statuses(kafka, topic_prefix, notice.event_id, 2)
-        assert statuses[-1].state is DeliveryState.DELIVERED
-        assert DeliveryState.FAILED not in {status.state for status in statuses}
 
 
 @pytest.mark.slow
