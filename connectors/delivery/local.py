@@ -23,6 +23,7 @@ import re
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,7 +108,29 @@ class _CatcherHandler:
         return self._on_data(envelope)
 
 
-class MailCatcher:
+class _Running(ABC):
+    """A receiver that is started and stopped, or used as a context manager."""
+
+    @abstractmethod
+    def start(self) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class MailCatcher(_Running):
     """A real SMTP server on a local port that keeps every message it accepts.
 
     ``port=0`` takes any free port; :attr:`port` is the real one once started, and a catcher
@@ -187,18 +210,6 @@ class MailCatcher:
             return
         self._controller.stop()
         self._controller = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _accept(self, envelope: Envelope) -> str:
         """Keep one message (in the controller's thread); the SMTP answer to its DATA."""
@@ -283,7 +294,7 @@ class _WebhookRequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(content)
 
 
-class WebhookReceiver:
+class WebhookReceiver(_Running):
     """A partner's webhook endpoint on a local port, as a careful partner writes one.
 
     Each POST to ``path`` is checked with :func:`signing.verify` (401 when it fails), its
@@ -379,18 +390,6 @@ class WebhookReceiver:
         self._thread.join()
         self._server = None
         self._thread = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _answer(self, target: str, headers: Mapping[str, str], body: bytes) -> _Answer:
         """What to answer one POST (in a request thread)."""

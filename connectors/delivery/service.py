@@ -48,7 +48,6 @@ import aiosmtplib
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
-from aiokafka.helpers import create_ssl_context
 
 from connectors.delivery.channels import (
     Channels,
@@ -90,6 +89,7 @@ from streams.decisions.schools import (
     load_safeguarding_leads,
 )
 from streams.platform.codec import AvroCodec
+from streams.platform.reader import inbound_message
 from streams.platform.registry import registry_from
 from streams.platform.settings import (
     DeliverySettings,
@@ -419,7 +419,7 @@ class DeliveryService:
 
     async def _start(self) -> None:
         deployment = self._deployment
-        config = aiokafka_config(deployment.kafka)
+        config = deployment.kafka.aiokafka_config()
         if not self._senders:
             self._http = httpx.AsyncClient(timeout=deployment.delivery.webhook_timeout_seconds)
             self._senders = {
@@ -472,7 +472,7 @@ class DeliveryService:
             self._held.release()
 
     async def _deliver_message(self, record: Any) -> None:
-        message = _inbound(record)
+        message = inbound_message(record)
         try:
             event = await self._transient(lambda: self._decoded(message))
         except UnusableEventError as error:
@@ -661,40 +661,6 @@ class DeliveryService:
                 )
                 await self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
-
-
-def aiokafka_config(kafka: KafkaSettings) -> dict[str, Any]:
-    """Keyword arguments for aiokafka clients, from the settings every component shares."""
-    config: dict[str, Any] = {
-        "bootstrap_servers": kafka.servers,
-        "security_protocol": kafka.security_protocol,
-        "request_timeout_ms": int(kafka.request_timeout_seconds * 1000),
-    }
-    if kafka.sasl_mechanism:
-        config["sasl_mechanism"] = kafka.sasl_mechanism
-        config["sasl_plain_username"] = kafka.sasl_username
-        config["sasl_plain_password"] = (
-            kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
-        )
-    if kafka.security_protocol.endswith("SSL"):
-        config["ssl_context"] = create_ssl_context(
-            cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None,
-            certfile=str(kafka.ssl_certfile) if kafka.ssl_certfile else None,
-            keyfile=str(kafka.ssl_keyfile) if kafka.ssl_keyfile else None,
-        )
-    return config
-
-
-def _inbound(record: Any) -> InboundMessage:
-    return InboundMessage(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers={name: value or b"" for name, value in record.headers or []},
-        timestamp_ms=record.timestamp,
-    )
 
 
 def configured_service() -> DeliveryService:

@@ -38,6 +38,7 @@ from schemas.errors import BrokerError, BrokerUnavailableError, FrontDoorError, 
 from schemas.models import Event
 from schemas.wire import InboundMessage
 from streams.platform.codec import AvroCodec
+from streams.platform.reader import inbound_message
 from streams.platform.registry import registry_from
 from streams.platform.settings import (
     KafkaSettings,
@@ -175,7 +176,7 @@ class StoreFeeder:
             raise BrokerUnavailableError("the broker stopped answering the staff store") from exc
         if not batch:
             return 0
-        messages = [_inbound(record) for records in batch.values() for record in records]
+        messages = [inbound_message(record) for records in batch.values() for record in records]
         try:
             events, unusable = self._decoded(messages)
             self._store.apply(events)
@@ -308,15 +309,3 @@ def rebuild(
         while count := feeder.feed_once(int(idle_seconds * 1000)):
             read += count
     return read
-
-
-def _inbound(record: Any) -> InboundMessage:
-    return InboundMessage(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value,
-        headers={name: value or b"" for name, value in record.headers or []},
-        timestamp_ms=record.timestamp,
-    )

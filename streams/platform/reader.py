@@ -39,7 +39,7 @@ def read_topic(
         consumer.assign(assignment)
         consumer.seek_to_beginning(*assignment)
         for record in consumer:
-            yield _inbound(record)
+            yield inbound_message(record)
     finally:
         consumer.close()
 
@@ -79,7 +79,7 @@ class TopicFollower:
         try:
             while batch := self._consumer.poll(timeout_ms=int(idle_seconds * 1000)):
                 records = [record for records in batch.values() for record in records]
-                messages.extend(_inbound(record) for record in records)
+                messages.extend(inbound_message(record) for record in records)
                 if all(record.timestamp >= began_ms for record in records):
                     break
         except KafkaError as exc:
@@ -90,7 +90,9 @@ class TopicFollower:
         self._consumer.close()
 
 
-def _inbound(record: Any) -> InboundMessage:
+def inbound_message(record: Any) -> InboundMessage:
+    """A consumed record (kafka-python's or aiokafka's: they have the same fields) as the
+    project's :class:`InboundMessage`, headers as a mapping."""
     return InboundMessage(
         topic=record.topic,
         partition=record.partition,

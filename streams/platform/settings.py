@@ -89,6 +89,23 @@ class KafkaSettings(BaseSettings):
             config["ssl_keyfile"] = str(self.ssl_keyfile)
         return config
 
+    def aiokafka_config(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka clients: the same, with TLS as an SSL context."""
+        config = {
+            name: value
+            for name, value in self.kafka_python_config().items()
+            if not name.startswith("ssl_")
+        }
+        if self.security_protocol.endswith("SSL"):
+            from aiokafka.helpers import create_ssl_context  # noqa: PLC0415 - only for TLS
+
+            config["ssl_context"] = create_ssl_context(
+                cafile=str(self.ssl_cafile) if self.ssl_cafile else None,
+                certfile=str(self.ssl_certfile) if self.ssl_certfile else None,
+                keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None,
+            )
+        return config
+
 
 class WorkerSettings(BaseSettings):
     """The Faust worker: identity, topic namespace, state store and group timing."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import stat
 from pathlib import Path
 
@@ -131,3 +132,24 @@ def test_a_bad_staff_setting_names_its_variable(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("FRONTDOOR_STAFF_SESSION_IDLE_MINUTES", "0")
     with pytest.raises(ConfigurationError, match="FRONTDOOR_STAFF_SESSION_IDLE_MINUTES"):
         load(StaffSettings)
+
+
+def test_aiokafka_clients_get_the_same_connection_and_tls_as_a_context() -> None:
+    plain = KafkaSettings(bootstrap_servers="kafka-1:9092", sasl_mechanism=None)
+    assert plain.aiokafka_config() == {
+        "bootstrap_servers": ["kafka-1:9092"],
+        "security_protocol": "PLAINTEXT",
+        "request_timeout_ms": 15_000,
+    }
+    secured = KafkaSettings(
+        bootstrap_servers="kafka-1:9093",
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="frontdoor",
+        sasl_password="not-a-real-password",
+    )
+    config = secured.aiokafka_config()
+    assert config["sasl_plain_username"] == "frontdoor"
+    assert config["sasl_plain_password"] == "not-a-real-password"
+    assert isinstance(config["ssl_context"], ssl.SSLContext)
+    assert not any(name.startswith("ssl_") and name != "ssl_context" for name in config)
