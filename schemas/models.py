@@ -887,10 +887,12 @@ class DeliveryStatus(Event):
     message_id: EventId = Field(description="The event delivered (its id is the idempotency key).")
     message_type: Code = Field(description="The delivered record's name, e.g. DutyTeamAlert.")
     child_key: Code | None = Field(default=None, description="The child it is about, if one.")
-    recipient: Code = Field(description="Who, as the channel file names them, e.g. school:100001.")
+    recipient: ShortText = Field(
+        description="Who, as the channel file names them, e.g. school:100001."
+    )
     channel: DeliveryChannel
     address: ShortText = Field(description="The e-mail address or the webhook's host.")
-    attempt: int = Field(ge=1, le=1000)
+    attempt: Long = Field(ge=1)
     state: DeliveryState
     error_code: Code | None = None
     at: AwareDatetime

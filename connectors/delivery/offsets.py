@@ -46,6 +46,13 @@ class OffsetTracker(Generic[P]):
         ready, self._committable = self._committable, {}
         return ready
 
+    def commit_failed(self, offsets: dict[P, int]) -> None:
+        """A commit of ``offsets`` failed: the next commit carries them again (a partition
+        taken away meanwhile is left to its new owner)."""
+        for partition, offset in offsets.items():
+            if partition in self._read:
+                self._committable[partition] = max(offset, self._committable.get(partition, 0))
+
     def in_flight(self) -> int:
         """Messages read and not yet finished."""
         return sum(len(waiting) for waiting in self._read.values()) - sum(

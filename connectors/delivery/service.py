@@ -65,6 +65,7 @@ from schemas.errors import (
     DeliveryError,
     MailDeliveryError,
     NoChannelError,
+    ProcessingFailedError,
     SchemaRegistryError,
     UnusableEventError,
     WebhookDeliveryError,
@@ -151,7 +152,7 @@ class MailSender:
         message = self.message(email_for(event, recipient, links), event, recipient)
         settings = self._settings
         try:
-            await aiosmtplib.send(
+            refused, _reply = await aiosmtplib.send(
                 message,
                 hostname=settings.smtp_host,
                 port=settings.smtp_port,
@@ -166,6 +167,13 @@ class MailSender:
         except (aiosmtplib.SMTPException, OSError) as exc:
             code = getattr(exc, "code", "")
             raise MailDeliveryError(f"{type(exc).__name__} {code}".strip()) from exc
+        if refused:
+            # Sent to some addresses only: the attempt failed, and is made again for all of
+            # them (the Message-ID is the same, so those already reached see one message).
+            codes = sorted({str(response.code) for response in refused.values()})
+            raise MailDeliveryError(
+                f"{len(refused)} of {len(route.to)} addresses refused ({', '.join(codes)})"
+            )
 
     def message(self, mail: Email, event: Event, recipient: Recipient) -> EmailMessage:
         """The e-mail itself; its Message-ID is derived from the event, the same on every retry."""
@@ -297,8 +305,13 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ha
         self._service = service
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        await self._service.commit_finished()
-        self._service.tracker.forget(revoked)
+        self._service.generation += 1
+        try:
+            await self._service.commit_finished()
+        except KafkaError as fault:
+            log.warning("commit on revocation failed (%s)", type(fault).__name__)
+        finally:
+            self._service.tracker.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         """Nothing to do: delivery resumes from the committed offsets."""
@@ -342,6 +355,8 @@ class DeliveryService:
         self._http: httpx.AsyncClient | None = None
         self._senders = dict(senders) if senders is not None else {}
         self.tracker: OffsetTracker[TopicPartition] = OffsetTracker()
+        #: Counts rebalances: a batch fetched before one is not dispatched after it.
+        self.generation = 0
         #: Messages read and not yet finished (delivering, or waiting to retry).
         self._held = asyncio.Semaphore(deployment.delivery.held_limit)
         #: Attempts under way at once. A message waiting out its back-off holds no slot here, so
@@ -370,22 +385,42 @@ class DeliveryService:
                 batches = await self._consumer.getmany(
                     timeout_ms=500, max_records=self._deployment.delivery.in_flight_limit
                 )
-                for partition, records in batches.items():
-                    for record in records:
-                        if not await self._hold(stop):
-                            break  # stopping: what was read and not begun is read again later
-                        self.tracker.read(partition, record.offset)
-                        task = asyncio.create_task(self._handle(partition, record))
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
+                await self._dispatch(batches, stop)
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=STOP_GRACE_SECONDS)
-            await self.commit_finished()
+            committer.cancel()
+            try:
+                await asyncio.wait_for(self.commit_finished(), timeout=STOP_GRACE_SECONDS)
+            except (KafkaError, TimeoutError) as fault:
+                # Not committed: delivered again after the restart, with the same ids.
+                log.warning("last commit not made (%s)", type(fault).__name__)
         finally:
             committer.cancel()
             for task in set(self._tasks):
                 task.cancel()
             await self._stop()
+
+    async def _dispatch(
+        self, batches: Mapping[TopicPartition, list[Any]], stop: asyncio.Event
+    ) -> None:
+        """Start delivering each record of a fetched batch, in order, as room allows.
+
+        Waiting for room yields to the consumer's rebalances: when one happened since the batch
+        was fetched, the rest of it is left alone. Its partitions may have moved, or come back
+        to be read again from the committed offsets, and the tracker must see each partition's
+        offsets in order (a record begun twice would let a commit pass one not delivered)."""
+        fetched_in = self.generation
+        for partition, records in batches.items():
+            for record in records:
+                if not await self._hold(stop):
+                    return  # stopping: what was read and not begun is read again later
+                if self.generation != fetched_in:
+                    self._held.release()
+                    return
+                self.tracker.read(partition, record.offset)
+                task = asyncio.create_task(self._handle(partition, record))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def _hold(self, stop: asyncio.Event) -> bool:
         """Wait for room among the messages held; False when the service is stopping instead
@@ -399,10 +434,15 @@ class DeliveryService:
         return False
 
     async def commit_finished(self) -> None:
-        """Commit each partition up to its first message not yet finished."""
+        """Commit each partition up to its first message not yet finished; offsets a failed
+        commit carried are kept for the next one."""
         ready = self.tracker.take_committable()
         if ready and self._consumer is not None:
-            await self._consumer.commit(ready)
+            try:
+                await self._consumer.commit(ready)
+            except BaseException:
+                self.tracker.commit_failed(ready)
+                raise
 
     async def _commit_as_they_finish(self) -> None:
         # Commits follow deliveries closely (one commit for whatever finished meanwhile), so a
@@ -432,7 +472,8 @@ class DeliveryService:
             group_id=self.group_id,
             client_id=SERVICE_CODE,
             enable_auto_commit=False,
-            auto_offset_reset="earliest",
+            # Only for a group with nothing committed yet: its first start.
+            auto_offset_reset=deployment.delivery.first_start,
             session_timeout_ms=int(deployment.worker.session_timeout_seconds * 1000),
             heartbeat_interval_ms=int(deployment.worker.heartbeat_interval_seconds * 1000),
             fetch_max_wait_ms=fetch_wait_ms(deployment.worker, deployment.kafka),
@@ -457,17 +498,22 @@ class DeliveryService:
             self._finished.set()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            # A fault of ours no retry here cures: the offset stays uncommitted (it is delivered
-            # again after a restart) and the operator is told at once.
+        except Exception as failure:
+            # A fault no retry cures (a bug, input nobody foresaw): dead-lettered, so a person
+            # tells the recipient (a MASH task follows), and the partition moves on instead of
+            # holding every later message's commit until a restart.
             log.critical(
-                "OPERATOR ALERT: delivery of %s[%d]@%d failed unexpectedly; it will be "
-                "delivered again after a restart",
+                "OPERATOR ALERT: delivery of %s[%d]@%d failed (%s); dead-lettered for a person",
                 record.topic,
                 record.partition,
                 record.offset,
-                exc_info=True,
+                type(failure).__name__,
             )
+            log.debug("delivery failure", exc_info=failure)
+            reason = ProcessingFailedError(f"{type(failure).__name__} while delivering")
+            await self._publish(dead_letter_for(inbound_message(record), reason, self._clock()))
+            self.tracker.finished(partition, record.offset)
+            self._finished.set()
         finally:
             self._held.release()
 
@@ -629,9 +675,14 @@ class DeliveryService:
         spec = destination(event)
         topic = spec.name_under(self._prefix)
         key = spec.key_of(event).encode("utf-8")
-        value = self._codec.encode(event)
         producer = self._producer
-        await self._transient(lambda: producer.send_and_wait(topic, value=value, key=key))
+        codec = self._codec
+
+        async def send() -> Any:
+            # Encoding asks a schema registry for the record's id on first use: in the retry.
+            return await producer.send_and_wait(topic, value=codec.encode(event), key=key)
+
+        await self._transient(send)
 
     async def _transient(self, attempt: Callable[[], Any]) -> Any:
         """Run ``attempt`` (a call or a coroutine factory), retrying our own passing faults for as

@@ -22,7 +22,9 @@ all, with no one told. A *clock* is one thing a child is owed, with its due time
   ``decisions.duty_alert_acknowledge_minutes`` elapsed minutes after the alert was raised (its
   subject is the alert). Stopped by the first :class:`AlertAcknowledgement` of the alert. Its
   overdue alert is the escalation: the delivery service re-sends the duty alert and tells the duty
-  manager; its cleared alert tells the duty manager the alert was seen after all.
+  manager; its cleared alert tells the duty manager the alert was seen after all. One found
+  overdue more than :data:`STALE_ESCALATION_AFTER` after its due time (an upgrade reading the
+  alerts of past nights, a worker down for a day) escalates nothing: the handover lists it.
 
 When a clock passes its due time unstopped, one ``overdue`` :class:`TimelinessAlert` goes to the
 team managers; when what it waited for arrives after that, one ``cleared`` alert follows. What came
@@ -172,6 +174,10 @@ class ClockStep:
     alerts: tuple[TimelinessAlert, ...] = ()
 
 
+#: How late an unacknowledged duty-team alert may still be escalated: a duty shift's length.
+STALE_ESCALATION_AFTER = timedelta(hours=12)
+
+
 def stored_clocks(document: Mapping[str, Any] | None, child_key: str) -> ChildClocks:
     """A child's clocks from the stored JSON document, or none for a child not seen before."""
     return ChildClocks.model_validate(document) if document else ChildClocks(child_key=child_key)
@@ -319,7 +325,21 @@ def due_alerts(state: ChildClocks, now: datetime) -> ClockStep:
     clocks = {**state.clocks, **{clock.clock_id: clock for clock in raised}}
     return ClockStep(
         clocks=state.model_copy(update={"clocks": clocks}),
-        alerts=tuple(_alert(clock, AlertStatus.OVERDUE, now) for clock in raised),
+        alerts=tuple(
+            _alert(clock, AlertStatus.OVERDUE, now)
+            for clock in raised
+            if not _stale_escalation(clock, now)
+        ),
+    )
+
+
+def _stale_escalation(clock: Clock, now: datetime) -> bool:
+    """An acknowledgement clock found overdue long after its due time: escalating now would wake
+    a duty manager about a night long over (an upgrade reading old alerts, a worker down for a
+    day). It is marked raised without an alert; the MASH's handover lists the alert instead."""
+    return (
+        clock.kind is ClockKind.DUTY_ALERT_ACKNOWLEDGEMENT
+        and now - clock.due_at > STALE_ESCALATION_AFTER
     )
 
 

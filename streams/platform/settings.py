@@ -328,6 +328,12 @@ class DeliverySettings(BaseSettings):
         ge=1,
         description="Delivery attempts under way at once (e-mails being sent, webhooks posted).",
     )
+    first_start: Literal["earliest", "latest"] = Field(
+        default="earliest",
+        description="Where the service's consumer group starts the first time: earliest on a "
+        "new deployment (every message is new); latest when adding delivery to a deployment "
+        "whose outbound topics already hold messages, or it sends every one of them again.",
+    )
     held_limit: int = Field(
         default=10_000,
         ge=1,

@@ -57,3 +57,15 @@ def test_any_finishing_order_commits_exactly_the_finished_prefix(order: list[int
             prefix += 1
         assert committed == prefix
     assert committed == 20
+
+
+def test_offsets_a_failed_commit_carried_go_with_the_next_commit() -> None:
+    tracker: OffsetTracker[str] = OffsetTracker()
+    tracker.read("alerts-0", 0)
+    tracker.read("gone-0", 0)
+    tracker.finished("alerts-0", 0)
+    tracker.finished("gone-0", 0)
+    failed = tracker.take_committable()
+    tracker.forget(["gone-0"])  # taken away meanwhile: its new owner commits it
+    tracker.commit_failed(failed)
+    assert tracker.take_committable() == {"alerts-0": 1}

@@ -1035,3 +1035,13 @@ def test_the_authority_sets_the_minutes_to_acknowledge() -> None:
     step = on_duty_alert(ChildClocks(child_key=CHILD), _duty_alert(raised), five, raised)
     assert next_due(step.clocks) == raised + timedelta(minutes=5)
     assert DecisionRules().duty_alert_acknowledge_minutes == 15
+
+
+def test_an_alert_of_a_night_long_over_is_never_escalated() -> None:
+    raised = london(28, 2, 0)
+    opened = on_duty_alert(ChildClocks(child_key=CHILD), _duty_alert(raised), RULES, raised)
+    a_day_later = due_alerts(opened.clocks, raised + timedelta(days=1))
+    assert a_day_later.alerts == ()
+    assert next_due(a_day_later.clocks) is None  # marked raised: the timer leaves it alone
+    in_the_shift = due_alerts(opened.clocks, raised + timedelta(hours=11))
+    assert len(in_the_shift.alerts) == 1
