@@ -337,10 +337,8 @@ class DeliveryService:
         leads: Mapping[str, SafeguardingLead],
         codec: AvroCodec,
         *,
-        senders: Mapping[DeliveryChannel, Sender] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._deployment = deployment
         self._channels = channels
@@ -348,12 +346,11 @@ class DeliveryService:
         self._codec = codec
         self._clock = clock
         self._sleep = sleep
-        self._jitter = jitter
         prefix = deployment.worker.topic_prefix
         self._models = {spec.name_under(prefix): spec.value for spec in OUTBOUND}
         self._prefix = prefix
         self._http: httpx.AsyncClient | None = None
-        self._senders = dict(senders) if senders is not None else {}
+        self._senders: dict[DeliveryChannel, Sender] = {}
         self.tracker: OffsetTracker[TopicPartition] = OffsetTracker()
         #: Counts rebalances: a batch fetched before one is not dispatched after it.
         self.generation = 0
@@ -367,7 +364,6 @@ class DeliveryService:
         self._finished = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
-        self.delivered = 0
 
     @property
     def group_id(self) -> str:
@@ -460,12 +456,11 @@ class DeliveryService:
     async def _start(self) -> None:
         deployment = self._deployment
         config = deployment.kafka.aiokafka_config()
-        if not self._senders:
-            self._http = httpx.AsyncClient(timeout=deployment.delivery.webhook_timeout_seconds)
-            self._senders = {
-                DeliveryChannel.EMAIL: MailSender(deployment.delivery, self._clock),
-                DeliveryChannel.WEBHOOK: WebhookSender(self._http),
-            }
+        self._http = httpx.AsyncClient(timeout=deployment.delivery.webhook_timeout_seconds)
+        self._senders = {
+            DeliveryChannel.EMAIL: MailSender(deployment.delivery, self._clock),
+            DeliveryChannel.WEBHOOK: WebhookSender(self._http),
+        }
         self._producer = AIOKafkaProducer(**config, acks="all", client_id=SERVICE_CODE)
         self._consumer = AIOKafkaConsumer(
             **config,
@@ -567,7 +562,7 @@ class DeliveryService:
                 if policy.gives_up(first, now):
                     await self._record_failure(event, recipient, failure, attempt, now)
                     return
-                delay = policy.delay(attempt, self._jitter)
+                delay = policy.delay(attempt, random.random)
                 log.warning(
                     "delivery of %s to %s by %s failed (attempt %d, %s); again in %.1fs",
                     event.event_id,
@@ -600,7 +595,6 @@ class DeliveryService:
                     at=self._clock(),
                 )
             )
-            self.delivered += 1
             log.info(
                 "delivered %s %s to %s by %s (attempt %d)",
                 type(event).__name__,
