@@ -14,11 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## Start the whole local stack on the embedded broker, with synthetic partner traffic so the
-## queues fill (Ctrl-C stops everything).
-run: export FRONTDOOR_DEMO_EVENTS_PER_SECOND ?= 1
+## Start the whole local stack on the embedded broker, replay a realistic synthetic day through
+## it (the staff's part played), then keep a live summary on the terminal while synthetic traffic
+## continues for you to work in the staff application (Ctrl-C stops everything; logs in
+## .frontdoor-data/logs).
+run: export FRONTDOOR_DEMO_EVENTS_PER_SECOND ?= 0.2
 run: $(STAMP)
-	$(BIN)/frontdoor up
+	$(BIN)/frontdoor demo
 
 ## Everything CI runs: lint, format check, import rules, strict typing, unit and integration tests.
 ## Two test processes, a test file each at a time: most integration tests wait on a broker, not a

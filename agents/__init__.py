@@ -6,6 +6,7 @@ Importing this package registers every agent on the app (``streams.platform.app.
 from agents import (
     clocks,
     dead_letters,
+    exporter,
     health,
     identification,
     intake,
@@ -17,6 +18,7 @@ from agents import (
 __all__ = [
     "clocks",
     "dead_letters",
+    "exporter",
     "health",
     "identification",
     "intake",

@@ -22,11 +22,13 @@ duplicate tick (a standby copy of the table, a tick in flight across a restart) 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka.partitioner import murmur2
 from faust.types import EventT
 
 from agents.delivery import each_event, published_at
@@ -36,6 +38,7 @@ from schemas.models import (
     ActionDone,
     AlertAcknowledgement,
     ChildProtectionConference,
+    ClockKind,
     ClockTick,
     DutyTeamAlert,
     Event,
@@ -61,7 +64,7 @@ from streams.decisions.clocks import (
     stored_clocks,
 )
 from streams.decisions.ids import derived_id
-from streams.platform import topology
+from streams.platform import metrics, topology
 from streams.platform.app import app, codec, worker_settings
 from streams.platform.topics import CLOCK_SOURCES, CLOCK_TICKS
 
@@ -114,6 +117,7 @@ def _step(event: EventT[bytes]) -> Step:
             alert.child_key,
             alert.status.value,
         )
+        metrics.timeliness_alerts(alert.clock.value, alert.status.value).inc()
     # A tick with nothing due writes nothing: no changelog record a minute per child.
     writes = () if after == before else ((clocks, {child_key: _json(after)}),)
     return Step(outputs=step.alerts, writes=writes)
@@ -128,24 +132,63 @@ async def keep_clocks(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _step, tables=[clocks])
 
 
-def due_children(documents: Iterable[tuple[str, Any]], now: datetime) -> list[str]:
-    """The child keys whose clocks have something due at ``now``, from the table's documents."""
+def due_children(states: Iterable[ChildClocks], now: datetime) -> list[str]:
+    """The child keys whose clocks have something due at ``now``."""
     due = []
-    for child_key, document in documents:
-        moment = next_due(stored_clocks(document, child_key))
+    for state in states:
+        moment = next_due(state)
         if moment is not None and moment <= now:
-            due.append(child_key)
+            due.append(state.child_key)
     return due
+
+
+def overdue_clocks(states: Iterable[ChildClocks], now: datetime) -> Counter[ClockKind]:
+    """How many clocks are past their due time and not stopped, by kind (alerted or not)."""
+    return Counter(
+        clock.kind
+        for state in states
+        for clock in state.clocks.values()
+        if not clock.satisfied and clock.due_at <= now
+    )
+
+
+def partition_of(child_key: str, partitions: int) -> int:
+    """The partition a child's clocks live in: the one its events are published to.
+
+    Every clock source is keyed by child key and published with the Kafka clients' default
+    partitioner (murmur2 of the key), and a table key lives in its event's partition.
+    """
+    return int(murmur2(child_key.encode("utf-8")) & 0x7FFFFFFF) % partitions
 
 
 @app.timer(interval=worker_settings.clock_tick_seconds)  # type: ignore[untyped-decorator]
 async def tick_due_clocks() -> None:
     now = datetime.now(UTC)
+    states = [stored_clocks(document, key) for key, document in topology.clocks.items()]
     target = topology.topic(CLOCK_TICKS)
-    for child_key in due_children(topology.clocks.items(), now):
+    for child_key in due_children(states, now):
         tick = ClockTick(
             event_id=derived_id("tick", child_key, now.isoformat()),
             child_key=child_key,
             ticked_at=now,
         )
         await target.send(key=child_key.encode("utf-8"), value=codec.encode(tick))
+    _show_overdue(states, now)
+
+
+def _show_overdue(states: list[ChildClocks], now: datetime) -> None:
+    # The table here also holds standby copies of other workers' partitions: only the children
+    # of this worker's own partitions are counted, so the workers' figures add up to each clock
+    # once.
+    ticks = CLOCK_TICKS.full_name
+    owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == ticks}
+    overdue = overdue_clocks(
+        (
+            state
+            for state in states
+            if partition_of(state.child_key, CLOCK_TICKS.partitions) in owned
+        ),
+        now,
+    )
+    for kind in ClockKind:
+        metrics.clocks_overdue(kind.value).set(overdue[kind])

@@ -18,6 +18,7 @@ that fails every time would otherwise hold every child behind it for ever.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -26,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import faust
+from faust.agents import current_agent
 from faust.types import EventT
 from kafka.errors import KafkaError
 from pydantic import ValidationError
@@ -47,7 +49,7 @@ from schemas.errors import (
 from schemas.models import ChildEvent, DeadLetter, Event
 from schemas.wire import SENDER_HEADER, InboundMessage
 from streams.decisions.intake import dead_letter_for
-from streams.platform import topology
+from streams.platform import metrics, topology
 from streams.platform.app import app, codec, worker_settings
 from streams.platform.codec import first_error
 from streams.platform.topics import INTAKE, destination
@@ -151,11 +153,14 @@ async def each_event(
     crashing the agent over and over and holding the partition's commits behind it.
     """
     manual: faust.StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]  # on Stream only
+    agent = current_agent()
     acknowledger = Acknowledger(
         enqueue=_enqueue,
         ack=manual.ack,
         stall_alert_seconds=worker_settings.stall_alert_seconds,
-        on_delivered=_log_dead_letters,
+        on_delivered=functools.partial(
+            _delivered, metrics.AgentMetrics(agent.name if agent else "unknown")
+        ),
     )
     for table in tables:
         acknowledger.watch(table)
@@ -252,11 +257,19 @@ async def _enqueue(record: Outgoing) -> Delivery:
     return await record.topic.send(key=record.key, value=record.value, headers=record.headers)
 
 
-def _log_dead_letters(records: Sequence[Outgoing]) -> None:
-    # Every dead letter passes here once it is delivered, so each is logged once.
+def _delivered(
+    measured: metrics.AgentMetrics, event: EventT[bytes], records: Sequence[Outgoing]
+) -> None:
+    # Every event passes here once, when it is acked: each dead letter is logged and counted once.
+    dead_lettered = False
     for record in records:
         if isinstance(record.event, DeadLetter):
+            dead_lettered = True
             _log_dead_letter(record.event)
+            metrics.dead_letters(record.event.error_code).inc()
+    message = event.message
+    # Faust's monitor stamps each message with time.monotonic() as it comes in.
+    measured.processed(message.topic, dead_lettered=dead_lettered, received_at=message.time_in)
 
 
 def _sender_of(event: Event) -> str | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from streams.platform import metrics
 from streams.platform.app import app, kafka_settings, worker_settings
 from streams.platform.broker import broker_answers
 
@@ -62,8 +63,10 @@ _health = BrokerHealth()
 
 def _check() -> None:
     now = datetime.now(UTC)
-    _health.checked(broker_answers(kafka_settings), now)
+    reachable = broker_answers(kafka_settings)
+    _health.checked(reachable, now)
     _health.write(worker_settings.health_file, now)
+    metrics.BROKER_REACHABLE.set(1 if reachable else 0)
 
 
 @app.timer(interval=worker_settings.health_interval_seconds)  # type: ignore[untyped-decorator]

@@ -131,7 +131,8 @@ class Acknowledger:
     """Waits for each in-flight event's outputs in order, then writes its state and acks it.
 
     ``enqueue(record)`` hands one prepared record to the producer and returns its delivery;
-    ``ack(event)`` acks an event. A failed delivery is re-sent, the same record again, with
+    ``ack(event)`` acks an event, and ``on_delivered(event, records)`` hears of it then (logs and
+    metrics: once per event acked). A failed delivery is re-sent, the same record again, with
     back-off, for as long as it fails: the record was built and encoded already, so what fails is
     the broker, and dropping it would drop a child. Waiting longer than ``stall_alert_seconds``
     raises an operator alert (CRITICAL) naming the event, so a held partition is never silent.
@@ -146,7 +147,7 @@ class Acknowledger:
         first_retry_seconds: float = FIRST_RETRY_SECONDS,
         longest_retry_seconds: float = LONGEST_RETRY_SECONDS,
         limit: int = IN_FLIGHT_LIMIT,
-        on_delivered: Callable[[Sequence[Any]], None] = lambda _records: None,
+        on_delivered: Callable[[Any, Sequence[Any]], None] = lambda _event, _records: None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._enqueue = enqueue
@@ -188,7 +189,7 @@ class Acknowledger:
                 for write in item.writes:
                     item.context.run(write.apply)
                 await self._ack(item.event)
-                self._on_delivered(item.records)
+                self._on_delivered(item.event, item.records)
             self._queue.task_done()
 
     async def idle(self) -> None:

@@ -20,10 +20,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from schemas.errors import UnusableEventError
-from schemas.models import AcceptedEvent, ChildEvent, DeadLetter, Outcome
-from schemas.wire import SENDER_HEADER, InboundMessage
-from streams.decisions.ledger import Ledger, Waiting, overdue_task
+from agents.ledger_feed import LedgerFeed
+from schemas.wire import SENDER_HEADER
+from streams.decisions.ledger import Waiting, overdue_task
 from streams.platform.admin import committed_offsets
 from streams.platform.app import app, codec, kafka_settings, worker_settings
 from streams.platform.codec import AvroCodec
@@ -31,12 +30,8 @@ from streams.platform.publisher import Publisher
 from streams.platform.reader import TopicFollower
 from streams.platform.settings import KafkaSettings
 from streams.platform.topics import (
-    ACCEPTED_EVENTS,
-    CHILD_EVENTS,
-    DEAD_LETTERS,
     INTAKE,
     MASH_TASKS,
-    OUTCOMES,
 )
 
 log = logging.getLogger(__name__)
@@ -74,24 +69,21 @@ class Reconciler:
     ) -> None:
         self._kafka = kafka
         self._group_id = group_id
-        self._codec = codec
         self._prefix = prefix
         self._redrive_after = redrive_after
         self._bound = bound
-        self._ledger = Ledger()
-        followed = [*INTAKE.values(), ACCEPTED_EVENTS, CHILD_EVENTS, OUTCOMES, DEAD_LETTERS]
-        self._specs = {spec.name_under(prefix): spec for spec in followed}
-        self._follower = TopicFollower(kafka, list(self._specs), client_id="frontdoor-reconcile")
+        self._feed = LedgerFeed(codec, prefix)
+        self._follower = TopicFollower(kafka, self._feed.topics, client_id="frontdoor-reconcile")
         self._publisher = Publisher(kafka, codec)
 
     def step(self, now: datetime, *, act: bool = True) -> Report:
         """Read what is new, then (with ``act``) re-drive and raise tasks for what is due."""
         for message in self._follower.new_messages():
-            self._observe(message, now)
+            self._feed.observe(message, now)
         redriven: list[Waiting] = []
         told: list[Waiting] = []
         if act:
-            due = self._ledger.due(
+            due = self._feed.ledger.due(
                 now,
                 redrive_after=self._redrive_after,
                 bound=self._bound,
@@ -108,42 +100,11 @@ class Reconciler:
                     headers={SENDER_HEADER: waiting.sender},
                 )
                 told.append(waiting)
-        return Report(now, self._ledger.waiting(), redriven, told, self._bound)
+        return Report(now, self._feed.ledger.waiting(), redriven, told, self._bound)
 
     def close(self) -> None:
         self._follower.close()
         self._publisher.close()
-
-    def _observe(self, message: InboundMessage, now: datetime) -> None:
-        name = self._specs[message.topic].name
-        try:
-            if name in _INTAKE_NAMES:
-                self._ledger.intake_message(message, now)
-            elif name == ACCEPTED_EVENTS.name:
-                accepted = self._codec.decode(message.value, AcceptedEvent)
-                self._ledger.accepted_event(accepted, message)
-            elif name == CHILD_EVENTS.name:
-                self._ledger.child_event(self._codec.decode(message.value, ChildEvent), message)
-            elif name == OUTCOMES.name:
-                self._ledger.outcome(self._codec.decode(message.value, Outcome))
-            else:
-                self._dead_letter(self._codec.decode(message.value, DeadLetter))
-        except UnusableEventError:
-            # Not ours to follow: the flow dead-letters such a message itself, and that dead
-            # letter is an outcome.
-            return
-
-    def _dead_letter(self, letter: DeadLetter) -> None:
-        source = letter.source
-        name = source.topic.removeprefix(self._prefix)
-        if name in _INTAKE_NAMES:
-            self._ledger.intake_dead_lettered((source.topic, source.partition, source.offset))
-        elif name == ACCEPTED_EVENTS.name:
-            accepted = self._codec.decode(letter.original_value, AcceptedEvent)
-            self._ledger.accepted_dead_lettered(accepted.sender, accepted.event_id)
-        elif name == CHILD_EVENTS.name:
-            child_event = self._codec.decode(letter.original_value, ChildEvent)
-            self._ledger.child_dead_lettered(child_event.event_id)
 
 
 def deployment_reconciler() -> Reconciler:

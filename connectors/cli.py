@@ -42,6 +42,7 @@ import json
 import logging
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -61,14 +62,18 @@ from streams.platform import topics
 from streams.platform.publisher import Publisher
 from streams.platform.settings import (
     DeliverySettings,
+    GatewaySettings,
     KafkaSettings,
+    MetricsSettings,
     SchemaRegistrySettings,
+    StaffSettings,
     WorkerSettings,
     load,
     masked,
 )
 
 log = logging.getLogger("frontdoor")
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 #: The demo channel file's webhook partner: where `frontdoor receivers` listens, and the variable
 #: holding the secret it and the delivery service share (`frontdoor up` makes one per run).
@@ -86,6 +91,7 @@ def cmd_config(_: argparse.Namespace) -> int:
         "worker": masked(load(WorkerSettings)),
         "schema_registry": masked(load(SchemaRegistrySettings)),
         "delivery": masked(load(DeliverySettings)),
+        "metrics": masked(load(MetricsSettings)),
     }
     _out(json.dumps(settings, indent=2, default=str))
     return 0
@@ -154,7 +160,6 @@ def cmd_gateway(_: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
     from connectors.gateway import create_app  # noqa: PLC0415
-    from streams.platform.settings import GatewaySettings  # noqa: PLC0415
 
     settings = load(GatewaySettings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
@@ -216,12 +221,10 @@ def cmd_staff(args: argparse.Namespace) -> int:
 def cmd_users(args: argparse.Namespace) -> int:
     """Staff accounts. A password is read from the terminal (twice) or stdin, never an argument."""
     import getpass  # noqa: PLC0415
-    from datetime import UTC, datetime  # noqa: PLC0415
 
     from connectors.staff.security import hash_password  # noqa: PLC0415
     from connectors.staff.service import open_store  # noqa: PLC0415
     from schemas.models import StaffRole  # noqa: PLC0415
-    from streams.platform.settings import StaffSettings  # noqa: PLC0415
 
     store = open_store(load(StaffSettings), load(WorkerSettings))
     now = datetime.now(UTC)
@@ -272,6 +275,32 @@ def cmd_up(_: argparse.Namespace) -> int:
         # secret, shared by them and the delivery service, lives as long as this run.
         os.environ.setdefault(DEMO_WEBHOOK_SECRET, new_secret())
     return Supervisor(kafka, load(WorkerSettings)).run()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """A realistic day through the whole local stack, its figures on the terminal
+    (:mod:`connectors.demo`); with ``--exit``, stop once it has settled."""
+    import os  # noqa: PLC0415
+
+    logs = load(WorkerSettings).data_dir / "logs"
+    # First, so that even the imports' log records go to the file: the terminal is the summary's.
+    _log_to_file(logs / "demo.log")
+
+    from connectors.delivery.signing import new_secret  # noqa: PLC0415
+    from connectors.demo import DemoRequest, run  # noqa: PLC0415
+
+    if load(KafkaSettings).embedded:
+        # A laptop: as for `frontdoor up`, the local receivers and delivery share this secret.
+        os.environ.setdefault(DEMO_WEBHOOK_SECRET, new_secret())
+    request = DemoRequest(
+        days=args.days,
+        seed=args.seed,
+        end=args.end or datetime.now(UTC),
+        settle_timeout_seconds=args.timeout,
+        exit_when_settled=args.exit,
+        json_path=args.json,
+    )
+    return run(request)
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -496,7 +525,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_history_import(args: argparse.Namespace) -> int:
     """Import a case-management export; report each rejected row; exit 1 if any was rejected."""
-    from datetime import UTC, datetime  # noqa: PLC0415
 
     from connectors.history_import import parse_export  # noqa: PLC0415
     from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
@@ -564,7 +592,7 @@ def cmd_import_police(args: argparse.Namespace) -> int:
 
 def cmd_health(_: argparse.Namespace) -> int:
     """Print the worker's last health check; exit 1 if the broker was unreachable or it is stale."""
-    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+    from datetime import timedelta  # noqa: PLC0415
 
     worker = load(WorkerSettings)
     try:
@@ -582,7 +610,6 @@ def cmd_health(_: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Report what waits for an outcome; exit 1 if anything is past its bound."""
-    from datetime import UTC, datetime  # noqa: PLC0415
 
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
@@ -758,7 +785,6 @@ _CHRONOLOGY_TOPICS = (
 
 def cmd_keys(args: argparse.Namespace) -> int:
     """Partner API keys. A token is printed once, by create or rotate: only its hash is stored."""
-    from datetime import UTC, datetime  # noqa: PLC0415
 
     from connectors import partner_keys  # noqa: PLC0415
     from connectors.store import configured_store_url, open_store  # noqa: PLC0415
@@ -907,10 +933,58 @@ def _chronology_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
     chronology.set_defaults(run=cmd_chronology)
 
 
+def _log_to_file(path: Path) -> None:
+    """Send this process's log records to ``path`` instead of the terminal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+
+
+def _stack_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    commands.add_parser("up", help="start broker, topics and workers").set_defaults(run=cmd_up)
+    demo = commands.add_parser(
+        "demo", help="a realistic day through the whole local stack, with its figures (make run)"
+    )
+    demo.add_argument("--exit", action="store_true", help="stop once the day has settled")
+    demo.add_argument("--days", type=_positive_int, default=1, help="days to replay (default 1)")
+    demo.add_argument("--seed", type=int, default=1, help="the synthetic day's seed")
+    demo.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds the day may take to settle"
+    )
+    demo.add_argument(
+        "--end",
+        type=_aware_time,
+        help="the replayed days end at this ISO 8601 time with its offset (default: now)",
+    )
+    demo.add_argument("--json", type=Path, help="also write the day's figures to this JSON file")
+    demo.set_defaults(run=cmd_demo)
+
+
+def _aware_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text}: not an ISO 8601 time") from exc
+    if moment.utcoffset() is None:
+        raise argparse.ArgumentTypeError(f"{text}: give the offset, e.g. 2026-11-25T18:00+00:00")
+    return moment
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: at least 1")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="frontdoor", description=__doc__.split("\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="start broker, topics and workers").set_defaults(run=cmd_up)
+    _stack_parsers(commands)
     broker = commands.add_parser("broker", help="run the embedded Tansu broker")
     broker.add_argument("--address", help="host:port (default: KAFKA_BOOTSTRAP_SERVERS)")
     broker.set_defaults(run=cmd_broker)
@@ -969,7 +1043,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
     logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is connection chatter
     # httpx logs every request's URL at INFO, and a partner's webhook URL may carry a token.
     logging.getLogger("httpx").setLevel(logging.WARNING)

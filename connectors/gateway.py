@@ -28,6 +28,9 @@ as careful as the pipeline behind it:
   staff application's rules (:mod:`connectors.case_records`), checked against the work item in
   the staff application's queue store: a record that does not gets ``422`` naming each field, and
   nothing is published. A decision is published with the referrer's outcome notification.
+* ``GET /metrics`` gives the gateway's Prometheus metrics (requests by route and status, their
+  latency, events accepted by type; ``docs/metrics.md``), without a key: they carry no partner's
+  data, only counts.
 * What the front door addresses to a partner can be fetched, for partners without a webhook:
   ``GET /v1/information-requests`` and ``GET /v1/outcome-notifications`` give the records
   addressed to the key's partner (its sender code) and never another's, oldest first, a page at
@@ -57,6 +60,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.routing import Route
 
 from connectors.case_records import CaseRecord, checked_outputs
 from connectors.partner_keys import (
@@ -102,6 +106,7 @@ from schemas.wire import SENDER_HEADER
 from streams.decisions.ids import content_digest
 from streams.decisions.rules import DEFAULT_RULES_FILE, load_rules
 from streams.decisions.schools import DEFAULT_DIRECTORY, SchoolDirectory, load_directory
+from streams.platform import metrics
 from streams.platform.codec import AvroCodec
 from streams.platform.publisher import Publisher
 from streams.platform.registry import registry_from
@@ -437,6 +442,12 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodySizeLimit, limit=gateway.settings.max_body_bytes)
+    # Outermost, so that answers given before routing (413) are counted too.
+    app.add_middleware(
+        metrics.HttpMetrics,
+        requests=metrics.GATEWAY_REQUESTS,
+        seconds=metrics.GATEWAY_REQUEST_SECONDS,
+    )
 
     @app.exception_handler(_Refused)
     async def refused(_: Request, exc: _Refused) -> JSONResponse:
@@ -482,6 +493,14 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.router.routes.append(
+        Route(
+            "/metrics",
+            metrics.MetricsEndpoint(metrics.GATEWAY),
+            methods=["GET"],
+            include_in_schema=False,
+        )
+    )
     return app
 
 
@@ -774,6 +793,7 @@ def _accept(
         log.exception("published %s but could not remember its idempotency key", event.event_id)
         stored = StoredResponse(event.event_id, 202, body)
     log.info("accepted %s %s from %s", kind, event.event_id, key.partner)
+    metrics.gateway_events_accepted(kind).inc()
     return JSONResponse(status_code=stored.status, content=json.loads(stored.body))
 
 

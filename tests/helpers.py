@@ -173,6 +173,8 @@ def running_worker(
         "FRONTDOOR_DATA_DIR": str(data_dir),
         "FRONTDOOR_SESSION_TIMEOUT_SECONDS": "6",
         "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": "1",
+        # No metrics endpoint unless a test asks for one: every worker would want 9101.
+        "FRONTDOOR_METRICS_WORKER_PORT": "0",
         **(extra_env or {}),
     }
     with log_path.open("wb") as log:

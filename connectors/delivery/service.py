@@ -24,6 +24,11 @@ with the same ids.
 **Every attempt is recorded** on ``deliveries.status``, keyed by message: the chronology shows
 "school told at 07:42", and a failure shows who was not told and why. Statuses carry addresses and
 error codes, never a message's content.
+
+**Operators watch it** through Prometheus (:data:`streams.platform.metrics.DELIVERY`, served on
+``FRONTDOOR_METRICS_DELIVERY_PORT`` by :func:`serve`): attempts by channel and state (the
+retries among them), messages held and attempts in flight, messages without a route, dead
+letters.
 """
 
 from __future__ import annotations
@@ -89,12 +94,14 @@ from streams.decisions.schools import (
     SafeguardingLead,
     load_safeguarding_leads,
 )
+from streams.platform import metrics
 from streams.platform.codec import AvroCodec
 from streams.platform.reader import inbound_message
 from streams.platform.registry import registry_from
 from streams.platform.settings import (
     DeliverySettings,
     KafkaSettings,
+    MetricsSettings,
     SchemaRegistrySettings,
     WorkerSettings,
     load,
@@ -411,7 +418,7 @@ class DeliveryService:
                 if not await self._hold(stop):
                     return  # stopping: what was read and not begun is read again later
                 if self.generation != fetched_in:
-                    self._held.release()
+                    self._release_held()
                     return
                 self.tracker.read(partition, record.offset)
                 task = asyncio.create_task(self._handle(partition, record))
@@ -426,8 +433,13 @@ class DeliveryService:
                 await asyncio.wait_for(self._held.acquire(), timeout=0.5)
             except TimeoutError:
                 continue
+            metrics.DELIVERY_MESSAGES_HELD.inc()
             return True
         return False
+
+    def _release_held(self) -> None:
+        self._held.release()
+        metrics.DELIVERY_MESSAGES_HELD.dec()
 
     async def commit_finished(self) -> None:
         """Commit each partition up to its first message not yet finished; offsets a failed
@@ -507,10 +519,11 @@ class DeliveryService:
             log.debug("delivery failure", exc_info=failure)
             reason = ProcessingFailedError(f"{type(failure).__name__} while delivering")
             await self._publish(dead_letter_for(inbound_message(record), reason, self._clock()))
+            metrics.delivery_dead_letters(reason.code).inc()
             self.tracker.finished(partition, record.offset)
             self._finished.set()
         finally:
-            self._held.release()
+            self._release_held()
 
     async def _deliver_message(self, record: Any) -> None:
         message = inbound_message(record)
@@ -520,6 +533,7 @@ class DeliveryService:
             # Our own topics carry only what our own agents wrote: this is a bug or a stranger.
             letter = dead_letter_for(message, error, self._clock())
             await self._publish(letter)
+            metrics.delivery_dead_letters(error.code).inc()
             log.error(  # noqa: TRY400 - the code says what; a traceback would quote the input
                 "unusable message on %s[%d]@%d dead-lettered as %s code=%s",
                 message.topic,
@@ -547,6 +561,7 @@ class DeliveryService:
                     event, recipient, attempt=1, state=DeliveryState.AVAILABLE, at=self._clock()
                 )
             )
+            metrics.delivery_attempts(route.channel.value, DeliveryState.AVAILABLE.value).inc()
             return
         sender = self._senders[route.channel]
         links = self._links(event, recipient)
@@ -556,7 +571,8 @@ class DeliveryService:
         while True:
             try:
                 async with self._sending:
-                    await sender.send(event, recipient, links)
+                    with metrics.DELIVERY_ATTEMPTS_IN_FLIGHT.track_inprogress():
+                        await sender.send(event, recipient, links)
             except DeliveryError as failure:
                 now = self._clock()
                 if policy.gives_up(first, now):
@@ -583,6 +599,7 @@ class DeliveryService:
                         next_attempt_at=now + timedelta(seconds=delay),
                     )
                 )
+                metrics.delivery_attempts(route.channel.value, DeliveryState.RETRYING.value).inc()
                 await self._sleep(delay)
                 attempt += 1
                 continue
@@ -595,6 +612,7 @@ class DeliveryService:
                     at=self._clock(),
                 )
             )
+            metrics.delivery_attempts(route.channel.value, DeliveryState.DELIVERED.value).inc()
             log.info(
                 "delivered %s %s to %s by %s (attempt %d)",
                 type(event).__name__,
@@ -647,6 +665,7 @@ class DeliveryService:
                 error_code=failure.code,
             )
         )
+        metrics.delivery_attempts(channel, DeliveryState.FAILED.value).inc()
         await self._publish(
             delivery_failed_task(event, recipient.code, channel, failure, attempts=attempts, at=at)
         )
@@ -661,6 +680,7 @@ class DeliveryService:
         await self._publish(
             delivery_failed_task(event, "unknown", "none", error, attempts=0, at=self._clock())
         )
+        metrics.DELIVERY_UNROUTABLE.inc()
 
     async def _publish(self, event: Event) -> None:
         """Publish one record and wait for the broker; a broker outage is waited out, never
@@ -726,9 +746,14 @@ def configured_service() -> DeliveryService:
 
 
 async def serve(service: DeliveryService) -> None:
-    """Run ``service`` until SIGINT or SIGTERM (the command line's ``frontdoor delivery``)."""
+    """Run ``service`` until SIGINT or SIGTERM (the command line's ``frontdoor delivery``), its
+    metrics served on ``FRONTDOOR_METRICS_DELIVERY_PORT``."""
     import signal  # noqa: PLC0415 - only the command line runs the service this way
 
+    settings = load(MetricsSettings)
+    metrics.serve(
+        metrics.DELIVERY, host=settings.host, port=settings.delivery_port, what="delivery service"
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

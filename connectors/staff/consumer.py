@@ -3,8 +3,9 @@
 :class:`StoreFeeder` reads the three queue topics, the MASH tasks, the duty-team alerts and their
 acknowledgements, the threshold decisions, the strategy discussions, the timeliness alerts, the
 meeting agendas and records, the information requests and outcome notifications addressed to
-partners (which they fetch from the gateway) and the delivery statuses of outbound messages (who
-was told, and when) in the consumer group
+partners (which they fetch from the gateway), the delivery statuses of outbound messages (who
+was told, and when) and the school notifications (the dashboard's "told before the school day")
+in the consumer group
 ``<prefix><app id>-staff-store`` (the deployment's namespace, like the workers' group), decodes
 each message with the project's codec and stores each polled batch with :meth:`QueueStore.apply`
 in one transaction. Offsets are committed only after that transaction committed, so a crash
@@ -37,6 +38,7 @@ from connectors.staff.store import QueueStore
 from schemas.errors import BrokerError, BrokerUnavailableError, FrontDoorError, UnusableEventError
 from schemas.models import Event
 from schemas.wire import InboundMessage
+from streams.platform import metrics
 from streams.platform.codec import AvroCodec
 from streams.platform.reader import inbound_message
 from streams.platform.registry import registry_from
@@ -57,6 +59,7 @@ from streams.platform.topics import (
     MEETING_RECORDS,
     OUTCOME_NOTIFICATIONS,
     QUEUES,
+    SCHOOL_NOTIFICATIONS,
     STRATEGY_DISCUSSIONS,
     TIMELINESS_ALERTS,
 )
@@ -81,6 +84,7 @@ def store_topics(prefix: str) -> dict[str, type[Event]]:
         INFORMATION_REQUESTS,
         OUTCOME_NOTIFICATIONS,
         DELIVERY_STATUSES,
+        SCHOOL_NOTIFICATIONS,
     )
     return {spec.name_under(prefix): spec.value for spec in specs}
 
@@ -186,6 +190,7 @@ class StoreFeeder:
                 self._consumer.seek(partition, records[0].offset)
             raise
         self._stored += len(events)
+        metrics.count_staff_messages_stored(message.topic for message, _event in events)
         self._skipped += len(unusable)
         for message, code in unusable:
             log.warning(
@@ -284,7 +289,7 @@ def rebuild(
     """Refill the store at ``engine`` from the beginning of its topics; the messages read.
 
     Clears the topic-derived tables (work items, tasks, alerts, decisions, strategy discussions,
-    delivery statuses;
+    delivery statuses, school notifications;
     not staff accounts, the access log or the partner messages, whose sequence numbers are
     partners' cursors and which reading again changes nothing), then reads every partition from
     offset 0, outside any consumer group and committing nothing, until the topics are quiet for

@@ -4,8 +4,9 @@ The queue store keeps what people work from: the work items, MASH tasks and duty
 pipeline published, the threshold decisions and strategy discussions recorded on them, the
 timeliness alerts to the team managers (one row per clock), the information requests and
 outcome notifications addressed to partners (numbered in the order stored, for partners to fetch
-through the gateway), every delivery attempt of an outbound message (who was told, and when), and
-what only this application knows (who claimed an item or acknowledged
+through the gateway), every delivery attempt of an outbound message (who was told, and when), the
+Operation Encompass school notifications (whether each was delivered before its school day is a
+dashboard figure), and what only this application knows (who claimed an item or acknowledged
 an alert, staff accounts, the access log). Topic-derived rows can always be rebuilt from the
 topics (:func:`connectors.staff.consumer.rebuild`); the local state cannot.
 
@@ -114,7 +115,8 @@ class WorkItemRow(Base):
     priority: Mapped[str] = mapped_column(String)
     #: 0 red, 1 amber, 2 green: the queue sorts on it.
     priority_rank: Mapped[int] = mapped_column(Integer)
-    received_at: Mapped[datetime]
+    #: The dashboard selects a period's items by it, and the undecided ones by ``decided_at``.
+    received_at: Mapped[datetime] = mapped_column(index=True)
     decision_due_at: Mapped[datetime]
     routed_at: Mapped[datetime]
     out_of_hours: Mapped[bool]
@@ -126,7 +128,7 @@ class WorkItemRow(Base):
     # Local state: never touched when the same work item is delivered again.
     claimed_by: Mapped[str | None] = mapped_column(String)
     claimed_at: Mapped[datetime | None]
-    decided_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None] = mapped_column(index=True)
     decided_by: Mapped[str | None] = mapped_column(String)
     decision_event_id: Mapped[str | None] = mapped_column(String)
     first_stored_at: Mapped[datetime]
@@ -303,7 +305,8 @@ class DeliveryRow(Base):
     __tablename__ = "deliveries"
 
     event_id: Mapped[str] = mapped_column(String, primary_key=True)
-    message_id: Mapped[str] = mapped_column(String)
+    #: The dashboard reads the statuses of the school notifications due in a period by it.
+    message_id: Mapped[str] = mapped_column(String, index=True)
     message_type: Mapped[str] = mapped_column(String)
     child_key: Mapped[str | None] = mapped_column(String, index=True)
     recipient: Mapped[str] = mapped_column(String)
@@ -314,6 +317,25 @@ class DeliveryRow(Base):
     state: Mapped[str] = mapped_column(String)
     error_code: Mapped[str | None] = mapped_column(String)
     at: Mapped[datetime]
+    document: Mapped[dict[str, Any]]
+
+
+class SchoolNotificationRow(Base):
+    """An Operation Encompass notification (:class:`~schemas.models.SchoolNotification`) as
+    published: which child, to whom, due by when. Its delivery statuses are :class:`DeliveryRow`
+    rows (by ``message_id``); together they say whether the school was told before the school
+    day."""
+
+    __tablename__ = "school_notifications"
+
+    event_id: Mapped[str] = mapped_column(String, primary_key=True)
+    about_event_id: Mapped[str] = mapped_column(String)
+    child_key: Mapped[str] = mapped_column(String)
+    recipient: Mapped[str] = mapped_column(String)
+    school_urn: Mapped[str | None] = mapped_column(String)
+    #: The start of the school day it must reach the school before; a period selects by it.
+    due_by: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
     document: Mapped[dict[str, Any]]
 
 

@@ -5,6 +5,9 @@ Lifecycle of ``frontdoor staff``: migrate the database to the current schema, st
 into the store), serve the web application until stopped, then stop the feeder, which commits
 nothing it has not stored. The publisher of decisions connects on first use, so the application
 starts, and shows the queues it has, while the broker is down (a decision then gets a clear 503).
+
+The application served is :func:`web_application`: the pages, every request counted by route
+template and status, and ``GET /metrics`` for Prometheus (``docs/metrics.md``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from fastapi import FastAPI
+from starlette.routing import Route
+
 from connectors.staff.consumer import configured_feeder, default_codec
 from connectors.staff.db import engine_for, migrate
 from connectors.staff.security import hash_password
@@ -23,6 +29,7 @@ from connectors.staff.store import QueueStore
 from connectors.staff.web import Staff, create_app
 from schemas.models import StaffRole
 from streams.decisions.rules import DEFAULT_RULES_FILE, load_rules
+from streams.platform import metrics
 from streams.platform.publisher import Publisher
 from streams.platform.settings import (
     KafkaSettings,
@@ -41,6 +48,7 @@ DEMO_USERS: tuple[tuple[str, str, StaffRole], ...] = (
     ("demo.manager", "Demo team manager", StaffRole.TEAM_MANAGER),
     ("demo.earlyhelp", "Demo early-help worker", StaffRole.EARLY_HELP_WORKER),
     ("demo.duty", "Demo duty team", StaffRole.DUTY_TEAM),
+    ("demo.leader", "Demo leader", StaffRole.LEADER),
 )
 
 
@@ -49,6 +57,29 @@ def open_store(settings: StaffSettings, worker: WorkerSettings) -> QueueStore:
     url = staff_database_url(settings, worker)
     migrate(url)
     return QueueStore(engine_for(url))
+
+
+def web_application(staff: Staff, session_secret: str) -> FastAPI:
+    """The staff application's pages with its metrics.
+
+    ``GET /metrics`` needs no sign-in: Prometheus has no account, and the metrics are counts by
+    route template, never a child's details. It is outside the pages' sign-in and CSRF checks
+    (route by route in :mod:`connectors.staff.web`), and the session middleware sets no cookie
+    on a request that brings none.
+    """
+    app = create_app(staff, session_secret)
+    app.add_middleware(
+        metrics.HttpMetrics, requests=metrics.STAFF_REQUESTS, seconds=metrics.STAFF_REQUEST_SECONDS
+    )
+    app.router.routes.append(
+        Route(
+            "/metrics",
+            metrics.MetricsEndpoint(metrics.STAFF),
+            methods=["GET"],
+            include_in_schema=False,
+        )
+    )
+    return app
 
 
 @dataclass(frozen=True)
@@ -96,8 +127,9 @@ def serve(*, demo: bool = False, say: Callable[[str], None] = print) -> int:
         minimum_rationale_words=rules.decisions.minimum_rationale_words,
         topic_prefix=worker.topic_prefix,
         calendar=rules.office_calendar(),
+        decision_rules=rules.decisions,
     )
-    app = create_app(staff, staff_session_secret(settings, worker))
+    app = web_application(staff, staff_session_secret(settings, worker))
     stop = threading.Event()
     feeder = threading.Thread(
         target=configured_feeder(store).run, args=(stop,), name="staff-store-feeder", daemon=True

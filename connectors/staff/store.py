@@ -32,6 +32,10 @@ Every delivery status of an outbound message is kept (``deliveries.status``, ups
 id); a child's chronology shows what the attempts came to for each recipient (told, not told,
 waiting at the gateway to be fetched), never the retries on the way.
 
+School notifications (Operation Encompass, ``notifications.schools``) are kept too, upserted on
+their event id, for the dashboard: :meth:`QueueStore.dashboard_events` gives a period's events as
+the models :mod:`streams.decisions.figures` computes the figures from.
+
 Queries return frozen dataclasses, never ORM objects, so nothing outside this module can write
 to the database by accident. Every database failure is a :class:`StoreError`.
 """
@@ -63,6 +67,7 @@ from connectors.staff.db import (
     MashTaskRow,
     MeetingRecordRow,
     PartnerMessageRow,
+    SchoolNotificationRow,
     StrategyDiscussionRow,
     TimelinessAlertRow,
     UserRow,
@@ -90,6 +95,7 @@ from schemas.models import (
     OutcomeNotification,
     Priority,
     Queue,
+    SchoolNotification,
     StaffRole,
     StrategyDiscussion,
     TaskKind,
@@ -99,6 +105,7 @@ from schemas.models import (
 )
 from schemas.wire import InboundMessage
 from streams.decisions.clocks import alert_id
+from streams.decisions.figures import DashboardEvents
 from streams.decisions.meeting import merged_agendas
 
 #: How the queues sort by priority: red first.
@@ -331,12 +338,9 @@ class QueueStore:
         now = datetime.now(UTC)
         # The last delivery of an id in the batch wins, and one statement sees each id once.
         items: dict[str, dict[str, Any]] = {}
-        tasks: dict[str, dict[str, Any]] = {}
-        alerts: dict[str, dict[str, Any]] = {}
-        decisions: dict[str, dict[str, Any]] = {}
-        discussions: dict[str, dict[str, Any]] = {}
-        agendas: dict[str, dict[str, Any]] = {}
-        records: dict[str, dict[str, Any]] = {}
+        kept: dict[type[Base], dict[str, dict[str, Any]]] = {
+            model: {} for model, _ in _KEPT_AS_THEY_COME.values()
+        }
         partner_messages: dict[str, dict[str, Any]] = {}
         # One row per clock: its alerts in the batch are merged as the database would merge them.
         clocks: dict[str, dict[str, Any]] = {}
@@ -344,49 +348,31 @@ class QueueStore:
         acknowledgements = _first_acknowledgements(
             event for _, event in messages if isinstance(event, AlertAcknowledgement)
         )
-        deliveries = {
-            event.event_id: _delivery_values(event)
-            for _, event in messages
-            if isinstance(event, DeliveryStatus)
-        }
         for message, event in messages:
             if isinstance(event, WorkItem):
                 items[event.event_id] = _work_item_values(message, event, now)
-            elif isinstance(event, MashTask):
-                tasks[event.event_id] = _task_values(event)
-            elif isinstance(event, DutyTeamAlert):
-                alerts[event.event_id] = _alert_values(event)
-            elif isinstance(event, ThresholdDecision):
-                decisions[event.event_id] = _decision_values(event)
-            elif isinstance(event, StrategyDiscussion):
-                discussions[event.event_id] = _discussion_values(event)
-            elif isinstance(event, DomesticAbuseAgenda):
-                agendas[event.event_id] = _agenda_values(event)
-            elif isinstance(event, MeetingRecord):
-                records[event.event_id] = _meeting_record_values(event)
             elif isinstance(event, InformationRequest | OutcomeNotification):
                 partner_messages[event.event_id] = _partner_message_values(event, now)
             elif isinstance(event, TimelinessAlert):
                 values = _clock_values(event)
                 earlier = clocks.get(event.clock_id)
                 clocks[event.clock_id] = values if earlier is None else _merged(earlier, values)
-            elif not isinstance(event, AlertAcknowledgement | DeliveryStatus):  # kept above
+            elif type(event) in _KEPT_AS_THEY_COME:
+                model, row_of = _KEPT_AS_THEY_COME[type(event)]
+                kept[model][event.event_id] = row_of(event)
+            elif not isinstance(event, AlertAcknowledgement):  # kept above
                 raise TypeError(f"the staff store does not keep {type(event).__name__} events")
         with self._transaction() as session:
             # First: it may wait for another writer, and must do so before holding any row.
             _upsert_partner_messages(session, partner_messages)
             _upsert(session, WorkItemRow, items, insert_only={"first_stored_at"})
-            _upsert(session, MashTaskRow, tasks)
-            _upsert(session, DutyAlertRow, alerts)
-            _upsert(session, DecisionRow, decisions)
-            _upsert(session, StrategyDiscussionRow, discussions)
-            _upsert(session, AgendaRow, agendas)
-            _upsert(session, MeetingRecordRow, records)
-            _upsert(session, DeliveryRow, deliveries)
+            for model, rows in kept.items():
+                _upsert(session, model, rows)
             _upsert_clocks(session, clocks)
             _upsert_acknowledgements(session, acknowledgements)
             # A work item delivered after its decision (another topic) is decided at once.
-            affected = set(items) | {values["work_item_id"] for values in decisions.values()}
+            decided = kept[DecisionRow].values()
+            affected = set(items) | {values["work_item_id"] for values in decided}
             _settle_decisions(session, affected, now)
 
     def mark_decided(self, work_item_id: str, decision: ThresholdDecision) -> None:
@@ -416,9 +402,9 @@ class QueueStore:
 
         Staff accounts and the access log stay; claims, acknowledgements and done tasks go with
         their rows (they exist nowhere else), while decisions, strategy discussions, timeliness
-        alerts and delivery statuses come back from their topics. Partner messages stay too:
-        their sequence numbers are partners' cursors, which renumbering would break, and reading
-        their topics again changes nothing.
+        alerts, delivery statuses and school notifications come back from their topics. Partner
+        messages stay too: their sequence numbers are partners' cursors, which renumbering would
+        break, and reading their topics again changes nothing.
         """
         with self._transaction() as session:
             for model in (
@@ -432,6 +418,7 @@ class QueueStore:
                 AgendaRow,
                 MeetingRecordRow,
                 DeliveryRow,
+                SchoolNotificationRow,
             ):
                 session.execute(delete(model))
 
@@ -580,8 +567,8 @@ class QueueStore:
         Strategy discussions and timeliness alerts carry no queue of their own: they take their
         work item's, and are left out until that work item is stored. An acknowledgement takes
         its alert's, and is left out until that alert is stored. So does the delivery of a
-        duty-team or timeliness alert; other messages (school and health notifications) are
-        not kept here, so their deliveries take the MASH queue, the front door's own."""
+        duty-team or timeliness alert; other messages (school and health notifications) have no
+        work item here, so their deliveries take the MASH queue, the front door's own."""
         with self._transaction() as session:
             items = list(
                 session.scalars(select(WorkItemRow).where(WorkItemRow.child_key == child_key))
@@ -681,6 +668,79 @@ class QueueStore:
                     MeetingRecord.model_validate(row.document)
                 )
         return found
+
+    def dashboard_events(self, start: datetime, end: datetime) -> DashboardEvents:
+        """What the dashboard's figures for ``[start, end)`` are computed from
+        (:func:`streams.decisions.figures.dashboard`), as the models published:
+
+        * the work items received before ``end`` that were received in the period, are not
+          decided (the queues), were decided in or after it (a revision included), have a
+          decision or strategy discussion recorded in it, or a strategy discussion overdue (an
+          open timeliness alert, however long ago it fell due); with every decision and strategy
+          discussion recorded on them, whenever, so the figures see each item's first decision
+          and what required its discussion;
+        * the duty-team alerts raised in the period;
+        * the school notifications due in the period, with every delivery status of each.
+
+        The figures leave out what is outside their definitions; this only has to miss nothing.
+        """
+        decided_in_period = select(DecisionRow.work_item_id).where(
+            DecisionRow.decided_at >= start, DecisionRow.decided_at < end
+        )
+        discussed_in_period = select(StrategyDiscussionRow.work_item_id).where(
+            StrategyDiscussionRow.at >= start, StrategyDiscussionRow.at < end
+        )
+        discussion_overdue = select(TimelinessAlertRow.work_item_id).where(
+            TimelinessAlertRow.clock == ClockKind.STRATEGY_DISCUSSION.value,
+            TimelinessAlertRow.overdue_at.is_not(None),
+            TimelinessAlertRow.cleared_at.is_(None),
+        )
+        in_play = and_(
+            WorkItemRow.received_at < end,
+            or_(
+                WorkItemRow.received_at >= start,
+                WorkItemRow.decided_at.is_(None),
+                WorkItemRow.decided_at >= start,
+                WorkItemRow.event_id.in_(decided_in_period),
+                WorkItemRow.event_id.in_(discussed_in_period),
+                WorkItemRow.event_id.in_(discussion_overdue),
+            ),
+        )
+        item_ids = select(WorkItemRow.event_id).where(in_play)
+        due = select(SchoolNotificationRow.event_id).where(
+            SchoolNotificationRow.due_by >= start, SchoolNotificationRow.due_by < end
+        )
+        with self._transaction() as session:
+            items = session.scalars(select(WorkItemRow.document).where(in_play))
+            decisions = session.scalars(
+                select(DecisionRow.document).where(DecisionRow.work_item_id.in_(item_ids))
+            )
+            discussions = session.scalars(
+                select(StrategyDiscussionRow.document).where(
+                    StrategyDiscussionRow.work_item_id.in_(item_ids)
+                )
+            )
+            alerts = session.scalars(
+                select(DutyAlertRow.document).where(
+                    DutyAlertRow.raised_at >= start, DutyAlertRow.raised_at < end
+                )
+            )
+            notices = session.scalars(
+                select(SchoolNotificationRow.document).where(
+                    SchoolNotificationRow.event_id.in_(due)
+                )
+            )
+            deliveries = session.scalars(
+                select(DeliveryRow.document).where(DeliveryRow.message_id.in_(due))
+            )
+            return DashboardEvents(
+                work_items=tuple(WorkItem.model_validate(d) for d in items),
+                decisions=tuple(ThresholdDecision.model_validate(d) for d in decisions),
+                discussions=tuple(StrategyDiscussion.model_validate(d) for d in discussions),
+                duty_alerts=tuple(DutyTeamAlert.model_validate(d) for d in alerts),
+                school_notifications=tuple(SchoolNotification.model_validate(d) for d in notices),
+                deliveries=tuple(DeliveryStatus.model_validate(d) for d in deliveries),
+            )
 
     def partner_messages(
         self, sender: str, kind: PartnerMessageKind, after: int, limit: int
@@ -1183,6 +1243,19 @@ def _clock_values(alert: TimelinessAlert) -> dict[str, Any]:
     }
 
 
+def _school_notification_values(notification: SchoolNotification) -> dict[str, Any]:
+    return {
+        "event_id": notification.event_id,
+        "about_event_id": notification.about_event_id,
+        "child_key": notification.child_key,
+        "recipient": notification.recipient.value,
+        "school_urn": notification.school_urn,
+        "due_by": notification.due_by,
+        "created_at": notification.created_at,
+        "document": notification.model_dump(mode="json"),
+    }
+
+
 def _delivery_values(status: DeliveryStatus) -> dict[str, Any]:
     return {
         "event_id": status.event_id,
@@ -1198,6 +1271,20 @@ def _delivery_values(status: DeliveryStatus) -> dict[str, Any]:
         "at": status.at,
         "document": status.model_dump(mode="json"),
     }
+
+
+#: The events kept as they come, one row per event id (a redelivery replaces the event-derived
+#: columns): each record's table and its row, in the order a batch writes them.
+_KEPT_AS_THEY_COME: dict[type[Event], tuple[type[Base], Callable[[Any], dict[str, Any]]]] = {
+    MashTask: (MashTaskRow, _task_values),
+    DutyTeamAlert: (DutyAlertRow, _alert_values),
+    ThresholdDecision: (DecisionRow, _decision_values),
+    StrategyDiscussion: (StrategyDiscussionRow, _discussion_values),
+    DomesticAbuseAgenda: (AgendaRow, _agenda_values),
+    MeetingRecord: (MeetingRecordRow, _meeting_record_values),
+    DeliveryStatus: (DeliveryRow, _delivery_values),
+    SchoolNotification: (SchoolNotificationRow, _school_notification_values),
+}
 
 
 # -- reading ----------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ and whoever an alert was e-mailed to can acknowledge it from the signed link in 
 signing in (:mod:`connectors.staff.acknowledge_links`); either is published as an
 :class:`~schemas.models.AlertAcknowledgement`, which stops the alert's escalation. At the office
 opening the MASH reads the handover (``/handover``): every duty-team alert of the out-of-hours
-period before it, whether it was acknowledged and what was decided. Pages are plain HTML from
-Jinja2 templates with one stylesheet and a few lines of script for the countdowns: no build step,
-nothing from another site.
+period before it, whether it was acknowledged and what was decided. Team managers and leaders
+read the dashboard (``/dashboard``): the front door's figures for the last days, with charts drawn
+on the server from the events (:mod:`streams.decisions.figures`, :mod:`connectors.staff.charts`).
+Pages are plain HTML from Jinja2 templates with one stylesheet and a few lines of script for the
+countdowns: no build step, nothing from another site.
 
 Safety, on the server for every request (:mod:`connectors.staff.security`): sign-in with argon2
 password hashes and a per-name and per-address limit on failures; a signed session cookie
@@ -49,6 +51,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from connectors.gateway import FailedAuthentications
 from connectors.staff import security
 from connectors.staff.acknowledge_links import read_acknowledge_token
+from connectors.staff.charts import dashboard_charts
 from connectors.staff.store import DutyAlertView, ItemView, QueueStore, UserRecord
 from schemas.errors import AcknowledgeLinkError, FrontDoorError
 from schemas.models import (
@@ -74,9 +77,11 @@ from schemas.models import (
 )
 from schemas.wire import SENDER_HEADER
 from streams.decisions.calendar import OfficeCalendar
+from streams.decisions.figures import dashboard, recent_days
 from streams.decisions.ids import derived_id
 from streams.decisions.meeting import meeting_record_problems
 from streams.decisions.notifications import outcome_notification
+from streams.decisions.rules.model import DecisionRules
 from streams.decisions.strategy import child_has_school, discussion_problems, held_discussion
 from streams.decisions.threshold import decision_problems, rationale_problem
 from streams.platform.settings import StaffSettings
@@ -137,6 +142,12 @@ LAWFUL_BASIS_TITLES = {
     LawfulBasis.VITAL_INTERESTS: "Vital interests (UK GDPR 6(1)(d))",
     LawfulBasis.SAFEGUARDING_OF_CHILDREN: "Safeguarding of children (DPA 2018 Sch. 1 para 18)",
 }
+#: Who reads the dashboard: the team managers who act on its figures, and leaders. It names no
+#: child, so reading it writes nothing to the access log.
+DASHBOARD_ROLES = frozenset({StaffRole.TEAM_MANAGER, StaffRole.LEADER})
+#: The dashboard's period, in days up to today: by default, and at most (``?days=``).
+DASHBOARD_DAYS = 7
+MOST_DASHBOARD_DAYS = 90
 
 
 class EventPublisher(Protocol):
@@ -164,6 +175,8 @@ class Staff:
     #: The office hours the rules describe: the handover is of the out-of-hours period before
     #: an opening.
     calendar: OfficeCalendar
+    #: When a strategy discussion falls due (the dashboard counts them as the clocks do).
+    decision_rules: DecisionRules = field(default_factory=DecisionRules)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     failures: FailedAuthentications = field(init=False)
 
@@ -320,6 +333,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
         "may_read_meeting": bool(user and security.can_read_meeting(user.role)),
         "may_read_duty_alerts": bool(user and security.can_read_duty_alerts(user.role)),
         "may_read_handover": bool(user and security.can_read_handover(user.role)),
+        "may_read_dashboard": bool(user and user.role in DASHBOARD_ROLES),
     }
     return templates.TemplateResponse(request, name, base | context, status_code=status)
 
@@ -819,6 +833,50 @@ def handover_page(request: Request, user: CurrentUser, at: str = "") -> HTMLResp
         "later": following if following <= now else None,
     }
     return _page(request, "handover.html", context)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request, user: CurrentUser, days: str = str(DASHBOARD_DAYS)
+) -> HTMLResponse:
+    """The front door's figures for today and the ``days - 1`` days before (7 by default, 1 to
+    90): queues, decisions on time, strategy discussions, police notifications, re-referrals,
+    step-downs, duty-team alerts and school notifications. It reads and records nothing else."""
+    if user.role not in DASHBOARD_ROLES:
+        raise _Refused(
+            403, "The dashboard is for team managers and leaders", "Ask your team manager."
+        )
+    staff = _staff(request)
+    now = staff.clock()
+    count = _dashboard_days(days)
+    period = recent_days(now, count, staff.calendar.timezone)
+    events = staff.store.dashboard_events(period.start, period.end)
+    figures = dashboard(events, period, now, staff.decision_rules, staff.calendar)
+    charts = dashboard_charts(figures, queue_titles=QUEUE_TITLES, agency_titles=AGENCY_TITLES)
+    context = {
+        "user": user,
+        "figures": figures,
+        "charts": charts,
+        "days": count,
+        "day_choices": (1, DASHBOARD_DAYS, 28, MOST_DASHBOARD_DAYS),
+        "most_days": MOST_DASHBOARD_DAYS,
+        "due_hours": staff.decision_rules.strategy_discussion_due_hours,
+        "duration": _duration,
+    }
+    return _page(request, "dashboard.html", context)
+
+
+def _dashboard_days(days: str) -> int:
+    """The number of days ``?days=`` asks for, or the refusal that says what it may be."""
+    # ASCII digits only: str.isdigit also takes digits int() cannot read, such as "²".
+    if days.isascii() and days.isdigit() and 1 <= int(days) <= MOST_DASHBOARD_DAYS:
+        return int(days)
+    raise _Refused(
+        400,
+        "That is not a period the dashboard shows",
+        f"Give a whole number of days from 1 to {MOST_DASHBOARD_DAYS}, such as "
+        f"/dashboard?days={DASHBOARD_DAYS}.",
+    )
 
 
 @router.get("/meeting", response_class=HTMLResponse)

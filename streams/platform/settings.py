@@ -342,6 +342,38 @@ class DeliverySettings(BaseSettings):
     )
 
 
+class MetricsSettings(BaseSettings):
+    """Where the worker and the delivery service serve their Prometheus metrics.
+
+    The gateway and the staff application serve ``GET /metrics`` on their own ports instead
+    (``docs/metrics.md``). Metrics carry no personal details; keep the ports inside the network
+    all the same.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDOOR_METRICS_", **_COMMON)  # type: ignore[typeddict-item]
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="The address the worker's and the delivery service's metrics listen on "
+        "(0.0.0.0 for a Prometheus on another host).",
+    )
+    worker_port: int = Field(
+        default=9101,
+        ge=0,
+        le=65535,
+        description="The worker's metrics port (0: off). Workers on one machine each need their "
+        "own; one that finds its port taken logs a warning and runs without metrics.",
+    )
+    delivery_port: int = Field(
+        default=9102, ge=0, le=65535, description="The delivery service's metrics port (0: off)."
+    )
+    lag_interval_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often the worker updates its consumer lag gauge.",
+    )
+
+
 def staff_database_url(settings: StaffSettings, worker_settings: WorkerSettings) -> str:
     """The staff store's URL in force: the configured one, else SQLite in the data directory."""
     if settings.database_url is not None:

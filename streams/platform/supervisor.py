@@ -11,6 +11,7 @@ on its own takes the whole stack down loudly rather than leaving it half-running
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import signal
@@ -18,10 +19,11 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
 from streams.platform.broker import EmbeddedBroker, is_listening, wait_until_ready
-from streams.platform.settings import KafkaSettings, WorkerSettings
+from streams.platform.settings import KafkaSettings, MetricsSettings, WorkerSettings
 from streams.platform.topics import TOPICS
 
 log = logging.getLogger(__name__)
@@ -37,17 +39,27 @@ class Child:
 
 @dataclass
 class Supervisor:
+    """Starts, watches and stops the local stack.
+
+    ``log_dir`` sends each child's output to ``<name>.log`` there instead of the terminal
+    (``frontdoor demo`` keeps the terminal for its summary); ``traffic`` starts the generator of
+    synthetic partner events at ``demo_events_per_second`` with the rest (``frontdoor demo``
+    publishes its own day first, then calls :meth:`start_traffic`).
+    """
+
     kafka: KafkaSettings
     worker: WorkerSettings
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    log_dir: Path | None = None
+    traffic: bool = True
     children: list[Child] = field(default_factory=list)
     broker: EmbeddedBroker | None = None
     _stopping: bool = False
 
     def run(self) -> int:
-        signal.signal(signal.SIGINT, self._on_signal)
-        signal.signal(signal.SIGTERM, self._on_signal)
+        self.handle_signals()
         try:
-            self._start()
+            self.start()
             print(  # noqa: T201 - the command's own output
                 f"front door up: broker {self.kafka.bootstrap_servers}, "
                 f"{self.worker.workers} worker(s), the partner gateway, the delivery service, the "
@@ -65,7 +77,8 @@ class Supervisor:
         finally:
             self.stop()
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the broker (embedded, if nothing listens), the topics and every child."""
         from streams.platform.admin import ensure_topics, format_reports  # noqa: PLC0415 - the Kafka client, only when starting
 
         self.worker.data_dir.mkdir(parents=True, exist_ok=True)
@@ -79,9 +92,16 @@ class Supervisor:
         reports = ensure_topics(
             self.kafka, TOPICS, replication_factor=self.worker.replication_factor
         )
-        print(format_reports(reports), flush=True)  # noqa: T201
-        for index in range(self.worker.workers):
-            self._spawn(f"worker-{index + 1}", [sys.executable, "-m", "connectors.cli", "worker"])
+        if self.log_dir is None:
+            print(format_reports(reports), flush=True)  # noqa: T201
+        else:
+            log.info("topics:\n%s", format_reports(reports))
+        for index, port in enumerate(worker_metrics_ports(self.metrics, self.worker.workers)):
+            self._spawn(
+                f"worker-{index + 1}",
+                [sys.executable, "-m", "connectors.cli", "worker"],
+                env={"FRONTDOOR_METRICS_WORKER_PORT": str(port)},
+            )
         if self.kafka.embedded:
             # A laptop: a mail catcher and the demo partner's webhook receiver stand in for the
             # schools, the duty team and the police, so a newcomer sees what is delivered.
@@ -91,6 +111,11 @@ class Supervisor:
         self._spawn(
             "staff", [sys.executable, "-m", "connectors.cli", "staff", *self._staff_arguments()]
         )
+        if self.traffic:
+            self.start_traffic()
+
+    def start_traffic(self) -> None:
+        """Start the generator of synthetic partner events, if a rate is set."""
         if self.worker.demo_events_per_second > 0:
             rate = str(self.worker.demo_events_per_second)
             self._spawn(
@@ -98,27 +123,57 @@ class Supervisor:
             )
 
     def _staff_arguments(self) -> list[str]:
-        # Demo accounts only where the traffic is synthetic too.
-        return ["--demo-users"] if self.worker.demo_events_per_second > 0 else []
+        # Demo accounts only where the traffic is synthetic too (`frontdoor demo` makes its own).
+        return ["--demo-users"] if self.traffic and self.worker.demo_events_per_second > 0 else []
 
-    def _spawn(self, name: str, command: list[str]) -> None:
-        process = subprocess.Popen(command, start_new_session=True)  # noqa: S603 - our own module
+    def _spawn(self, name: str, command: list[str], *, env: dict[str, str] | None = None) -> None:
+        environment = {**os.environ, **(env or {})}
+        if self.log_dir is None:
+            process = subprocess.Popen(  # noqa: S603 - our own module
+                command, start_new_session=True, env=environment
+            )
+        else:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            with (self.log_dir / f"{name}.log").open("ab") as output:
+                process = subprocess.Popen(  # noqa: S603 - our own module
+                    command,
+                    start_new_session=True,
+                    env=environment,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
         self.children.append(Child(name, process))
         log.info("started %s (pid %s)", name, process.pid)
 
+    def failure(self) -> str | None:
+        """What has stopped that should not have (a child, or the embedded broker), if anything."""
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                return f"{child.name} exited with {code}"
+        if (
+            self.broker is not None
+            and self.broker.pid is not None
+            and not is_listening(self.broker.address)
+        ):
+            return "the embedded broker stopped"
+        return None
+
+    @property
+    def stopping(self) -> bool:
+        """Whether Ctrl-C or SIGTERM asked the stack to stop."""
+        return self._stopping
+
+    def handle_signals(self) -> None:
+        """Hear Ctrl-C and SIGTERM as a request to stop (:attr:`stopping`)."""
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
     def _watch(self) -> int:
         while not self._stopping:
-            for child in self.children:
-                code = child.process.poll()
-                if code is not None:
-                    log.error("%s exited with %s: stopping the stack", child.name, code)
-                    return 1
-            if (
-                self.broker is not None
-                and self.broker.pid is not None
-                and not is_listening(self.broker.address)
-            ):
-                log.error("the embedded broker stopped: stopping the stack")
+            failure = self.failure()
+            if failure is not None:
+                log.error("%s: stopping the stack", failure)
                 return 1
             time.sleep(0.5)
         return 0
@@ -134,6 +189,15 @@ class Supervisor:
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
+
+
+def worker_metrics_ports(metrics: MetricsSettings, workers: int) -> list[int]:
+    """Each worker's metrics port: one each from ``worker_port`` up, skipping the delivery
+    service's (0 for every worker when the worker endpoint is off)."""
+    if metrics.worker_port == 0:
+        return [0] * workers
+    ports = (port for port in itertools.count(metrics.worker_port) if port != metrics.delivery_port)
+    return list(itertools.islice(ports, workers))
 
 
 def _terminate(child: Child) -> None:

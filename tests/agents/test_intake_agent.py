@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import fastavro
+import httpx
 import pytest
 
 from schemas.models import (
@@ -53,6 +54,7 @@ from tests.helpers import (
     wait_for_matching,
     wait_for_messages,
 )
+from tests.streams.platform.test_metrics import Samples, documented_names
 
 pytestmark = pytest.mark.integration
 
@@ -63,10 +65,23 @@ def namespace() -> str:
 
 
 @pytest.fixture(scope="module")
+def metrics_port() -> int:
+    """Where the module's worker serves its metrics."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
 def worker(
-    kafka: KafkaSettings, namespace: str, tmp_path_factory: pytest.TempPathFactory
+    kafka: KafkaSettings,
+    namespace: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    metrics_port: int,
 ) -> Iterator[None]:
-    with running_worker(kafka, namespace, tmp_path_factory.mktemp("worker")):
+    metrics_env = {
+        "FRONTDOOR_METRICS_WORKER_PORT": str(metrics_port),
+        "FRONTDOOR_METRICS_LAG_INTERVAL_SECONDS": "1",
+    }
+    with running_worker(kafka, namespace, tmp_path_factory.mktemp("worker"), extra_env=metrics_env):
         yield
 
 
@@ -271,3 +286,48 @@ def test_garbage_on_an_internal_topic_is_dead_lettered_and_the_work_goes_on(
     wait_for_event(
         kafka, name(MASH_QUEUE, namespace), WorkItem, lambda w: w.source_event_id == sent.event_id
     )
+
+
+@pytest.mark.usefixtures("worker")
+def test_the_worker_serves_prometheus_text_counting_what_flowed_through_it(
+    kafka: KafkaSettings, namespace: str, publisher: Publisher, metrics_port: int
+) -> None:
+    contacts = name(CONTACTS, namespace)
+    sent = contact()
+    publisher.publish(contacts, sent, headers={SENDER_HEADER: "la.synth"})
+    key = new_id("bad")
+    publisher.publish_raw(contacts, b"\x00garbage", key=key, headers={SENDER_HEADER: "gp.synth"})
+    wait_for_event(
+        kafka,
+        name(ACCEPTED_EVENTS, namespace),
+        AcceptedEvent,
+        lambda e: e.event_id == sent.event_id,
+    )
+    letter = wait_for_event(
+        kafka, name(DEAD_LETTERS, namespace), DeadLetter, lambda dl: dl.original_key == key.encode()
+    )
+
+    # The counts follow the acks, the lag its timer, the broker's health its check: soon after.
+    intake = {"agent": "intake.contact", "topic": contacts}
+    deadline = time.monotonic() + 30
+    while True:
+        answer = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+        samples = Samples(answer.text)
+        if (
+            samples.value("frontdoor_events_processed_total", **intake, outcome="ok") >= 1
+            and samples.value("frontdoor_events_processed_total", **intake, outcome="dead_lettered")
+            >= 1
+            and samples.labels_of("frontdoor_consumer_lag_messages")
+            and samples.value("frontdoor_broker_reachable") == 1
+        ):
+            break
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.5)
+
+    assert answer.headers["content-type"].startswith("text/plain")
+    for metric in documented_names("worker"):
+        assert f"# TYPE {metric} " in answer.text
+    assert samples.value("frontdoor_event_processing_seconds_count", agent="intake.contact") >= 2
+    assert samples.value("frontdoor_dead_letters_total", error_code=letter.error_code) >= 1
+    lagging = samples.labels_of("frontdoor_consumer_lag_messages")
+    assert contacts in {labels["topic"] for labels in lagging}

@@ -42,6 +42,7 @@ from tests.helpers import (
     serving,
     waiting_once_settled,
 )
+from tests.streams.platform.test_metrics import Samples, documented_names
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -324,6 +325,7 @@ def test_too_large_a_body_is_413_and_too_many_requests_429(
 ) -> None:
     app = gateway_app(kafka, topic_prefix, store_url, max_body_bytes=4096, requests_per_minute=2)
     with serving(app) as url:
+        before = Samples(httpx.get(f"{url}/metrics", timeout=10).text)
         huge = as_json(contact(description="x" * 10_000))
         too_large = post(url, "/v1/contacts", partners.school, huge)
         answers = [
@@ -331,8 +333,13 @@ def test_too_large_a_body_is_413_and_too_many_requests_429(
             for _ in range(3)
         ]
         limited = post(url, "/v1/contacts", partners.school, as_json(contact()))
+        after = Samples(httpx.get(f"{url}/metrics", timeout=10).text)
 
     assert too_large.status_code == 413
+    # Refused before routing, and still counted under its route.
+    refused = {"method": "POST", "route": "/v1/contacts", "status": "413"}
+    metric = "frontdoor_gateway_requests_total"
+    assert after.value(metric, **refused) - before.value(metric, **refused) == 1
     assert answers[:2] == [202, 202]
     assert answers[2] == 429
     assert int(limited.headers["Retry-After"]) >= 1
@@ -342,6 +349,34 @@ def test_the_openapi_documentation_is_served(gateway: str) -> None:
     assert httpx.get(f"{gateway}/docs", timeout=10).status_code == 200
     paths = httpx.get(f"{gateway}/openapi.json", timeout=10).json()["paths"]
     assert set(paths) >= {"/v1/contacts", "/v1/police-notifications", "/v1/consent-events"}
+
+
+def test_the_gateway_serves_prometheus_text_counting_requests_by_route_and_events_by_type(
+    gateway: str, partners: Partners
+) -> None:
+    before = Samples(httpx.get(f"{gateway}/metrics", timeout=10).text)
+
+    assert post(gateway, "/v1/contacts", partners.school, as_json(contact())).status_code == 202
+    assert post(gateway, "/v1/contacts", "fdk_nonsense", as_json(contact())).status_code == 401
+    answer = httpx.get(f"{gateway}/metrics", timeout=10)
+
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    for metric in documented_names("gateway"):
+        assert f"# TYPE {metric} " in answer.text
+    after = Samples(answer.text)
+
+    def grew(metric: str, **labels: str) -> float:
+        return after.value(metric, **labels) - before.value(metric, **labels)
+
+    requests = "frontdoor_gateway_requests_total"
+    assert grew(requests, method="POST", route="/v1/contacts", status="202") == 1
+    assert grew(requests, method="POST", route="/v1/contacts", status="401") == 1
+    assert grew("frontdoor_gateway_events_accepted_total", type="contact") == 1
+    timed = "frontdoor_gateway_request_duration_seconds_count"
+    assert grew(timed, route="/v1/contacts") == 2
+    paths = httpx.get(f"{gateway}/openapi.json", timeout=10).json()["paths"]
+    assert "/metrics" not in paths  # for operators, not part of the partners' contract
 
 
 def test_a_broker_outage_is_503_with_retry_after_and_the_retried_event_lands_once(

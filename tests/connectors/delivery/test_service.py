@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from connectors.delivery.channels import Channels, load_channels
@@ -33,6 +34,7 @@ from schemas.models import (
     TaskKind,
 )
 from streams.decisions.schools import load_safeguarding_leads
+from streams.platform import metrics
 from streams.platform.admin import committed_offsets, ensure_topics
 from streams.platform.broker import free_port
 from streams.platform.settings import DeliverySettings, KafkaSettings, WorkerSettings
@@ -48,6 +50,7 @@ from tests.connectors.delivery.synthetic import (
     school_notification,
 )
 from tests.helpers import stop_process_group, wait_for_matching
+from tests.streams.platform.test_metrics import Samples, documented_names
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +111,25 @@ def _statuses(
         DeliveryStatus,
         lambda status: status.message_id == message_id,
         count,
+    )
+
+
+def _webhook_attempts() -> dict[str, float]:
+    """The delivery service's webhook attempts so far (this test process's), by state."""
+    return {
+        state: metrics.DELIVERY.get_sample_value(
+            "frontdoor_delivery_attempts_total", {"channel": "webhook", "state": state}
+        )
+        or 0.0
+        for state in ("retrying", "delivered", "failed")
+    }
+
+
+def _held_and_in_flight() -> tuple[float | None, float | None]:
+    sample = metrics.DELIVERY.get_sample_value
+    return (
+        sample("frontdoor_delivery_messages_held"),
+        sample("frontdoor_delivery_attempts_in_flight"),
     )
 
 
@@ -182,10 +204,21 @@ async def test_a_receiver_failing_twice_gets_the_request_exactly_once_after_two_
         LEADS,
         CODEC,
     )
+    before = _webhook_attempts()
+    idle = _held_and_in_flight()
     async with running(service):
         await asyncio.to_thread(publish, kafka, topic_prefix, request)
         await eventually(lambda: len(receiver.received) >= 1, 60)
         await asyncio.sleep(1)  # nothing more arrives
+        finished = _held_and_in_flight()
+
+    after = _webhook_attempts()
+    assert {state: after[state] - before[state] for state in after} == {
+        "retrying": 2,
+        "delivered": 1,
+        "failed": 0,
+    }
+    assert finished == idle  # the message finished: no longer held, no attempt under way
 
     assert [webhook.message_id for webhook in receiver.received] == ["request-retry-0001"]
     assert receiver.attempts == 3
@@ -256,6 +289,7 @@ def test_killing_the_service_mid_batch_loses_nothing_and_repeats_only_with_the_s
             # Small batches in flight, so the kill finds deliveries finished and unfinished.
             "FRONTDOOR_DELIVERY_IN_FLIGHT_LIMIT": "5",
             "FRONTDOOR_DELIVERY_HELD_LIMIT": "5",
+            "FRONTDOOR_METRICS_DELIVERY_PORT": str(free_port()),
             "TEST_WEBHOOK_SECRET": SECRET,
         }
         publish(kafka, topic_prefix, *notices)
@@ -277,6 +311,8 @@ def test_killing_the_service_mid_batch_loses_nothing_and_repeats_only_with_the_s
             while not expected <= set(catcher.message_ids()):
                 assert time.monotonic() < deadline, (tmp_path / "second.log").read_text()[-3000:]
                 time.sleep(0.2)
+            # Every message the first did not deliver, the second did: its own count says so.
+            scraped = _scrape_until_delivered(env, at_least=len(notices) - killed_at)
         finally:
             stop_process_group(second)
 
@@ -286,6 +322,26 @@ def test_killing_the_service_mid_batch_loses_nothing_and_repeats_only_with_the_s
     # redelivery at most, with the same Message-ID for the school's mail system to recognise.
     assert max(received.count(message_id) for message_id in expected) <= 2
     assert len(received) - len(expected) <= killed_at
+    # The service's own metrics, as an operator's curl sees them.
+    assert scraped.headers["content-type"].startswith("text/plain")
+    for metric in documented_names("delivery"):
+        assert f"# TYPE {metric} " in scraped.text
+
+
+def _scrape_until_delivered(env: dict[str, str], *, at_least: int) -> httpx.Response:
+    """The service's metrics once they count ``at_least`` e-mails delivered (a delivery is
+    counted when its status is recorded, just after the mail server took it)."""
+    url = f"http://127.0.0.1:{env['FRONTDOOR_METRICS_DELIVERY_PORT']}/metrics"
+    deadline = time.monotonic() + 30
+    while True:
+        scraped = httpx.get(url, timeout=10)
+        delivered = Samples(scraped.text).value(
+            "frontdoor_delivery_attempts_total", channel="email", state="delivered"
+        )
+        if delivered >= at_least:
+            return scraped
+        assert time.monotonic() < deadline, f"{delivered} delivered of {at_least}"
+        time.sleep(0.2)
 
 
 def _start_service(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -1,6 +1,7 @@
 """Staff in a real browser: a MASH worker decides an item; a team manager records a discussion
 and runs the daily domestic-abuse meeting; the duty team acknowledges an alert from the link in
-its e-mail, on a phone, and the MASH reads the out-of-hours handover.
+its e-mail, on a phone, and the MASH reads the out-of-hours handover; a team manager reads the
+dashboard, every chart drawn.
 
 Chromium (the system's, ``/usr/bin/chromium``; Playwright's own download does not work here)
 drives the application served by uvicorn over HTTP, with the session cookie Secure as in
@@ -10,18 +11,17 @@ worker sees to ``test-artifacts/screenshots/`` (or ``FRONTDOOR_SCREENSHOTS_DIR``
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from connectors.staff.acknowledge_links import acknowledge_url
+from connectors.staff.security import hash_password
 from connectors.staff.web import create_app
 from schemas.models import NextStep, Queue, StaffRole, ThresholdDecision
 from streams.platform.settings import KafkaSettings
+from tests.connectors.browser import screenshot
 from tests.connectors.staff.running import (
     DUTY_WORKER,
     MASH_WORKER,
@@ -32,6 +32,7 @@ from tests.connectors.staff.running import (
     start_staff,
 )
 from tests.connectors.staff.synthetic import work_items
+from tests.connectors.staff.test_dashboard import CHART_NAMES, accounts_store, filled, staff_for
 from tests.connectors.staff.test_web import (
     ACKNOWLEDGE,
     IMPACT,
@@ -42,59 +43,21 @@ from tests.connectors.staff.test_web import (
     duty_alerts,
 )
 from tests.helpers import serving
+from tests.streams.decisions.test_figures import hand_made_day
 from tests.streams.decisions.test_meeting import london
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = os.environ.get("FRONTDOOR_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(
-    os.environ.get(
-        "FRONTDOOR_SCREENSHOTS_DIR",
-        Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots",
-    )
-)
-# Flags verified on this kind of machine (shared/tooling-notes.md): no sandbox in a container.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 A_RATIONALE = (
     "Third domestic abuse notification this year; the children were present and the younger "
     "one was upset when officers arrived. A child-in-need assessment is proportionate."
 )
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: install it (apt-get install -y chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
 @pytest.fixture
 def running(kafka: KafkaSettings, topic_prefix: str, tmp_path: Path) -> RunningStaff:
     url = f"sqlite:///{tmp_path / 'staff.db'}"
     return start_staff(kafka, topic_prefix, url, work_items(12), secure_cookies=True)
-
-
-def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_a_mash_worker_decides_an_item_and_sees_it_leave_the_queue(
@@ -270,3 +233,44 @@ def test_the_duty_team_acknowledges_from_the_emails_link_and_the_mash_reads_the_
 
     [acknowledgement] = running.acknowledgements()
     assert acknowledgement.acknowledged_by == ON_CALL
+
+
+def test_a_team_manager_opens_the_dashboard_and_every_chart_has_data(
+    page: Page, tmp_path: Path
+) -> None:
+    """The hand-made day of the figures' tests, applied to the store as the feeder would (no
+    broker), read at that Tuesday evening; every request the page makes is to the application
+    itself: nothing from another site."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    with accounts_store(tmp_path, hash_password(PASSWORD)) as store:
+        filled(store, hand_made_day())
+        app = create_app(staff_for(store, secure_cookies=True), SESSION_SECRET)
+        with serving(app) as url:
+            page.goto(f"{url}/queues/mash")
+            page.get_by_label("Username").fill(TEAM_MANAGER)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            main = page.get_by_role("navigation", name="Main")
+            main.get_by_role("link", name="Dashboard").click()
+
+            expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+            charts = page.locator("figure[data-chart]")
+            expect(charts).to_have_count(len(CHART_NAMES))
+            drawn = {
+                chart.get_attribute("data-chart"): int(chart.get_attribute("data-points") or 0)
+                for chart in charts.all()
+            }
+            assert set(drawn) == CHART_NAMES
+            assert all(points > 0 for points in drawn.values()), drawn
+            for chart in charts.all():
+                expect(chart.get_by_role("img")).to_be_visible()
+            screenshot(page, "12-dashboard")
+
+            # The figures behind a chart, for whoever would rather read than look.
+            police = page.locator('figure[data-chart="police-notifications-complete"]')
+            police.get_by_text("the figures").click()
+            expect(police.get_by_role("table")).to_contain_text("police.thames")
+
+    assert requested
+    assert all(address.startswith(url) for address in requested), requested

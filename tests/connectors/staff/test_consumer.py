@@ -40,6 +40,7 @@ from schemas.models import (
     NextStep,
     OutcomeNotification,
     Queue,
+    SchoolNotification,
     StaffRole,
     StrategyDiscussion,
     ThresholdDecision,
@@ -390,6 +391,7 @@ def test_the_feeder_reads_every_staff_topic_under_the_prefix() -> None:
             "p.information-requests",
             "p.notifications.outcomes",
             "p.deliveries.status",
+            "p.notifications.schools",
         ]
     )
     assert store_topics("p.")["p.decisions"] is ThresholdDecision
@@ -399,3 +401,4 @@ def test_the_feeder_reads_every_staff_topic_under_the_prefix() -> None:
     assert store_topics("p.")["p.notifications.outcomes"] is OutcomeNotification
     assert store_topics("p.")["p.deliveries.status"] is DeliveryStatus
     assert store_topics("p.")["p.alerts.acknowledgements"] is AlertAcknowledgement
+    assert store_topics("p.")["p.notifications.schools"] is SchoolNotification

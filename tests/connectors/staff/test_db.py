@@ -16,6 +16,7 @@ from sqlalchemy.exc import StatementError
 from connectors.staff.db import (
     AccessLogRow,
     Base,
+    DeliveryRow,
     DutyAlertRow,
     alembic_config,
     engine_for,
@@ -28,7 +29,7 @@ from schemas.errors import ConfigurationError, StoreError
 FIRST = {"work_items", "mash_tasks", "duty_alerts", "decisions", "users", "access_log"}
 SECOND = {"strategy_discussions", "timeliness_alerts"}
 TABLES = FIRST | SECOND
-HEAD = "0006"
+HEAD = "0007"
 
 
 def test_the_migrations_build_the_schema_the_models_declare(engine: Engine) -> None:
@@ -104,6 +105,48 @@ def test_the_deliveries_migration_adds_its_table_and_goes_back(engine: Engine) -
     assert "deliveries" not in inspect(engine).get_table_names()
     _migrate_to(engine, "head", down=False)
     assert "deliveries" in inspect(engine).get_table_names()
+
+
+def test_the_school_notifications_migration_keeps_the_deliveries_and_goes_back(
+    engine: Engine,
+) -> None:
+    def index_names(table: str) -> set[str]:
+        return {index["name"] or "" for index in inspect(engine).get_indexes(table)}
+
+    assert index_names("work_items") >= {"ix_work_items_received_at", "ix_work_items_decided_at"}
+    _migrate_to(engine, "0006", down=True)
+    assert "school_notifications" not in inspect(engine).get_table_names()
+    assert "ix_deliveries_message_id" not in index_names("deliveries")
+    assert "ix_work_items_received_at" not in index_names("work_items")
+    delivered = datetime(2026, 12, 8, 2, 45, tzinfo=UTC)
+    with sessions(engine).begin() as session:
+        session.execute(
+            insert(DeliveryRow).values(
+                event_id="delivery-1",
+                message_id="sn-00000001",
+                message_type="SchoolNotification",
+                child_key="ck-1",
+                recipient="school:990001",
+                channel="email",
+                address="dsl@school-990001.example.org",
+                attempt=3,
+                state="delivered",
+                error_code=None,
+                at=delivered,
+                document={},
+            )
+        )
+
+    _migrate_to(engine, "head", down=False)
+
+    assert "school_notifications" in inspect(engine).get_table_names()
+    assert "ix_school_notifications_due_by" in index_names("school_notifications")
+    assert "ix_deliveries_message_id" in index_names("deliveries")
+    with sessions(engine)() as session:
+        kept = session.scalars(
+            select(DeliveryRow).where(DeliveryRow.message_id == "sn-00000001")
+        ).one()
+    assert kept.at == delivered
 
 
 def test_times_come_back_aware_in_utc(engine: Engine) -> None:

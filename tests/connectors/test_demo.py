@@ -1,0 +1,184 @@
+"""``frontdoor demo --exit``: a synthetic day through the whole stack, then its figures.
+
+One story, on the test broker under the test's own namespace: the command starts the stack (the
+workers, the local mail catcher and webhook receiver, delivery, gateway, staff application), replays
+a day whose contents are known by construction (:mod:`connectors.demo_day`), plays the staff's part,
+waits for every outcome and exits 0. Its figures must agree with the day's known answers and with
+the topics, counted here independently; then a team manager opens the dashboard on the store the
+run filled, and every chart has data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from connectors.demo_day import demo_day
+from connectors.staff.db import engine_for
+from connectors.staff.security import hash_password
+from connectors.staff.store import QueueStore
+from connectors.staff.web import create_app
+from schemas.models import (
+    DeadLetter,
+    DeliveryState,
+    DeliveryStatus,
+    EventType,
+    StaffRole,
+    WorkItem,
+)
+from streams.decisions.rules import load_rules
+from streams.platform.broker import free_port
+from streams.platform.codec import AvroCodec
+from streams.platform.reader import read_topic
+from streams.platform.registry import EmbeddedSchemaRegistry
+from streams.platform.settings import KafkaSettings
+from streams.platform.topics import DEAD_LETTERS, DELIVERY_STATUSES, QUEUES
+from tests.connectors.browser import screenshot
+from tests.connectors.staff.test_dashboard import CHART_NAMES, staff_for
+from tests.helpers import serving
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SEED = 5
+PASSWORD = "correct horse battery staple"
+CODEC = AvroCodec(EmbeddedSchemaRegistry())
+
+
+def _demo(kafka: KafkaSettings, prefix: str, data_dir: Path, end: datetime, out: Path) -> str:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        # As on a laptop (the local receivers start), on the test's broker, which listens already.
+        "FRONTDOOR_KAFKA_EMBEDDED": "true",
+        "FRONTDOOR_TOPIC_PREFIX": prefix,
+        "FRONTDOOR_DATA_DIR": str(data_dir),
+        "FRONTDOOR_SESSION_TIMEOUT_SECONDS": "6",
+        "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": "1",
+        "FRONTDOOR_GATEWAY_PORT": str(free_port()),
+        "FRONTDOOR_STAFF_PORT": str(free_port()),
+        "FRONTDOOR_DELIVERY_SMTP_PORT": str(free_port()),
+        "FRONTDOOR_METRICS_WORKER_PORT": str(free_port()),
+        "FRONTDOOR_METRICS_DELIVERY_PORT": str(free_port()),
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "connectors.cli",
+            "demo",
+            "--exit",
+            "--seed",
+            str(SEED),
+            "--end",
+            end.isoformat(),
+            "--json",
+            str(out),
+            "--timeout",
+            "240",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    logs = data_dir / "logs"
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + (logs / "demo.log").read_text(errors="replace")[-3000:]
+    )
+    return result.stdout
+
+
+def _decoded(kafka: KafkaSettings, topic: str, model: type[Any]) -> list[Any]:
+    return [CODEC.decode(message.value, model) for message in read_topic(kafka, topic)]
+
+
+def test_a_demo_day_settles_its_figures_agree_with_the_topics_and_the_dashboard_draws_them(
+    kafka: KafkaSettings, topic_prefix: str, data_dir: Path, tmp_path: Path, page: Page
+) -> None:
+    end = datetime.now(UTC).replace(microsecond=0)
+    out = tmp_path / "figures.json"
+
+    printed = _demo(kafka, topic_prefix, data_dir, end, out)
+
+    figures = json.loads(out.read_text())
+    assert "events in, by agency" in printed
+    assert "work items, by queue and priority" in printed
+    # The day's known answers, by construction.
+    rules = load_rules()
+    known = demo_day(SEED, end, calendar=rules.office_calendar()).contents
+    assert figures["events_in"] == {
+        agency.value: {kind.value: counts[kind] for kind in EventType}
+        for agency, counts in known.events_in.items()
+    }
+    assert figures["duplicates_absorbed"] == len(known.duplicated_event_ids)
+    assert figures["duty_alerts"] == known.duty_team_alerts_expected
+    assert figures["duty_alerts_acknowledged"] == known.duty_team_alerts_expected
+    assert figures["information_requests"] == {
+        agency.value: count for agency, count in known.information_requests.items()
+    }
+    assert figures["dead_letters"] == {}
+    # And what the topics hold, counted here without the demo's code.
+    work_items: dict[str, Counter[str]] = {}
+    for queue, spec in QUEUES.items():
+        items = {
+            item.event_id: item for item in _decoded(kafka, spec.name_under(topic_prefix), WorkItem)
+        }
+        if items:
+            work_items[queue.value] = Counter(item.priority.value for item in items.values())
+    assert figures["work_items"] == {queue: dict(counts) for queue, counts in work_items.items()}
+    assert (
+        sum(figures["work_items"]["mash"].values())
+        + sum(figures["work_items"]["early_help"].values())
+        == known.children_routed
+    )
+    last_state: dict[tuple[str, str], DeliveryStatus] = {}
+    for status in _decoded(kafka, DELIVERY_STATUSES.name_under(topic_prefix), DeliveryStatus):
+        key = (status.message_id, status.recipient)
+        if key not in last_state or status.state is not DeliveryState.RETRYING:
+            last_state[key] = status
+    delivered = Counter(
+        status.message_type
+        for status in last_state.values()
+        if status.state is DeliveryState.DELIVERED
+    )
+    assert {
+        kind: states.get("delivered", 0) for kind, states in figures["notifications"].items()
+    } == ({kind: delivered[kind] for kind in figures["notifications"]})
+    assert delivered["SchoolNotification"] > 0
+    assert not _decoded(kafka, DEAD_LETTERS.name_under(topic_prefix), DeadLetter)
+
+    # The store the run's staff application filled, read on the dashboard by a team manager.
+    store = QueueStore(engine_for(f"sqlite:///{data_dir / 'staff.db'}"))
+    store.create_user(
+        "tm.demo", "Demo reader", StaffRole.TEAM_MANAGER, hash_password(PASSWORD), end
+    )
+    # The application's parts as the hand-made day's tests make them, on the wall clock.
+    staff = dataclasses.replace(
+        staff_for(store, secure_cookies=True), clock=lambda: datetime.now(UTC)
+    )
+    app = create_app(staff, "a session secret for this test only")
+    with serving(app) as url:
+        page.goto(f"{url}/dashboard")
+        page.get_by_label("Username").fill("tm.demo")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+        charts = page.locator("figure[data-chart]")
+        expect(charts).to_have_count(len(CHART_NAMES))
+        drawn = {
+            chart.get_attribute("data-chart"): int(chart.get_attribute("data-points") or 0)
+            for chart in charts.all()
+        }
+        screenshot(page, "13-dashboard-after-a-demo-day")
+    assert all(points > 0 for points in drawn.values()), drawn
