@@ -21,8 +21,8 @@ duplicate tick (a standby copy of the table, a tick in flight across a restart) 
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +60,7 @@ from streams.decisions.clocks import (
     on_meeting_record,
     on_strategy_discussion,
     on_work_item,
+    overdue_clocks,
     prune,
     stored_clocks,
 )
@@ -142,16 +143,7 @@ def due_children(states: Iterable[ChildClocks], now: datetime) -> list[str]:
     return due
 
 
-def overdue_clocks(states: Iterable[ChildClocks], now: datetime) -> Counter[ClockKind]:
-    """How many clocks are past their due time and not stopped, by kind (alerted or not)."""
-    return Counter(
-        clock.kind
-        for state in states
-        for clock in state.clocks.values()
-        if not clock.satisfied and clock.due_at <= now
-    )
-
-
+@functools.lru_cache(maxsize=1_000_000)
 def partition_of(child_key: str, partitions: int) -> int:
     """The partition a child's clocks live in: the one its events are published to.
 

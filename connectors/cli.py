@@ -274,7 +274,7 @@ def cmd_up(_: argparse.Namespace) -> int:
         # A laptop: the local receivers stand in for the world, and the demo partner's webhook
         # secret, shared by them and the delivery service, lives as long as this run.
         os.environ.setdefault(DEMO_WEBHOOK_SECRET, new_secret())
-    return Supervisor(kafka, load(WorkerSettings)).run()
+    return Supervisor(kafka, load(WorkerSettings), load(MetricsSettings)).run()
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -47,18 +47,20 @@ from connectors.generator import GeneratedEvent
 from connectors.staff.consumer import default_codec, feeder_group_id, store_topics
 from connectors.staff.service import DemoAccount, demo_accounts, open_store
 from connectors.staff.web import STAFF_SENDER
-from schemas.errors import UnusableEventError
+from schemas.errors import ConfigurationError, UnusableEventError
 from schemas.models import DeliveryState, DutyTeamAlert, Event, EventType, WorkItem
 from schemas.wire import SENDER_HEADER, InboundMessage
+from streams.decisions.figures import DECISION_QUEUES
 from streams.decisions.notifications import outcome_notification
 from streams.decisions.rules import DEFAULT_RULES_FILE, Rules, load_rules
-from streams.decisions.tally import DECIDED_QUEUES, DaySummary, Tally
+from streams.decisions.tally import DaySummary, Tally
 from streams.platform.admin import committed_offsets
 from streams.platform.broker import is_listening
 from streams.platform.codec import AvroCodec
 from streams.platform.publisher import Publisher
 from streams.platform.reader import TopicFollower
 from streams.platform.settings import (
+    DeliverySettings,
     GatewaySettings,
     KafkaSettings,
     MetricsSettings,
@@ -78,6 +80,8 @@ _NOT_COUNTED = frozenset(
 #: How long the topics must stay quiet, with nothing waiting, for the day to count as settled:
 #: a staff decision published a moment ago has outputs still to come.
 QUIET_SECONDS = 3.0
+#: How often the live summary is printed where it cannot be redrawn (a log, a pipe).
+PRINT_EVERY_SECONDS = 60.0
 
 
 _STATES_SHOWN = (
@@ -184,6 +188,7 @@ class DayWatch:
         rules: Rules,
         day: DemoDay,
         seed: int,
+        worker_group: str | None = None,
         staff_store_group: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -208,9 +213,14 @@ class DayWatch:
         self._publisher = Publisher(kafka, codec)
         self._quiet_since: float | None = None
         self._kafka = kafka
+        #: The partner events of the day not read back from the intake topics yet.
+        self._unread = {(generated.sender, generated.event.event_id) for generated in day.events}
+        #: The workers, which the day waits for: what they make of the staff's answers comes
+        #: after the partner events' outcomes.
+        self._worker_group = worker_group
         #: The staff application's feeder, which the day waits for: its dashboard reads the store.
         self._staff_store_group = staff_store_group
-        self._staff_store_topics = set(store_topics(prefix))
+        self._staff_store_topics = frozenset(store_topics(prefix))
         self._ends: dict[tuple[str, int], int] = {}
 
     def step(self) -> int:
@@ -236,6 +246,7 @@ class DayWatch:
             return  # the flow dead-letters it, and the dead letter is counted
         if message.topic in self._intake:
             self.tally.partner_event(event, message.sender)
+            self._unread.discard((message.sender, event.event_id))
             return
         self.tally.observe(event)
         if message.topic in self._outbound_topics:
@@ -250,7 +261,7 @@ class DayWatch:
         answers: list[Event] = []
         # A random source per item, so the answers do not depend on the order items come out.
         rng = staff_rng(self._seed, event.event_id)
-        if isinstance(event, WorkItem) and event.queue in DECIDED_QUEUES:
+        if isinstance(event, WorkItem) and event.queue in DECISION_QUEUES:
             decision = staff_decision(event, rng, self._rules, end=self._end)
             if decision is not None:
                 # As the staff application publishes them: the referrer is told the outcome.
@@ -283,28 +294,31 @@ class DayWatch:
             + len(self.tally.undelivered()),
         )
 
-    def settled(self, published: int) -> bool:
-        """Whether every published partner event has been read back and reached its outcome,
-        every outbound message has been dealt with, and the topics have been quiet a while."""
+    def settled(self) -> bool:
+        """Whether every partner event of the day has been read back and reached its outcome,
+        every outbound message has been dealt with, the topics have been quiet a while, and the
+        workers and the staff application's feeder have consumed everything read here."""
         progressed = self.progressed()
         return (
-            progressed.read >= published
+            not self._unread
             and progressed.waiting_outcome == 0
             and progressed.waiting_delivery == 0
             and self._quiet_since is not None
             and time.monotonic() - self._quiet_since >= QUIET_SECONDS
-            and self._staff_store_caught_up()
+            and self._consumed_by(self._worker_group, None)
+            and self._consumed_by(self._staff_store_group, self._staff_store_topics)
         )
 
-    def _staff_store_caught_up(self) -> bool:
-        """Whether the staff application's feeder has stored everything read here of its topics."""
-        if self._staff_store_group is None:
+    def _consumed_by(self, group: str | None, topics: frozenset[str] | None) -> bool:
+        """Whether ``group`` has committed past everything read here of ``topics`` (None: of the
+        partitions it has committed at all: the workers read some topics, not all)."""
+        if group is None:
             return True
-        committed = committed_offsets(self._kafka, self._staff_store_group)
+        committed = committed_offsets(self._kafka, group)
         return all(
             committed.get(position, 0) >= end
             for position, end in self._ends.items()
-            if position[0] in self._staff_store_topics
+            if (position in committed if topics is None else position[0] in topics)
         )
 
     def close(self) -> None:
@@ -317,9 +331,13 @@ def publish_day(
     prefix: str,
     day: Sequence[GeneratedEvent],
     progress: Callable[[int], None],
+    stop: Callable[[], bool] = lambda: False,
 ) -> int:
-    """Publish ``day``'s partner events in order, each acknowledged; returns how many."""
+    """Publish ``day``'s partner events in order, each acknowledged, until ``stop()`` says so;
+    returns how many were published."""
     for count, generated in enumerate(day, start=1):
+        if stop():
+            return count - 1
         spec = INTAKE[generated.event_type]
         publisher.publish(
             spec.name_under(prefix),
@@ -343,7 +361,7 @@ def summary_tables(summary: DaySummary, *, title: str) -> Group:
             *(str(counts[kind]) for kind in EventType),
             str(sum(counts.values())),
         )
-    events.add_row("all", "", "", "", str(summary.events_in_total), style="bold", end_section=True)
+    events.add_row("all", *("" for _ in EventType), str(summary.events_in_total), style="bold")
     events.caption = (
         f"{summary.duplicates_absorbed} duplicate(s) absorbed, {summary.accepted} accepted, "
         f"{sum(summary.dead_letters.values())} dead-lettered"
@@ -395,9 +413,9 @@ def replay(
     settle_timeout_seconds: float,
     console: Console,
     failure: Callable[[], str | None],
-) -> bool:
-    """Publish ``day`` and follow it until it has settled (``True``), or the timeout passed or
-    the stack failed (``False``), with progress bars on ``console``."""
+) -> str | None:
+    """Publish ``day`` and follow it until it has settled (``None``), or the timeout passed or
+    the stack failed (what went wrong), with progress bars on ``console``."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -407,16 +425,21 @@ def replay(
     with Progress(*columns, console=console, transient=False) as progress:
         published = progress.add_task("partner events published", total=len(day))
         outcomes = progress.add_task("partner events with an outcome", total=len(day))
-        publish_day(publisher, prefix, day, lambda done: progress.update(published, completed=done))
+        publish_day(
+            publisher,
+            prefix,
+            day,
+            lambda done: progress.update(published, completed=done),
+            stop=lambda: failure() is not None,
+        )
         deadline = time.monotonic() + settle_timeout_seconds
-        while not watch.settled(len(day)):
-            if time.monotonic() > deadline:
-                log.error("the day did not settle within %.0fs", settle_timeout_seconds)
-                return False
+        while not watch.settled():
             trouble = failure()
+            if trouble is None and time.monotonic() > deadline:
+                trouble = f"the day did not settle within {settle_timeout_seconds:.0f}s"
             if trouble is not None:
                 log.error("%s: the day cannot settle", trouble)
-                return False
+                return trouble
             watch.step()
             progressed = watch.progressed()
             progress.update(
@@ -425,7 +448,7 @@ def replay(
                 description=f"partner events with an outcome ({progressed.waiting_outcome} "
                 f"waiting, {progressed.waiting_delivery} to deliver)",
             )
-    return True
+    return None
 
 
 def live_summary(
@@ -435,19 +458,27 @@ def live_summary(
     stopping: Callable[[], bool],
     failure: Callable[[], str | None],
 ) -> int:
-    """Keep the summary on the terminal, refreshed as the topics change, until asked to stop."""
-    with Live(console=console, auto_refresh=False) as live:
+    """Keep the summary on the terminal, redrawn as the topics change, until asked to stop (a
+    log or a pipe, which cannot be redrawn, gets it every :data:`PRINT_EVERY_SECONDS` instead);
+    returns 0, or 1 after printing what stopped the stack."""
+
+    def current() -> Group:
+        at = datetime.now(UTC).astimezone()
+        return summary_tables(watch.tally.summary(), title=f"since the start, {at:%H:%M:%S}")
+
+    printed_at = time.monotonic()
+    with Live(current(), console=console, auto_refresh=False) as live:
         while not stopping():
             trouble = failure()
             if trouble is not None:
-                log.error("%s: stopping the stack", trouble)
+                console.print(f"[bold red]{trouble}[/]: stopping the stack (see the logs)")
                 return 1
-            if watch.step() or not live.renderable:
-                at = datetime.now(UTC).astimezone()
-                live.update(
-                    summary_tables(watch.tally.summary(), title=f"since the start, {at:%H:%M:%S}"),
-                    refresh=True,
-                )
+            changed = watch.step() > 0
+            if console.is_terminal and changed:
+                live.update(current(), refresh=True)
+            elif changed and time.monotonic() - printed_at >= PRINT_EVERY_SECONDS:
+                console.print(current())
+                printed_at = time.monotonic()
     return 0
 
 
@@ -467,16 +498,18 @@ def run(request: DemoRequest) -> int:
     """Start the stack, replay the day, print its figures; then stop (``exit_when_settled``) or
     keep a live summary until Ctrl-C. 0 when all went well, 1 if the day did not settle."""
     kafka, worker = load(KafkaSettings), load(WorkerSettings)
-    staff, gateway = load(StaffSettings), load(GatewaySettings)
+    staff, gateway, metrics = load(StaffSettings), load(GatewaySettings), load(MetricsSettings)
     console = Console(soft_wrap=True)
+    fresh_broker = kafka.embedded and not is_listening(kafka.servers[0])
+    _refuse_real_settings(kafka, worker, fresh_broker=fresh_broker)
     # Before the staff application starts, so that its migrations and these never race.
     store = open_store(staff, worker)
-    if kafka.embedded and not is_listening(kafka.servers[0]):
+    if fresh_broker:
         # A new embedded broker starts empty (it keeps nothing in memory across runs): what the
         # store holds from an earlier run's topics would be counted with this run's.
         store.clear_topic_rows()
     accounts = demo_accounts(store, datetime.now(UTC))
-    supervisor = Supervisor(kafka, worker, log_dir=worker.data_dir / "logs", traffic=False)
+    supervisor = Supervisor(kafka, worker, metrics, log_dir=worker.data_dir / "logs", traffic=False)
     supervisor.handle_signals()
 
     def failure() -> str | None:
@@ -486,7 +519,7 @@ def run(request: DemoRequest) -> int:
     try:
         supervisor.start()
         console.print(
-            where_to_look(staff, gateway, load(MetricsSettings), worker, accounts),
+            where_to_look(staff, gateway, metrics, worker, accounts),
             highlight=False,
         )
         rules = load_rules(worker.rules_file or DEFAULT_RULES_FILE)
@@ -501,11 +534,12 @@ def run(request: DemoRequest) -> int:
             rules=rules,
             day=day,
             seed=request.seed,
+            worker_group=worker.group_id,
             staff_store_group=feeder_group_id(worker),
         )
         try:
             with Publisher(kafka, codec) as publisher:
-                settled = replay(
+                trouble = replay(
                     watch,
                     publisher,
                     day.events,
@@ -514,9 +548,15 @@ def run(request: DemoRequest) -> int:
                     console=console,
                     failure=failure,
                 )
-            _print_summary(console, watch.tally.summary(), request, settled=settled)
-            if request.exit_when_settled or not settled:
-                return 0 if settled else 1
+            _print_summary(console, watch.tally.summary(), request, settled=trouble is None)
+            if trouble is not None:
+                console.print(
+                    f"[bold red]{trouble}[/]: the day did not settle; what happened is in "
+                    f"{worker.data_dir / 'logs'}/<process>.log"
+                )
+                return 1
+            if request.exit_when_settled:
+                return 0
             watch.staff_playing = False  # live traffic waits for people in the staff application
             supervisor.start_traffic()
             console.print(_live_note(worker.demo_events_per_second))
@@ -528,6 +568,38 @@ def run(request: DemoRequest) -> int:
     finally:
         console.print("stopping ...")
         supervisor.stop()
+
+
+def _refuse_real_settings(
+    kafka: KafkaSettings, worker: WorkerSettings, *, fresh_broker: bool
+) -> None:
+    """Refuse to put synthetic children where real ones are: through a configured channel file
+    (real schools' addresses), or onto topics that already hold partner events."""
+    if load(DeliverySettings).channels_file is not None:
+        raise ConfigurationError(
+            "frontdoor demo delivers synthetic children: it runs with the shipped demo channel "
+            "file only (unset FRONTDOOR_DELIVERY_CHANNELS_FILE)"
+        )
+    if fresh_broker:
+        return
+    held = held_partner_events(kafka, worker.topic_prefix)
+    if held:
+        raise ConfigurationError(
+            f"the intake topics under {worker.topic_prefix!r} on {kafka.bootstrap_servers} hold "
+            f"{held} partner event(s) already: frontdoor demo replays its day onto empty topics "
+            "(a new embedded broker, or another FRONTDOOR_TOPIC_PREFIX)"
+        )
+
+
+def held_partner_events(kafka: KafkaSettings, prefix: str) -> int:
+    """How many messages the intake topics under ``prefix`` hold (0 where they do not exist)."""
+    follower = TopicFollower(
+        kafka, [spec.name_under(prefix) for spec in INTAKE.values()], client_id="frontdoor-demo"
+    )
+    try:
+        return len(follower.new_messages(idle_seconds=1.0))
+    finally:
+        follower.close()
 
 
 def _print_summary(

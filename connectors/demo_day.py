@@ -87,7 +87,6 @@ __all__ = [
     "DemoDay",
     "demo_day",
     "duty_alert_acknowledgement",
-    "realistic_day",
     "staff_decision",
     "staff_rng",
     "strategy_discussion_events",
@@ -748,14 +747,6 @@ class DemoDay:
 
     events: tuple[GeneratedEvent, ...]
     contents: DayContents
-
-
-def realistic_day(
-    seed: int, end: datetime, *, days: int = 1, calendar: OfficeCalendar | None = None
-) -> list[GeneratedEvent]:
-    """The partner events of ``days`` days ending at ``end``, to publish in this order (by
-    received time, a duplicate right after its original). See :func:`demo_day`."""
-    return list(demo_day(seed, end, days=days, calendar=calendar).events)
 
 
 def demo_day(

@@ -60,7 +60,6 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.routing import Route
 
 from connectors.case_records import CaseRecord, checked_outputs
 from connectors.partner_keys import (
@@ -493,14 +492,7 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.router.routes.append(
-        Route(
-            "/metrics",
-            metrics.MetricsEndpoint(metrics.GATEWAY),
-            methods=["GET"],
-            include_in_schema=False,
-        )
-    )
+    metrics.add_endpoint(app, metrics.GATEWAY)
     return app
 
 

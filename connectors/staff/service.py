@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from starlette.routing import Route
 
 from connectors.staff.consumer import configured_feeder, default_codec
 from connectors.staff.db import engine_for, migrate
@@ -71,14 +70,7 @@ def web_application(staff: Staff, session_secret: str) -> FastAPI:
     app.add_middleware(
         metrics.HttpMetrics, requests=metrics.STAFF_REQUESTS, seconds=metrics.STAFF_REQUEST_SECONDS
     )
-    app.router.routes.append(
-        Route(
-            "/metrics",
-            metrics.MetricsEndpoint(metrics.STAFF),
-            methods=["GET"],
-            include_in_schema=False,
-        )
-    )
+    metrics.add_endpoint(app, metrics.STAFF)
     return app
 
 

@@ -69,7 +69,8 @@ equal to the state that was written.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Annotated, Any
@@ -572,3 +573,13 @@ def prune(state: ChildClocks, now: datetime, keep: timedelta = PRUNE_AFTER) -> C
     if len(kept) == len(state.clocks):
         return state
     return state.model_copy(update={"clocks": kept})
+
+
+def overdue_clocks(states: Iterable[ChildClocks], now: datetime) -> Counter[ClockKind]:
+    """How many clocks are past their due time and not stopped, by kind (alerted or not)."""
+    return Counter(
+        clock.kind
+        for state in states
+        for clock in state.clocks.values()
+        if not clock.satisfied and clock.due_at <= now
+    )

@@ -34,9 +34,10 @@ The figures, each defined exactly:
   share it attended among those where it was required (the school only for a child with a school
   or setting).
 * **Completeness of police notifications per force** (:class:`ForceCompleteness`): per police
-  sender code, of the police notifications received in the period (counted by source event, not
-  per child: the work items of one notification count once), the share with no missing
-  information, and how many notifications lacked each item.
+  sender code, of the police notifications received in the period that reached routing (counted
+  by source event, not per child: the work items of one notification count once), the share with
+  no missing information, and how many notifications lacked each item. A notification too broken
+  to use is dead-lettered instead and counted there (``frontdoor dead-letters list``, metrics).
 * **Re-referral rate** (:attr:`Dashboard.re_referrals`): of the referrals received in the period
   (work items on the MASH and duty-team queues, one per child per source event), the share whose
   history says ``re_referral`` (another referral in the 12 months before).
@@ -285,7 +286,8 @@ class StepDowns:
 
 @dataclass(frozen=True)
 class HourlyAlerts:
-    """Duty-team alerts raised in the period, by local hour (24 counts, 00 first)."""
+    """Duty-team alerts about concerns received in the period, by the local hour the concern came
+    in (24 counts, 00 first)."""
 
     by_hour: tuple[int, ...]
 

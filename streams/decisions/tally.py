@@ -48,6 +48,7 @@ from schemas.models import (
     TimelinessAlert,
     WorkItem,
 )
+from streams.decisions.figures import DECISION_QUEUES
 
 #: The later of two statuses of one message to one recipient wins; a final one over a retry.
 _STATE_RANK = {
@@ -56,8 +57,6 @@ _STATE_RANK = {
     DeliveryState.FAILED: 2,
     DeliveryState.DELIVERED: 2,
 }
-#: The queues whose work items wait for a person's threshold decision.
-DECIDED_QUEUES = (Queue.MASH, Queue.EARLY_HELP)
 
 
 def agency_of(event: Event) -> Agency | None:
@@ -112,10 +111,6 @@ class DaySummary:
     def events_in_total(self) -> int:
         return sum(sum(counts.values()) for counts in self.events_in.values())
 
-    @property
-    def work_items_total(self) -> int:
-        return sum(sum(counts.values()) for counts in self.work_items.values())
-
 
 @dataclass
 class Tally:
@@ -129,7 +124,7 @@ class Tally:
     _alerts: set[str] = field(default_factory=set)
     _acknowledged: set[str] = field(default_factory=set)
     _overdue: dict[str, TimelinessAlert] = field(default_factory=dict)
-    _deliveries: dict[tuple[str, str], DeliveryStatus] = field(default_factory=dict)
+    _deliveries: dict[tuple[str, str, str], DeliveryStatus] = field(default_factory=dict)
     _dead_letters: dict[str, DeadLetter] = field(default_factory=dict)
     _tasks: dict[str, MashTask] = field(default_factory=dict)
     _first_decisions: dict[str, ThresholdDecision] = field(default_factory=dict)
@@ -171,7 +166,8 @@ class Tally:
             self._outcomes.add(event.event_id)
 
     def _delivery(self, status: DeliveryStatus) -> None:
-        key = (status.message_id, status.recipient)
+        # A recipient reached two ways (e-mail and a webhook) is two deliveries.
+        key = (status.message_id, status.recipient, status.channel.value)
         known = self._deliveries.get(key)
         if known is None or (_STATE_RANK[status.state], status.attempt) >= (
             _STATE_RANK[known.state],
@@ -193,18 +189,15 @@ class Tally:
         """Messages read from the intake topics, copies included."""
         return self._partner_messages
 
-    def work_items(self) -> list[WorkItem]:
-        return list(self._work_items.values())
-
-    def undelivered(self) -> list[tuple[str, str]]:
-        """Messages to a recipient still being retried (message id, recipient)."""
+    def undelivered(self) -> list[tuple[str, str, str]]:
+        """Messages to a recipient still being retried (message id, recipient, channel)."""
         retrying = DeliveryState.RETRYING
         return [key for key, status in self._deliveries.items() if status.state is retrying]
 
     def delivered_message_ids(self) -> set[str]:
         """Outbound messages with at least one status, or a task saying none could be sent."""
         told = {task.reference for task in self._tasks.values()}
-        return {message_id for message_id, _ in self._deliveries} | told
+        return {message_id for message_id, _, _ in self._deliveries} | told
 
     # -- the numbers ------------------------------------------------------------------------------
 
@@ -242,7 +235,7 @@ class Tally:
     def _timeliness(self) -> DecisionTimeliness:
         decided = on_time = undecided = 0
         for item in self._work_items.values():
-            if item.queue not in DECIDED_QUEUES:
+            if item.queue not in DECISION_QUEUES:
                 continue
             decision = self._first_decisions.get(item.event_id)
             if decision is None:

@@ -41,7 +41,8 @@ from prometheus_client import (
     generate_latest,
     start_http_server,
 )
-from starlette.routing import Match
+from starlette.applications import Starlette
+from starlette.routing import Match, Route
 
 log = logging.getLogger(__name__)
 
@@ -375,6 +376,13 @@ class MetricsEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def add_endpoint(app: Starlette, registry: CollectorRegistry) -> None:
+    """Serve ``registry`` at ``GET /metrics`` on ``app`` (left out of its OpenAPI document)."""
+    app.router.routes.append(
+        Route("/metrics", MetricsEndpoint(registry), methods=["GET"], include_in_schema=False)
+    )
 
 
 #: The route label of a request no route matched (a scan for paths, a typo).

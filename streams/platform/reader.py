@@ -64,7 +64,8 @@ class TopicFollower:
         except KafkaError as exc:
             raise BrokerUnavailableError(f"cannot reach {settings.bootstrap_servers}") from exc
         self._consumer.assign(assignment)
-        self._consumer.seek_to_beginning(*assignment)
+        if assignment:  # kafka-python refuses to seek when nothing is assigned
+            self._consumer.seek_to_beginning(*assignment)
 
     def new_messages(self, *, idle_seconds: float = 0.5) -> list[InboundMessage]:
         """What was published before this call, and what arrived while reading it.
@@ -74,6 +75,8 @@ class TopicFollower:
         the end offsets the broker reports cannot be trusted here (``shared/broker-notes.md``).
         Whatever a partition still held is read on the next call.
         """
+        if not self._consumer.assignment():
+            return []  # none of the topics exists (yet): nothing was published to them
         began_ms = time.time() * 1000
         messages: list[InboundMessage] = []
         try:

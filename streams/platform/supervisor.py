@@ -49,7 +49,7 @@ class Supervisor:
 
     kafka: KafkaSettings
     worker: WorkerSettings
-    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    metrics: MetricsSettings
     log_dir: Path | None = None
     traffic: bool = True
     children: list[Child] = field(default_factory=list)

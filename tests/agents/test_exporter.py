@@ -1,4 +1,4 @@
-"""The worker's metrics that take working out: consumer lag, and the clocks overdue per worker.
+"""The worker's metrics that take working out: consumer lag, and whose clocks a worker counts.
 
 The endpoint itself, on a real worker, is tested with the intake agent
 (``tests/agents/test_intake_agent.py``).
@@ -6,17 +6,11 @@ The endpoint itself, on a real worker, is tested with the intake agent
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from faust.types import TP
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
-from agents.clocks import overdue_clocks, partition_of
+from agents.clocks import partition_of
 from agents.exporter import consumer_lag
-from schemas.models import ClockKind
-from streams.decisions.clocks import ChildClocks, Clock
-
-NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def test_lag_is_the_fetched_high_watermark_less_the_committed_offset_of_our_topics() -> None:
@@ -41,35 +35,6 @@ def test_lag_is_the_fetched_high_watermark_less_the_committed_offset_of_our_topi
         ("fd.intake.contacts", 1): 0,
         ("fd.routing", 0): 7,
     }
-
-
-def _clock(kind: ClockKind, due_in: timedelta, *, stopped: bool = False) -> Clock:
-    return Clock(
-        clock_id=f"clock-{kind.value}-{due_in.total_seconds()}",
-        kind=kind,
-        child_key="child-1",
-        work_item_id="item-1",
-        subject_id="item-1",
-        started_at=NOW - timedelta(days=2),
-        due_at=NOW + due_in,
-        satisfied_at=NOW if stopped else None,
-        satisfied_by="decision-1" if stopped else None,
-    )
-
-
-def test_clocks_past_due_and_not_stopped_are_counted_by_kind() -> None:
-    clocks = [
-        _clock(ClockKind.DECISION, -timedelta(hours=1)),
-        _clock(ClockKind.DECISION, -timedelta(hours=2)),
-        _clock(ClockKind.DECISION, timedelta(hours=1)),  # not due yet
-        _clock(ClockKind.STRATEGY_DISCUSSION, -timedelta(hours=3), stopped=True),
-        _clock(ClockKind.MEETING_ACTION, timedelta(0)),  # due now
-    ]
-    state = ChildClocks(child_key="child-1", clocks={c.clock_id: c for c in clocks})
-
-    overdue = overdue_clocks([state], NOW)
-
-    assert overdue == {ClockKind.DECISION: 2, ClockKind.MEETING_ACTION: 1}
 
 
 def test_a_childs_partition_is_the_one_the_kafka_clients_publish_its_events_to() -> None:

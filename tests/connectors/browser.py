@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 CHROMIUM = os.environ.get("FRONTDOOR_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(
@@ -29,6 +29,21 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def dashboard_charts(page: Page, names: set[str]) -> dict[str, int]:
+    """Once the dashboard shows its charts (``names``, each once): how many points each drew."""
+    expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    charts = page.locator("figure[data-chart]")
+    expect(charts).to_have_count(len(names))
+    drawn = {
+        chart.get_attribute("data-chart") or "": int(chart.get_attribute("data-points") or 0)
+        for chart in charts.all()
+    }
+    assert set(drawn) == names
+    for chart in charts.all():
+        expect(chart.get_by_role("img")).to_be_visible()
+    return drawn
 
 
 def screenshot(page: Page, name: str) -> None:

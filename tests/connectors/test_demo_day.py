@@ -9,7 +9,7 @@ held against what the pipeline makes of the events. No broker: the whole file ta
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +27,6 @@ from connectors.demo_day import (
     DemoDay,
     demo_day,
     duty_alert_acknowledgement,
-    realistic_day,
     staff_decision,
     staff_rng,
     strategy_discussion_events,
@@ -212,13 +211,13 @@ def three_day_run(three_days: DemoDay) -> PipelineRun:
 
 
 def test_the_same_seed_gives_the_same_day_byte_for_byte() -> None:
-    first, second = realistic_day(7, END), realistic_day(7, END)
+    first, second = demo_day(7, END).events, demo_day(7, END).events
 
-    def dumped(events: list[GeneratedEvent]) -> list[tuple[str, str, str]]:
+    def dumped(events: Sequence[GeneratedEvent]) -> list[tuple[str, str, str]]:
         return [(g.event_type.value, g.sender, g.event.model_dump_json()) for g in events]
 
     assert dumped(first) == dumped(second)
-    assert dumped(first) != dumped(realistic_day(8, END))
+    assert dumped(first) != dumped(demo_day(8, END).events)
 
 
 def test_the_last_of_three_days_is_the_one_day_run(one_day: DemoDay, three_days: DemoDay) -> None:

@@ -59,6 +59,7 @@ from streams.decisions.clocks import (
     on_duty_alert,
     on_strategy_discussion,
     on_work_item,
+    overdue_clocks,
     prune,
     satisfy,
     stored_clocks,
@@ -1045,3 +1046,35 @@ def test_an_alert_of_a_night_long_over_is_never_escalated() -> None:
     assert next_due(a_day_later.clocks) is None  # marked raised: the timer leaves it alone
     in_the_shift = due_alerts(opened.clocks, raised + timedelta(hours=11))
     assert len(in_the_shift.alerts) == 1
+
+
+AT_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _bare_clock(kind: ClockKind, due_in: timedelta, *, stopped: bool = False) -> Clock:
+    return Clock(
+        clock_id=f"clock-{kind.value}-{due_in.total_seconds()}",
+        kind=kind,
+        child_key="child-1",
+        work_item_id="item-1",
+        subject_id="item-1",
+        started_at=AT_NOON - timedelta(days=2),
+        due_at=AT_NOON + due_in,
+        satisfied_at=AT_NOON if stopped else None,
+        satisfied_by="decision-1" if stopped else None,
+    )
+
+
+def test_clocks_past_due_and_not_stopped_are_counted_by_kind() -> None:
+    clocks = [
+        _bare_clock(ClockKind.DECISION, -timedelta(hours=1)),
+        _bare_clock(ClockKind.DECISION, -timedelta(hours=2)),
+        _bare_clock(ClockKind.DECISION, timedelta(hours=1)),  # not due yet
+        _bare_clock(ClockKind.STRATEGY_DISCUSSION, -timedelta(hours=3), stopped=True),
+        _bare_clock(ClockKind.MEETING_ACTION, timedelta(0)),  # due now
+    ]
+    state = ChildClocks(child_key="child-1", clocks={c.clock_id: c for c in clocks})
+
+    overdue = overdue_clocks([state], AT_NOON)
+
+    assert overdue == {ClockKind.DECISION: 2, ClockKind.MEETING_ACTION: 1}

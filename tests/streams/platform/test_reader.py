@@ -52,3 +52,13 @@ def test_a_pass_over_busy_topics_ends_and_holds_all_that_came_before_it(
 
     assert took < 15, f"the pass took {took:.0f}s under steady traffic"
     assert set(before) <= {(m.partition, m.offset) for m in seen}
+
+
+def test_following_topics_not_created_yet_reads_nothing(
+    kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    follower = TopicFollower(kafka, [CONTACTS.name_under(topic_prefix)], client_id="test")
+    try:
+        assert follower.new_messages(idle_seconds=0.2) == []
+    finally:
+        follower.close()
