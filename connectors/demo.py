@@ -58,7 +58,7 @@ from streams.platform.admin import committed_offsets
 from streams.platform.broker import is_listening
 from streams.platform.codec import AvroCodec
 from streams.platform.publisher import Publisher
-from streams.platform.reader import TopicFollower
+from streams.platform.reader import TopicFollower, holds_messages
 from streams.platform.settings import (
     DeliverySettings,
     GatewaySettings,
@@ -582,24 +582,13 @@ def _refuse_real_settings(
         )
     if fresh_broker:
         return
-    held = held_partner_events(kafka, worker.topic_prefix)
-    if held:
+    intake = [spec.name_under(worker.topic_prefix) for spec in INTAKE.values()]
+    if holds_messages(kafka, intake):
         raise ConfigurationError(
             f"the intake topics under {worker.topic_prefix!r} on {kafka.bootstrap_servers} hold "
-            f"{held} partner event(s) already: frontdoor demo replays its day onto empty topics "
-            "(a new embedded broker, or another FRONTDOOR_TOPIC_PREFIX)"
+            "partner events already: frontdoor demo replays its day onto empty topics (a new "
+            "embedded broker, or another FRONTDOOR_TOPIC_PREFIX)"
         )
-
-
-def held_partner_events(kafka: KafkaSettings, prefix: str) -> int:
-    """How many messages the intake topics under ``prefix`` hold (0 where they do not exist)."""
-    follower = TopicFollower(
-        kafka, [spec.name_under(prefix) for spec in INTAKE.values()], client_id="frontdoor-demo"
-    )
-    try:
-        return len(follower.new_messages(idle_seconds=1.0))
-    finally:
-        follower.close()
 
 
 def _print_summary(

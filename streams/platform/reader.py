@@ -18,6 +18,34 @@ from schemas.wire import InboundMessage
 from streams.platform.settings import KafkaSettings
 
 
+def holds_messages(
+    settings: KafkaSettings, topics: Sequence[str], *, wait_seconds: float = 2.0
+) -> bool:
+    """Whether any of ``topics`` holds a message (one is read, whatever their size); topics not
+    created yet hold none."""
+    try:
+        consumer = KafkaConsumer(
+            **settings.kafka_python_config(), enable_auto_commit=False, client_id="frontdoor-reader"
+        )
+    except KafkaError as exc:
+        raise BrokerUnavailableError(f"cannot reach {settings.bootstrap_servers}") from exc
+    try:
+        assignment = [
+            TopicPartition(topic, partition)
+            for topic in topics
+            for partition in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        if not assignment:
+            return False
+        consumer.assign(assignment)
+        consumer.seek_to_beginning(*assignment)
+        return bool(consumer.poll(timeout_ms=int(wait_seconds * 1000), max_records=1))
+    except KafkaError as exc:
+        raise BrokerUnavailableError("the broker stopped answering") from exc
+    finally:
+        consumer.close()
+
+
 def read_topic(
     settings: KafkaSettings, topic: str, *, idle_seconds: float = 1.0
 ) -> Iterator[InboundMessage]:

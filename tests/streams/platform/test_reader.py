@@ -11,7 +11,7 @@ import pytest
 from schemas.wire import SENDER_HEADER
 from streams.platform.app import codec
 from streams.platform.publisher import Publisher
-from streams.platform.reader import TopicFollower
+from streams.platform.reader import TopicFollower, holds_messages
 from streams.platform.settings import KafkaSettings
 from streams.platform.topics import CONTACTS
 from tests.helpers import contact
@@ -62,3 +62,16 @@ def test_following_topics_not_created_yet_reads_nothing(
         assert follower.new_messages(idle_seconds=0.2) == []
     finally:
         follower.close()
+
+
+def test_whether_topics_hold_messages_is_answered_without_reading_them_all(
+    kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    topic = CONTACTS.name_under(topic_prefix)
+    assert not holds_messages(kafka, [topic], wait_seconds=0.5)  # not created yet
+
+    with Publisher(kafka, codec) as publisher:
+        for _ in range(3):
+            publisher.publish(topic, contact(), headers={SENDER_HEADER: "test"})
+
+    assert holds_messages(kafka, [topic])
