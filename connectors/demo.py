@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,7 +50,7 @@ from connectors.staff.consumer import default_codec, feeder_group_id, store_topi
 from connectors.staff.service import DemoAccount, demo_accounts, open_store
 from connectors.staff.web import STAFF_SENDER
 from schemas.errors import ConfigurationError, UnusableEventError
-from schemas.models import DeliveryState, DutyTeamAlert, Event, EventType, WorkItem
+from schemas.models import DeliveryState, DutyTeamAlert, Event, EventType, Priority, WorkItem
 from schemas.wire import SENDER_HEADER, InboundMessage
 from streams.decisions.figures import DECISION_QUEUES
 from streams.decisions.notifications import outcome_notification
@@ -160,6 +162,10 @@ def summary_document(summary: DaySummary) -> dict[str, Any]:
         "strategy_discussions_held": summary.strategy_discussions_held,
         "outcomes": summary.outcomes,
     }
+
+
+_STATE_LABELS = ("delivered", "to fetch", "failed", "retrying")
+_PRIORITIES = tuple(priority.value for priority in Priority)
 
 
 @dataclass(frozen=True)
@@ -367,12 +373,12 @@ def summary_tables(summary: DaySummary, *, title: str) -> Group:
         f"{sum(summary.dead_letters.values())} dead-lettered"
     )
     items = Table(title="work items, by queue and priority", title_justify="left")
-    for column in ("queue", "red", "amber", "green", "total"):
+    for column in ("queue", *_PRIORITIES, "total"):
         items.add_column(column, justify="left" if column == "queue" else "right")
     for queue, priorities in sorted(summary.work_items.items()):
         items.add_row(
             queue.value,
-            *(str(priorities[priority]) for priority in ("red", "amber", "green")),
+            *(str(priorities[priority]) for priority in _PRIORITIES),
             str(sum(priorities.values())),
         )
     decisions = summary.decisions
@@ -384,7 +390,7 @@ def summary_tables(summary: DaySummary, *, title: str) -> Group:
         "discussion(s) held"
     )
     sent = Table(title="to people and partners", title_justify="left")
-    for column in ("message", "delivered", "to fetch", "failed", "retrying"):
+    for column in ("message", *_STATE_LABELS):
         sent.add_column(column, justify="left" if column == "message" else "right")
     for message_type, states in sorted(summary.notifications.items()):
         sent.add_row(
@@ -402,6 +408,61 @@ def summary_tables(summary: DaySummary, *, title: str) -> Group:
         f"dead letters: {letters or 'none'}"
     )
     return Group(events, items, sent)
+
+
+def compact_summary(summary: DaySummary, *, title: str) -> Panel:
+    """The day's figures in a dozen lines, for the live view on a terminal of any size."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    kinds = Counter[EventType]()
+    for counts in summary.events_in.values():
+        kinds.update(counts)
+    grid.add_row(
+        "events in",
+        f"{summary.events_in_total} ("
+        + ", ".join(f"{kind.value.replace('_', ' ')}s {kinds[kind]}" for kind in EventType)
+        + f"); {summary.duplicates_absorbed} duplicate(s) absorbed",
+    )
+    for queue, priorities in sorted(summary.work_items.items()):
+        grid.add_row(
+            queue.value.replace("_", " "),
+            f"{sum(priorities.values())} work item(s): "
+            + ", ".join(f"{priority} {priorities[priority]}" for priority in _PRIORITIES),
+        )
+    decisions = summary.decisions
+    share = decisions.on_time_share
+    grid.add_row(
+        "decisions",
+        f"{decisions.decided} made, {'-' if share is None else f'{share:.0%}'} within one "
+        f"working day, {decisions.undecided} waiting; {summary.strategy_discussions_held} "
+        "strategy discussion(s) held",
+    )
+    most_asked = summary.information_requests.most_common(4)
+    grid.add_row(
+        "information requests",
+        f"{sum(summary.information_requests.values())} ("
+        + (", ".join(f"{agency.value} {n}" for agency, n in most_asked) or "none")
+        + ")",
+    )
+    overdue = sum(summary.timeliness_overdue.values())
+    grid.add_row(
+        "alerts",
+        f"duty team {summary.duty_alerts} ({summary.duty_alerts_acknowledged} acknowledged); "
+        f"overdue clocks {overdue}",
+    )
+    states = Counter[DeliveryState]()
+    for counted in summary.notifications.values():
+        states.update(counted)
+    grid.add_row(
+        "sent",
+        ", ".join(
+            f"{label} {states[state]}"
+            for state, label in zip(_STATES_SHOWN, _STATE_LABELS, strict=True)
+        ),
+    )
+    grid.add_row("dead letters", str(sum(summary.dead_letters.values())))
+    return Panel(grid, title=title, title_align="left", expand=False)
 
 
 def replay(
@@ -462,9 +523,9 @@ def live_summary(
     log or a pipe, which cannot be redrawn, gets it every :data:`PRINT_EVERY_SECONDS` instead);
     returns 0, or 1 after printing what stopped the stack."""
 
-    def current() -> Group:
+    def current() -> Panel:
         at = datetime.now(UTC).astimezone()
-        return summary_tables(watch.tally.summary(), title=f"since the start, {at:%H:%M:%S}")
+        return compact_summary(watch.tally.summary(), title=f"since the start, {at:%H:%M:%S}")
 
     printed_at = time.monotonic()
     with Live(current(), console=console, auto_refresh=False) as live:

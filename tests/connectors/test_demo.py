@@ -22,7 +22,9 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page
+from rich.console import Console
 
+from connectors.demo import compact_summary, summary_document, summary_tables
 from connectors.demo_day import demo_day
 from connectors.staff.db import engine_for
 from connectors.staff.security import hash_password
@@ -33,10 +35,12 @@ from schemas.models import (
     DeliveryState,
     DeliveryStatus,
     EventType,
+    Queue,
     StaffRole,
     WorkItem,
 )
 from streams.decisions.rules import load_rules
+from streams.decisions.tally import Tally
 from streams.platform.broker import free_port
 from streams.platform.codec import AvroCodec
 from streams.platform.reader import read_topic
@@ -44,10 +48,9 @@ from streams.platform.registry import EmbeddedSchemaRegistry
 from streams.platform.settings import KafkaSettings
 from streams.platform.topics import DEAD_LETTERS, DELIVERY_STATUSES, QUEUES
 from tests.connectors.browser import dashboard_charts, screenshot
+from tests.connectors.staff.synthetic import work_items
 from tests.connectors.staff.test_dashboard import CHART_NAMES, staff_for
 from tests.helpers import frontdoor, serving
-
-pytestmark = pytest.mark.integration
 
 SEED = 5
 PASSWORD = "correct horse battery staple"
@@ -100,6 +103,7 @@ def _decoded(kafka: KafkaSettings, topic: str, model: type[Any]) -> list[Any]:
     return [CODEC.decode(message.value, model) for message in read_topic(kafka, topic)]
 
 
+@pytest.mark.integration
 @pytest.mark.slow
 def test_a_demo_day_settles_its_figures_agree_with_the_topics_and_the_dashboard_draws_them(
     kafka: KafkaSettings, topic_prefix: str, data_dir: Path, tmp_path: Path, page: Page
@@ -186,6 +190,7 @@ def test_a_demo_day_settles_its_figures_agree_with_the_topics_and_the_dashboard_
     assert "hold" in again.stderr
 
 
+@pytest.mark.integration
 def test_synthetic_children_never_go_through_a_configured_channel_file(tmp_path: Path) -> None:
     channels = tmp_path / "channels.yaml"
     channels.write_text("# the county's real schools would be here\n")
@@ -203,3 +208,21 @@ def test_synthetic_children_never_go_through_a_configured_channel_file(tmp_path:
     assert result.returncode == 2
     assert "[FD-CONFIG]" in result.stderr
     assert "FRONTDOOR_DELIVERY_CHANNELS_FILE" in result.stderr
+
+
+def test_the_figures_read_the_same_on_the_terminal_and_in_json() -> None:
+    tally = Tally()
+    item = work_items(1, queue=Queue.MASH)[0]
+    tally.observe(item)
+    console = Console(record=True, width=100)
+
+    console.print(summary_tables(tally.summary(), title="a day"))
+    console.print(compact_summary(tally.summary(), title="live"))
+
+    printed = console.export_text()
+    assert "1 work item(s)" in printed
+    assert "0 made, - within one working day, 1 waiting" in printed
+    document = summary_document(tally.summary())
+    assert document["work_items"] == {"mash": {item.priority.value: 1}}
+    assert document["decisions"] == {"decided": 0, "on_time": 0, "undecided": 1}
+    assert json.loads(json.dumps(document)) == document
