@@ -140,6 +140,12 @@ def can_read_handover(role: StaffRole) -> bool:
     return role in (StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER, StaffRole.LEADER)
 
 
+def can_read_dashboard(role: StaffRole) -> bool:
+    """The dashboard is for the team managers who act on its figures, and leaders. It names no
+    child, so reading it writes nothing to the access log."""
+    return role in (StaffRole.TEAM_MANAGER, StaffRole.LEADER)
+
+
 def readable_queues(role: StaffRole) -> list[Queue]:
     return [queue for queue in Queue if can_read(role, queue)]
 

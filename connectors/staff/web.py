@@ -142,9 +142,6 @@ LAWFUL_BASIS_TITLES = {
     LawfulBasis.VITAL_INTERESTS: "Vital interests (UK GDPR 6(1)(d))",
     LawfulBasis.SAFEGUARDING_OF_CHILDREN: "Safeguarding of children (DPA 2018 Sch. 1 para 18)",
 }
-#: Who reads the dashboard: the team managers who act on its figures, and leaders. It names no
-#: child, so reading it writes nothing to the access log.
-DASHBOARD_ROLES = frozenset({StaffRole.TEAM_MANAGER, StaffRole.LEADER})
 #: The dashboard's period, in days up to today: by default, and at most (``?days=``).
 DASHBOARD_DAYS = 7
 MOST_DASHBOARD_DAYS = 90
@@ -333,7 +330,7 @@ def _page(request: Request, name: str, context: dict[str, Any], status: int = 20
         "may_read_meeting": bool(user and security.can_read_meeting(user.role)),
         "may_read_duty_alerts": bool(user and security.can_read_duty_alerts(user.role)),
         "may_read_handover": bool(user and security.can_read_handover(user.role)),
-        "may_read_dashboard": bool(user and user.role in DASHBOARD_ROLES),
+        "may_read_dashboard": bool(user and security.can_read_dashboard(user.role)),
     }
     return templates.TemplateResponse(request, name, base | context, status_code=status)
 
@@ -842,7 +839,7 @@ def dashboard_page(
     """The front door's figures for today and the ``days - 1`` days before (7 by default, 1 to
     90): queues, decisions on time, strategy discussions, police notifications, re-referrals,
     step-downs, duty-team alerts and school notifications. It reads and records nothing else."""
-    if user.role not in DASHBOARD_ROLES:
+    if not security.can_read_dashboard(user.role):
         raise _Refused(
             403, "The dashboard is for team managers and leaders", "Ask your team manager."
         )

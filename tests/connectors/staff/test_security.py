@@ -58,6 +58,12 @@ def test_the_duty_team_acknowledges_duty_alerts_and_the_mash_reads_the_handover(
     assert handover == [StaffRole.MASH_WORKER, StaffRole.TEAM_MANAGER, StaffRole.LEADER]
 
 
+def test_team_managers_and_leaders_read_the_dashboard() -> None:
+    readers = [r for r in StaffRole if security.can_read_dashboard(r)]
+
+    assert readers == [StaffRole.TEAM_MANAGER, StaffRole.LEADER]
+
+
 def test_every_role_lands_on_a_queue_it_can_read() -> None:
     for role, queue in security.HOME_QUEUE.items():
         assert security.can_read(role, queue)
