@@ -1,8 +1,10 @@
 """The worker's Prometheus exporter: its metrics served over HTTP, and the consumer lag among them.
 
-Once the worker starts it serves :data:`streams.platform.metrics.WORKER` at
-``http://FRONTDOOR_METRICS_HOST:FRONTDOOR_METRICS_WORKER_PORT/metrics`` (port 0: off; a port
-already taken is a warning, and the worker routes on without metrics). Every
+From its start, while its tables recover too, the worker serves
+:data:`streams.platform.metrics.WORKER` at
+``http://FRONTDOOR_METRICS_HOST:FRONTDOOR_METRICS_WORKER_PORT/metrics`` (``frontdoor worker``
+starts the server before Faust; port 0: off; a port already taken is a warning, and the worker
+routes on without metrics). Every
 ``FRONTDOOR_METRICS_LAG_INTERVAL_SECONDS`` it updates the lag of each partition it consumes: the
 high watermark its latest fetch reported minus the group's committed offset. Not the broker's
 "end offsets": the embedded broker answers those wrongly (``streams/platform/transport.py``).
@@ -26,11 +28,6 @@ from streams.platform.settings import MetricsSettings, load
 from streams.platform.topics import TOPICS
 
 settings = load(MetricsSettings)
-
-
-@app.task  # type: ignore[untyped-decorator]
-async def serve_metrics() -> None:
-    metrics.serve(metrics.WORKER, host=settings.host, port=settings.worker_port, what="worker")
 
 
 def consumer_lag(

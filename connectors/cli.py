@@ -138,6 +138,7 @@ def cmd_worker(_: argparse.Namespace) -> int:
     from faust.worker import Worker  # noqa: PLC0415
 
     import agents  # noqa: F401, PLC0415 - registers the agents on the app
+    from streams.platform import metrics  # noqa: PLC0415
     from streams.platform.admin import ensure_topics  # noqa: PLC0415
     from streams.platform.app import app, kafka_settings, worker_settings  # noqa: PLC0415
 
@@ -146,6 +147,10 @@ def cmd_worker(_: argparse.Namespace) -> int:
         kafka_settings, topics.TOPICS, replication_factor=worker_settings.replication_factor
     )
     worker_settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Before Faust starts: Faust runs its tasks only once the tables have recovered, and an
+    # operator wants the metrics (the lag above all) during a long recovery too.
+    served = load(MetricsSettings)
+    metrics.serve(metrics.WORKER, host=served.host, port=served.worker_port, what="worker")
     worker = Worker(app, loglevel=worker_settings.log_level)
     # Faust's terminal spinner, at a log level of warning or above, lowers the root logger to DEBUG
     # so that every debug record (several an event, from aiokafka and Faust) is built for it:
