@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings
 from streams.platform.settings import (
     GatewaySettings,
     KafkaSettings,
+    MetricsSettings,
     SchemaRegistrySettings,
     WorkerSettings,
 )
@@ -31,6 +32,7 @@ SETTINGS_TYPES: tuple[type[BaseSettings], ...] = (
     WorkerSettings,
     SchemaRegistrySettings,
     GatewaySettings,
+    MetricsSettings,
 )
 APP_SERVICES = ("topics", "worker", "gateway")
 SETTING_PREFIXES = ("FRONTDOOR_", "KAFKA_")
