@@ -107,6 +107,7 @@ from schemas.wire import InboundMessage
 from streams.decisions.clocks import alert_id
 from streams.decisions.figures import DashboardEvents
 from streams.decisions.meeting import merged_agendas
+from streams.decisions.threshold import standing_decision
 
 #: How the queues sort by priority: red first.
 PRIORITY_RANK = {Priority.RED: 0, Priority.AMBER: 1, Priority.GREEN: 2}
@@ -1096,9 +1097,7 @@ def _settle_decisions(session: Session, work_item_ids: set[str], now: datetime) 
     for decision in stored:
         by_item.setdefault(decision.work_item_id, []).append(decision)
     for work_item_id, decisions in by_item.items():
-        revised = {d.revises for d in decisions if d.revises}
-        heads = [d for d in decisions if d.event_id not in revised] or decisions
-        current = max(heads, key=lambda d: (d.decided_at, d.event_id))
+        current = standing_decision(decisions)
         session.execute(
             update(WorkItemRow)
             .where(

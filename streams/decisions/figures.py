@@ -94,6 +94,7 @@ from streams.decisions.clocks import (
 )
 from streams.decisions.rules.model import DecisionRules
 from streams.decisions.strategy import child_has_school, required_agencies
+from streams.decisions.threshold import standing_decision
 
 __all__ = [
     "AGE_BANDS",
@@ -562,20 +563,12 @@ def _re_referrals(work_items: Iterable[WorkItem], period: Period) -> Share:
     return _share(referrals.values())
 
 
-def _standing(decisions: Sequence[ThresholdDecision]) -> ThresholdDecision:
-    """The decision that stands on an item: the newest of those no other decision revises (all of
-    them if every one is revised), as the staff store settles an item's current decision."""
-    revised = {d.revises for d in decisions if d.revises}
-    heads = [d for d in decisions if d.event_id not in revised] or list(decisions)
-    return max(heads, key=lambda d: (utc_instant(d.decided_at), d.event_id))
-
-
 def _step_downs(decisions: Iterable[ThresholdDecision], period: Period, timezone: str) -> StepDowns:
     by_item: dict[str, list[ThresholdDecision]] = {}
     for decision in decisions:
         if decision.queue is Queue.MASH and utc_instant(decision.decided_at) < period.end:
             by_item.setdefault(decision.work_item_id, []).append(decision)
-    standing = [_standing(made) for made in by_item.values()]
+    standing = [standing_decision(made) for made in by_item.values()]
     decided = [decision for decision in standing if decision.decided_at in period]
     per_day = dict.fromkeys(period.days(timezone), 0)
     for decision in decided:

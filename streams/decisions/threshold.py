@@ -20,9 +20,13 @@ may reach logs and error pages, which carry no free text about a child. Pure: no
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import datetime
 from enum import Enum, auto
+from typing import Protocol, TypeVar
 
 from schemas.models import ConsentStatus, NextStep, ThresholdDecision
+from streams.decisions.calendar import utc_instant
 
 #: Words a reason for not seeking consent needs ("asking would risk the child" is four).
 CONSENT_REASON_MINIMUM_WORDS = 3
@@ -217,3 +221,29 @@ def decision_problems(decision: ThresholdDecision, minimum_words: int) -> list[t
     if next_step is not None:
         problems.append(("next_step", next_step))
     return problems
+
+
+class RecordedDecision(Protocol):
+    """What telling a standing decision needs of a recorded one: the event or its stored row."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def revises(self) -> str | None: ...
+    @property
+    def decided_at(self) -> datetime: ...
+
+
+DecisionT = TypeVar("DecisionT", bound=RecordedDecision)
+
+
+def standing_decision(decisions: Sequence[DecisionT]) -> DecisionT:
+    """The decision that stands on one work item: the newest of those no other decision revises
+    (all of them, if every one is revised); ties go to the greater event id, so the answer does
+    not depend on the order the decisions were read in."""
+    revised = {decision.revises for decision in decisions if decision.revises}
+    heads = [decision for decision in decisions if decision.event_id not in revised]
+    return max(
+        heads or decisions,
+        key=lambda decision: (utc_instant(decision.decided_at), decision.event_id),
+    )

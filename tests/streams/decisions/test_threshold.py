@@ -22,6 +22,7 @@ from streams.decisions.threshold import (
     CONSENT_REASON_MINIMUM_WORDS,
     decision_problems,
     rationale_problem,
+    standing_decision,
 )
 
 DECIDED = datetime(2026, 11, 24, 11, 30, tzinfo=UTC)
@@ -389,3 +390,21 @@ def test_a_minimum_below_one_word_or_not_a_number_fails_at_load_naming_its_line(
     with pytest.raises(ConfigurationError) as raised:
         load_rules(path)
     assert raised.value.message.startswith(f"{path}:5: decisions.minimum_rationale_words: ")
+
+
+def test_the_standing_decision_is_the_newest_unrevised_one_whatever_the_order_read() -> None:
+    first = decision(event_id="dec-00000001", decided_at=DECIDED)
+    revision = decision(
+        event_id="dec-00000002", revises="dec-00000001", decided_at=DECIDED.replace(hour=15)
+    )
+    correction = decision(
+        event_id="dec-00000003", revises="dec-00000002", decided_at=DECIDED.replace(hour=16)
+    )
+
+    for order in ([first, revision, correction], [correction, first, revision]):
+        assert standing_decision(order) is correction
+    assert standing_decision([revision, first]) is revision
+    # Each revising the other (bad data): the newest of them all.
+    looped = decision(event_id="dec-00000004", revises="dec-00000002", decided_at=DECIDED)
+    loop = revision.model_copy(update={"revises": "dec-00000004"})
+    assert standing_decision([looped, loop]) is loop
