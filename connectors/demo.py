@@ -8,7 +8,8 @@ out: threshold decisions on the MASH and early-help items (most in time, some la
 for a person), strategy discussions held (some without a partner who should have been there), and
 duty-team alerts acknowledged. It waits until the day has settled: every partner event has an
 outcome (the reconciliation's :class:`~streams.decisions.ledger.Ledger`), every outbound message
-has been delivered, left for its partner to fetch, or put to a person, and the topics are quiet.
+has been delivered, left for its partner to fetch, or put to a person, the topics are quiet, and
+the workers and the staff application's feeder have consumed what was published.
 Then it prints the day's figures, counted from the topics (:mod:`streams.decisions.tally`).
 
 With ``--exit`` it then stops the stack and exits (0 once settled, 1 if the day did not settle in
@@ -71,14 +72,20 @@ from streams.platform.settings import (
     load,
 )
 from streams.platform.supervisor import Supervisor, worker_metrics_ports
-from streams.platform.topics import INTAKE, TOPICS, destination
+from streams.platform.topics import (
+    CLOCK_TICKS,
+    HISTORY_IMPORTS,
+    INTAKE,
+    MEETING_TICKS,
+    TOPICS,
+    destination,
+)
 
 log = logging.getLogger(__name__)
 
-#: Topics whose records the demo does not count (timers' ticks, internal agendas' inputs).
-_NOT_COUNTED = frozenset(
-    {"meetings.domestic-abuse.ticks", "clocks.ticks", "intake.history-imports"}
-)
+#: Topics whose records the demo does not count: the timers' ticks, and imported history (a
+#: synthetic day has none).
+_NOT_COUNTED = frozenset(spec.name for spec in (MEETING_TICKS, CLOCK_TICKS, HISTORY_IMPORTS))
 #: How long the topics must stay quiet, with nothing waiting, for the day to count as settled:
 #: a staff decision published a moment ago has outputs still to come.
 QUIET_SECONDS = 3.0
@@ -86,12 +93,13 @@ QUIET_SECONDS = 3.0
 PRINT_EVERY_SECONDS = 60.0
 
 
-_STATES_SHOWN = (
-    DeliveryState.DELIVERED,
-    DeliveryState.AVAILABLE,
-    DeliveryState.FAILED,
-    DeliveryState.RETRYING,
-)
+#: The delivery states shown, in their columns' order, with their labels.
+_STATE_LABELS = {
+    DeliveryState.DELIVERED: "delivered",
+    DeliveryState.AVAILABLE: "to fetch",
+    DeliveryState.FAILED: "failed",
+    DeliveryState.RETRYING: "retrying",
+}
 
 
 def where_to_look(
@@ -164,16 +172,13 @@ def summary_document(summary: DaySummary) -> dict[str, Any]:
     }
 
 
-_STATE_LABELS = ("delivered", "to fetch", "failed", "retrying")
 _PRIORITIES = tuple(priority.value for priority in Priority)
 
 
 @dataclass(frozen=True)
 class Progressed:
-    """Where a run is: partner events read back from the intake topics, and those with an
-    outcome; what still waits, and why."""
+    """Where a run is: partner events with an outcome; what still waits, and why."""
 
-    read: int
     with_outcome: int
     waiting_outcome: int
     waiting_delivery: int
@@ -196,7 +201,6 @@ class DayWatch:
         seed: int,
         worker_group: str | None = None,
         staff_store_group: str | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.tally = Tally()
         self.staff_playing = True
@@ -206,7 +210,6 @@ class DayWatch:
         self._seed = seed
         self._end = day.contents.end
         self._slow = day.contents.slow_acknowledgement_event_ids
-        self._clock = clock
         self._feed = LedgerFeed(codec, prefix)
         self._specs = {
             spec.name_under(prefix): spec for spec in TOPICS if spec.name not in _NOT_COUNTED
@@ -232,7 +235,7 @@ class DayWatch:
     def step(self) -> int:
         """Read what is new, answer it as the staff would; returns how many messages were read."""
         messages = self._follower.new_messages(idle_seconds=0.5)
-        now = self._clock()
+        now = datetime.now(UTC)
         for message in messages:
             self._feed.observe(message, now)
             self._count(message)
@@ -290,11 +293,9 @@ class DayWatch:
 
     def progressed(self) -> Progressed:
         waiting = self._feed.ledger.waiting()
-        read = self.tally.partner_messages
         return Progressed(
-            read=read,
             # Roughly: an event of three children waits as three until identified.
-            with_outcome=max(0, read - len(waiting)),
+            with_outcome=max(0, self.tally.partner_messages - len(waiting)),
             waiting_outcome=len(waiting),
             waiting_delivery=len(self._outbound - self.tally.delivered_message_ids())
             + len(self.tally.undelivered()),
@@ -337,13 +338,12 @@ def publish_day(
     prefix: str,
     day: Sequence[GeneratedEvent],
     progress: Callable[[int], None],
-    stop: Callable[[], bool] = lambda: False,
-) -> int:
-    """Publish ``day``'s partner events in order, each acknowledged, until ``stop()`` says so;
-    returns how many were published."""
+    stop: Callable[[], bool],
+) -> None:
+    """Publish ``day``'s partner events in order, each acknowledged, until ``stop()`` says so."""
     for count, generated in enumerate(day, start=1):
         if stop():
-            return count - 1
+            return
         spec = INTAKE[generated.event_type]
         publisher.publish(
             spec.name_under(prefix),
@@ -352,7 +352,6 @@ def publish_day(
             headers={SENDER_HEADER: generated.sender},
         )
         progress(count)
-    return len(day)
 
 
 def summary_tables(summary: DaySummary, *, title: str) -> Group:
@@ -381,21 +380,14 @@ def summary_tables(summary: DaySummary, *, title: str) -> Group:
             *(str(priorities[priority]) for priority in _PRIORITIES),
             str(sum(priorities.values())),
         )
-    decisions = summary.decisions
-    share = decisions.on_time_share
-    items.caption = (
-        f"decisions: {decisions.decided} made, "
-        f"{'-' if share is None else f'{share:.0%}'} within one working day, "
-        f"{decisions.undecided} waiting; {summary.strategy_discussions_held} strategy "
-        "discussion(s) held"
-    )
+    items.caption = f"decisions: {_decisions_line(summary)}"
     sent = Table(title="to people and partners", title_justify="left")
-    for column in ("message", *_STATE_LABELS):
+    for column in ("message", *_STATE_LABELS.values()):
         sent.add_column(column, justify="left" if column == "message" else "right")
     for message_type, states in sorted(summary.notifications.items()):
         sent.add_row(
             message_type,
-            *(str(states[state]) for state in _STATES_SHOWN),
+            *(str(states[state]) for state in _STATE_LABELS),
         )
     requests = ", ".join(
         f"{agency.value} {count}" for agency, count in sorted(summary.information_requests.items())
@@ -408,6 +400,16 @@ def summary_tables(summary: DaySummary, *, title: str) -> Group:
         f"dead letters: {letters or 'none'}"
     )
     return Group(events, items, sent)
+
+
+def _decisions_line(summary: DaySummary) -> str:
+    decisions = summary.decisions
+    share = decisions.on_time_share
+    return (
+        f"{decisions.decided} made, {'-' if share is None else f'{share:.0%}'} within one "
+        f"working day, {decisions.undecided} waiting; {summary.strategy_discussions_held} "
+        "strategy discussion(s) held"
+    )
 
 
 def compact_summary(summary: DaySummary, *, title: str) -> Panel:
@@ -430,14 +432,7 @@ def compact_summary(summary: DaySummary, *, title: str) -> Panel:
             f"{sum(priorities.values())} work item(s): "
             + ", ".join(f"{priority} {priorities[priority]}" for priority in _PRIORITIES),
         )
-    decisions = summary.decisions
-    share = decisions.on_time_share
-    grid.add_row(
-        "decisions",
-        f"{decisions.decided} made, {'-' if share is None else f'{share:.0%}'} within one "
-        f"working day, {decisions.undecided} waiting; {summary.strategy_discussions_held} "
-        "strategy discussion(s) held",
-    )
+    grid.add_row("decisions", _decisions_line(summary))
     most_asked = summary.information_requests.most_common(4)
     grid.add_row(
         "information requests",
@@ -456,10 +451,7 @@ def compact_summary(summary: DaySummary, *, title: str) -> Panel:
         states.update(counted)
     grid.add_row(
         "sent",
-        ", ".join(
-            f"{label} {states[state]}"
-            for state, label in zip(_STATES_SHOWN, _STATE_LABELS, strict=True)
-        ),
+        ", ".join(f"{label} {states[state]}" for state, label in _STATE_LABELS.items()),
     )
     grid.add_row("dead letters", str(sum(summary.dead_letters.values())))
     return Panel(grid, title=title, title_align="left", expand=False)
