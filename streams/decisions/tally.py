@@ -9,7 +9,8 @@ What counts as what:
 
 * **events in**: distinct partner events (sender and event id) by the agency they came from (a
   contact's referrer, the police for a notification, the local authority for a consent event,
-  which records the family's answer); a second copy of one is a **duplicate absorbed**.
+  which records the family's answer: :func:`~streams.decisions.requests.addressed_agency`); a
+  second copy of one is a **duplicate absorbed**.
 * **work items**: distinct work items by queue and priority.
 * **decisions on time**: of the work items that have a decision, the share whose first decision
   (not a revision) was recorded at or before the item's decision due time; items on the MASH and
@@ -25,12 +26,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from schemas.models import (
+    PARTNER_EVENT_MODELS,
     AcceptedEvent,
     Agency,
     AlertAcknowledgement,
     AlertStatus,
-    ConsentEvent,
-    Contact,
     DeadLetter,
     DeliveryState,
     DeliveryStatus,
@@ -41,7 +41,6 @@ from schemas.models import (
     InformationRequest,
     MashTask,
     Outcome,
-    PoliceNotification,
     Queue,
     StrategyDiscussion,
     ThresholdDecision,
@@ -49,6 +48,7 @@ from schemas.models import (
     WorkItem,
 )
 from streams.decisions.figures import DECISION_QUEUES
+from streams.decisions.requests import addressed_agency
 
 #: The later of two statuses of one message to one recipient wins; a final one over a retry.
 _STATE_RANK = {
@@ -59,22 +59,7 @@ _STATE_RANK = {
 }
 
 
-def agency_of(event: Event) -> Agency | None:
-    """The agency a partner event came from (``None`` for anything else)."""
-    if isinstance(event, Contact):
-        return event.referrer.agency
-    if isinstance(event, PoliceNotification):
-        return Agency.POLICE
-    if isinstance(event, ConsentEvent):
-        return Agency.LOCAL_AUTHORITY
-    return None
-
-
-_EVENT_TYPES: dict[type[Event], EventType] = {
-    Contact: EventType.CONTACT,
-    PoliceNotification: EventType.POLICE_NOTIFICATION,
-    ConsentEvent: EventType.CONSENT_EVENT,
-}
+_EVENT_TYPES = {model: event_type for event_type, model in PARTNER_EVENT_MODELS.items()}
 
 
 @dataclass(frozen=True)
@@ -204,9 +189,8 @@ class Tally:
     def summary(self) -> DaySummary:
         events_in: dict[Agency, Counter[EventType]] = {}
         for event in self._partner_events.values():
-            agency = agency_of(event)
-            if agency is not None:
-                events_in.setdefault(agency, Counter())[_EVENT_TYPES[type(event)]] += 1
+            by_type = events_in.setdefault(addressed_agency(event), Counter())
+            by_type[_EVENT_TYPES[type(event)]] += 1
         work_items: dict[Queue, Counter[str]] = {}
         for item in self._work_items.values():
             work_items.setdefault(item.queue, Counter())[item.priority.value] += 1
