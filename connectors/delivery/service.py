@@ -556,12 +556,11 @@ class DeliveryService:
     async def _deliver_to(self, event: Event, recipient: Recipient) -> None:
         route = recipient.route
         if isinstance(route, FetchRoute):
-            await self._publish(
+            await self._publish_status(
                 delivery_status(
                     event, recipient, attempt=1, state=DeliveryState.AVAILABLE, at=self._clock()
                 )
             )
-            metrics.delivery_attempts(route.channel.value, DeliveryState.AVAILABLE.value).inc()
             return
         sender = self._senders[route.channel]
         links = self._links(event, recipient)
@@ -588,7 +587,7 @@ class DeliveryService:
                     failure.code,
                     delay,
                 )
-                await self._publish(
+                await self._publish_status(
                     delivery_status(
                         event,
                         recipient,
@@ -599,11 +598,10 @@ class DeliveryService:
                         next_attempt_at=now + timedelta(seconds=delay),
                     )
                 )
-                metrics.delivery_attempts(route.channel.value, DeliveryState.RETRYING.value).inc()
                 await self._sleep(delay)
                 attempt += 1
                 continue
-            await self._publish(
+            await self._publish_status(
                 delivery_status(
                     event,
                     recipient,
@@ -612,7 +610,6 @@ class DeliveryService:
                     at=self._clock(),
                 )
             )
-            metrics.delivery_attempts(route.channel.value, DeliveryState.DELIVERED.value).inc()
             log.info(
                 "delivered %s %s to %s by %s (attempt %d)",
                 type(event).__name__,
@@ -655,7 +652,7 @@ class DeliveryService:
             attempts,
             failure.code,
         )
-        await self._publish(
+        await self._publish_status(
             delivery_status(
                 event,
                 recipient,
@@ -665,7 +662,6 @@ class DeliveryService:
                 error_code=failure.code,
             )
         )
-        metrics.delivery_attempts(channel, DeliveryState.FAILED.value).inc()
         await self._publish(
             delivery_failed_task(event, recipient.code, channel, failure, attempts=attempts, at=at)
         )
@@ -681,6 +677,11 @@ class DeliveryService:
             delivery_failed_task(event, "unknown", "none", error, attempts=0, at=self._clock())
         )
         metrics.DELIVERY_UNROUTABLE.inc()
+
+    async def _publish_status(self, status: DeliveryStatus) -> None:
+        """Publish what an attempt came to, and count it (each status is one attempt's end)."""
+        await self._publish(status)
+        metrics.delivery_attempts(status.channel.value, status.state.value).inc()
 
     async def _publish(self, event: Event) -> None:
         """Publish one record and wait for the broker; a broker outage is waited out, never
