@@ -11,6 +11,7 @@ on its own takes the whole stack down loudly rather than leaving it half-running
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -21,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from streams.platform.broker import EmbeddedBroker, is_listening, wait_until_ready
 from streams.platform.settings import KafkaSettings, MetricsSettings, WorkerSettings
@@ -127,21 +129,18 @@ class Supervisor:
         return ["--demo-users"] if self.traffic and self.worker.demo_events_per_second > 0 else []
 
     def _spawn(self, name: str, command: list[str], *, env: dict[str, str] | None = None) -> None:
-        environment = {**os.environ, **(env or {})}
-        if self.log_dir is None:
+        with contextlib.ExitStack() as files:
+            output: IO[bytes] | None = None  # the terminal's, without a log directory
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                output = files.enter_context((self.log_dir / f"{name}.log").open("ab"))
             process = subprocess.Popen(  # noqa: S603 - our own module
-                command, start_new_session=True, env=environment
+                command,
+                start_new_session=True,
+                env={**os.environ, **(env or {})},
+                stdout=output,
+                stderr=subprocess.STDOUT if output is not None else None,
             )
-        else:
-            self.log_dir.mkdir(parents=True, exist_ok=True)
-            with (self.log_dir / f"{name}.log").open("ab") as output:
-                process = subprocess.Popen(  # noqa: S603 - our own module
-                    command,
-                    start_new_session=True,
-                    env=environment,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                )
         self.children.append(Child(name, process))
         log.info("started %s (pid %s)", name, process.pid)
 
