@@ -7,7 +7,9 @@ embedded Tansu on a free port, started once per session and always stopped.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,3 +81,18 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def local_receivers_port() -> Iterator[None]:
+    """The demo webhook receiver's fixed port (``frontdoor up`` and ``frontdoor demo`` on the
+    embedded defaults listen there), held by one test at a time across the test processes: two
+    stacks at once would each find it taken. Request it before the stack, so it is released after
+    the stack has stopped."""
+    lock = Path(tempfile.gettempdir()) / "frontdoor-tests-demo-webhook-port.lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)

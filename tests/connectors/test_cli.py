@@ -116,7 +116,9 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+def stack(
+    tmp_path: Path, local_receivers_port: None
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}",

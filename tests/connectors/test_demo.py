@@ -105,8 +105,13 @@ def _decoded(kafka: KafkaSettings, topic: str, model: type[Any]) -> list[Any]:
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.usefixtures("local_receivers_port")
 def test_a_demo_day_settles_its_figures_agree_with_the_topics_and_the_dashboard_draws_them(
-    kafka: KafkaSettings, topic_prefix: str, data_dir: Path, tmp_path: Path, page: Page
+    kafka: KafkaSettings,
+    topic_prefix: str,
+    data_dir: Path,
+    tmp_path: Path,
+    page: Page,
 ) -> None:
     end = datetime.now(UTC).replace(microsecond=0)
     out = tmp_path / "figures.json"
