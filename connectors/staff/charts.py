@@ -447,7 +447,7 @@ def dashboard_charts(
         ),
         school_notifications=stacked_bars(
             "school-notifications",
-            "School notifications due in the period: told before the school day?",
+            "School notifications due in the period, by when the school was told",
             [("before the school day", 1), ("late", 3), ("not delivered", 4)],
             [("Notifications due", (told_on_time, school.late, school.not_delivered))],
         ),
