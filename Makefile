@@ -46,6 +46,7 @@ typecheck: $(STAMP)
 ## police notification to the school's e-mail (the delivery issue).
 bench: $(STAMP)
 	$(BIN)/python bench/codec.py
+	$(BIN)/python bench/steps.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/latency.py --rates 200,1000
 	$(BIN)/python bench/replay.py

@@ -153,10 +153,42 @@ def partition_of(child_key: str, partitions: int) -> int:
     return int(murmur2(child_key.encode("utf-8")) & 0x7FFFFFFF) % partitions
 
 
+class ParsedDocuments:
+    """Each child's clocks document as last parsed, for the timer's scan of the whole table.
+
+    The timer used to parse every child's document on every run: with tens of thousands of
+    children that held the event loop (and every agent) for a noticeable fraction of a second each
+    ``FRONTDOOR_CLOCK_TICK_SECONDS``. A table's values are only ever replaced, never changed in
+    place (a write stores a new document; a recovery reads new ones), so a document that is the
+    very object parsed last time is unchanged, and only the children written since are parsed
+    again. Holds one parsed state per key in the table: bounded by the table itself. (A RocksDB
+    store hands out a new object at every read, so there every document is parsed, as before.)
+    """
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[object, ChildClocks]] = {}
+
+    def states(self, table: Iterable[tuple[str, Any]]) -> list[ChildClocks]:
+        """Every child's clocks in ``table`` (key, document pairs), parsing only what changed."""
+        parsed = self._parsed
+        current: dict[str, tuple[object, ChildClocks]] = {}
+        for key, document in table:
+            cached = parsed.get(key)
+            if cached is None or cached[0] is not document:
+                cached = (document, stored_clocks(document, key))
+            current[key] = cached
+        # Only what the table holds now is kept: keys that left it (a partition moved away) go.
+        self._parsed = current
+        return [state for _document, state in current.values()]
+
+
+_documents = ParsedDocuments()
+
+
 @app.timer(interval=worker_settings.clock_tick_seconds)  # type: ignore[untyped-decorator]
 async def tick_due_clocks() -> None:
     now = datetime.now(UTC)
-    states = [stored_clocks(document, key) for key, document in topology.clocks.items()]
+    states = _documents.states(topology.clocks.items())
     target = topology.topic(CLOCK_TICKS)
     for child_key in due_children(states, now):
         tick = ClockTick(

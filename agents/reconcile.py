@@ -3,9 +3,9 @@
 A :class:`Reconciler` follows the flow's topics (intake, accepted events, child events, outcomes,
 dead letters) into the :class:`~streams.decisions.ledger.Ledger`, publishes again what has waited
 past ``FRONTDOOR_REDRIVE_AFTER_SECONDS`` although the worker group consumed past it, and puts to a
-person (a MASH task) what has waited past ``FRONTDOOR_OUTCOME_BOUND_SECONDS``. It runs every
-``FRONTDOOR_RECONCILE_INTERVAL_SECONDS`` in the worker that leads the group (one reconciler per
-deployment), and on demand as ``frontdoor reconcile``.
+person (a MASH task) what has waited past ``FRONTDOOR_OUTCOME_BOUND_SECONDS``. It acts every
+``FRONTDOOR_RECONCILE_INTERVAL_SECONDS`` (reading what is new every second) in the worker that
+leads the group (one reconciler per deployment), and on demand as ``frontdoor reconcile``.
 
 This also catches what the stream processor itself loses: faust-streaming was measured to skip a
 few offsets after a ``kill -9`` (``shared/broker-notes.md``); a skipped message has no outcome,
@@ -119,6 +119,30 @@ def deployment_reconciler() -> Reconciler:
     )
 
 
+#: How often the leading worker reads the flow's new messages into its ledger. It used to read a
+#: whole reconcile interval's messages at once: under load, tens of thousands decoded in a thread
+#: that held the interpreter for a second or more every interval, slowing every agent enough to
+#: queue events behind it. Read in small slices, the same work is a steady small share.
+READ_EVERY_SECONDS = 1.0
+
+
+@dataclass
+class Cadence:
+    """Acts once every ``every``, from the first time it is asked."""
+
+    every: timedelta
+    last: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        if self.last is not None and now - self.last < self.every:
+            return False
+        self.last = now
+        return True
+
+
+_acting = Cadence(timedelta(seconds=worker_settings.reconcile_interval_seconds))
+
+
 @functools.cache
 def _workers_reconciler() -> Reconciler:
     # Made on the first tick, so importing the module connects to nothing.
@@ -126,10 +150,13 @@ def _workers_reconciler() -> Reconciler:
 
 
 def _tick() -> Report:
-    return _workers_reconciler().step(datetime.now(UTC))
+    now = datetime.now(UTC)
+    return _workers_reconciler().step(now, act=_acting.due(now))
 
 
-@app.timer(interval=worker_settings.reconcile_interval_seconds, on_leader=True)  # type: ignore[untyped-decorator]
+@app.timer(  # type: ignore[untyped-decorator]
+    interval=min(READ_EVERY_SECONDS, worker_settings.reconcile_interval_seconds), on_leader=True
+)
 async def reconcile_continuously() -> None:
     # Blocking Kafka clients: run off the event loop, one tick at a time (a timer waits for
     # its previous run).

@@ -118,6 +118,9 @@ def bench_setup() -> Iterator[Bench]:
             "FRONTDOOR_DATA_DIR": str(data),
             "FRONTDOOR_SESSION_TIMEOUT_SECONDS": str(SESSION_TIMEOUT_SECONDS),
             "FRONTDOOR_HEARTBEAT_INTERVAL_SECONDS": str(HEARTBEAT_INTERVAL_SECONDS),
+            # No metrics endpoint: a benchmark's worker must not take, or find taken, the
+            # operators' port.
+            "FRONTDOOR_METRICS_WORKER_PORT": "0",
         }
         subprocess.run([*FRONTDOOR, "topics"], env=environment, check=True, capture_output=True)
         yield Bench(address, prefix, broker_pid, environment)

@@ -18,6 +18,14 @@ to the last, both broker timestamps (the time the producer sent them). Start-up 
 are therefore left out, for all three. A path that has not delivered every event within
 ``--timeout`` seconds, or that stops delivering for a minute, is reported as incomplete.
 
+For the two paths in a process of their own (bare Faust, the pipeline) the table also gives the
+process's CPU time per event, every thread counted, from its first output to its last (read from
+``/proc`` as outputs arrive). On a machine shared with other work it moves far less than events a
+second do, so it is the figure to compare two versions by.
+
+Last, it counts the messages the pipeline left on every topic, per contact: what one partner
+event costs the worker in consumes and sends, where the bare agent does one of each.
+
     .venv/bin/python bench/throughput.py [--events 5000] [--timeout 600]
 """
 
@@ -25,11 +33,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -72,6 +83,8 @@ class Result:
     first_ms: int | None
     last_ms: int | None
     waited_seconds: float
+    #: The consuming process's CPU seconds per event over the measured span, where known.
+    cpu_per_event: float | None = None
 
     @property
     def complete(self) -> bool:
@@ -86,23 +99,55 @@ class Result:
         return self.delivered / (max(self.last_ms - self.first_ms, 1) / 1000)
 
 
-class OutputCount:
-    """Counts the events among output messages, and the first and last broker timestamp."""
+def cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user and system, all threads) a process has used so far; None off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # Fields 14 and 15 of proc(5), utime and stime, in clock ticks; the split dropped two.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, event_of: Callable[[Any], object] | None = None) -> None:
+
+class OutputCount:
+    """Counts the events among output messages, the first and last broker timestamp, and (given
+    a ``cpu`` reading) the CPU time spent between the first and the last."""
+
+    def __init__(
+        self,
+        event_of: Callable[[Any], object] | None = None,
+        cpu: Callable[[], float | None] | None = None,
+    ) -> None:
         #: The event an output message is about; None when every message is one event.
         self._event_of = event_of
+        self._cpu = cpu
         self.events: set[object] = set()
         self.first_ms: int | None = None
         self.last_ms: int | None = None
+        self._cpu_at_first: tuple[float, int] | None = None
+        self._cpu_at_last: tuple[float, int] | None = None
 
     def record(self, record: Any) -> None:
-        self.events.add(
-            self._event_of(record) if self._event_of else (record.partition, record.offset)
-        )
+        event = self._event_of(record) if self._event_of else (record.partition, record.offset)
+        new = event not in self.events
+        self.events.add(event)
         stamp: int = record.timestamp
         self.first_ms = stamp if self.first_ms is None else min(self.first_ms, stamp)
         self.last_ms = stamp if self.last_ms is None else max(self.last_ms, stamp)
+        if new and self._cpu is not None:
+            used = self._cpu()
+            if used is not None:
+                reading = (used, len(self.events))
+                self._cpu_at_first = self._cpu_at_first or reading
+                self._cpu_at_last = reading
+
+    @property
+    def cpu_per_event(self) -> float | None:
+        """CPU seconds per event between the first output and the last; None when unknown."""
+        if self._cpu_at_first is None or self._cpu_at_last is None:
+            return None
+        (first, events_then), (last, events_now) = self._cpu_at_first, self._cpu_at_last
+        return (last - first) / (events_now - events_then) if events_now > events_then else None
 
 
 async def _count_outputs(
@@ -113,10 +158,13 @@ async def _count_outputs(
     expected: int,
     timeout: float,
     event_of: Callable[[Any], object] | None = None,
+    process: subprocess.Popen[bytes] | None = None,
 ) -> Result:
     """Follow the output topics until ``expected`` events are there, or the wait is over."""
     started = time.monotonic()
-    count = OutputCount(event_of)
+    count = OutputCount(
+        event_of, functools.partial(cpu_seconds, process.pid) if process is not None else None
+    )
     async with TopicReader(bench.address, topics) as reader:
         await reader.follow(
             count.record,
@@ -131,6 +179,7 @@ async def _count_outputs(
         count.first_ms,
         count.last_ms,
         time.monotonic() - started,
+        count.cpu_per_event,
     )
 
 
@@ -217,7 +266,12 @@ async def _faust_passthrough(
     )
     try:
         return await _count_outputs(
-            bench, "bare Faust passthrough", [destination], expected=expected, timeout=timeout
+            bench,
+            "bare Faust passthrough",
+            [destination],
+            expected=expected,
+            timeout=timeout,
+            process=process,
         )
     finally:
         stop_worker(process)
@@ -238,6 +292,7 @@ async def _pipeline(bench: Bench, expected: int, timeout: float) -> Result:
             expected=expected,
             timeout=timeout,
             event_of=source_event,
+            process=worker,
         )
     finally:
         stop_worker(worker)
@@ -251,7 +306,31 @@ def _create_topics(bench: Bench, names: list[str]) -> None:
         admin.close()
 
 
-async def _measure(bench: Bench, events: int, timeout: float) -> list[Result]:
+async def _messages_by_topic(bench: Bench, excluded: set[str]) -> dict[str, int]:
+    """How many messages each of the run's topics holds (the passthrough ones ``excluded``)."""
+    admin = KafkaAdminClient(bootstrap_servers=bench.address, client_id="frontdoor-bench")
+    try:
+        topics = [
+            topic
+            for topic in admin.list_topics()
+            if topic.startswith(bench.prefix) and topic not in excluded
+        ]
+    finally:
+        admin.close()
+    counts: dict[str, int] = dict.fromkeys(topics, 0)
+
+    def count(record: Any) -> None:
+        counts[record.topic] += 1
+
+    async with TopicReader(bench.address, topics) as reader:
+        # Everything is written already: read until nothing new has come for a few seconds.
+        await reader.follow(count, lambda: False, timeout=120, quiet=3)
+    return {topic.removeprefix(bench.prefix): found for topic, found in counts.items() if found}
+
+
+async def _measure(
+    bench: Bench, events: int, timeout: float
+) -> tuple[list[Result], dict[str, int]]:
     passthrough_in = f"{bench.prefix}bench.passthrough-in"
     raw_out = f"{bench.prefix}bench.raw-out"
     faust_out = f"{bench.prefix}bench.faust-out"
@@ -266,11 +345,13 @@ async def _measure(bench: Bench, events: int, timeout: float) -> list[Result]:
     finally:
         await producer.stop()
     # One after the other, so that no path shares the machine with another.
-    return [
+    results = [
         await _raw_passthrough(bench, passthrough_in, raw_out, events, timeout),
         await _faust_passthrough(bench, passthrough_in, faust_out, events, timeout),
         await _pipeline(bench, events, timeout),
     ]
+    messages = await _messages_by_topic(bench, {passthrough_in, raw_out, faust_out})
+    return results, messages
 
 
 def _ratio(result: Result, baseline: Result) -> str:
@@ -279,10 +360,30 @@ def _ratio(result: Result, baseline: Result) -> str:
     return f"{result.per_second / baseline.per_second:.3g}x"
 
 
+def _report_messages(messages: dict[str, int], events: int, console: Console) -> None:
+    table = Table(title=f"Messages on each topic after the pipeline took {events:,} contacts")
+    for column in ("topic", "messages", "a contact"):
+        table.add_column(column, justify="left" if column == "topic" else "right")
+    for topic, found in sorted(messages.items(), key=lambda item: -item[1]):
+        table.add_row(topic, f"{found:,}", f"{found / events:.2f}")
+    total = sum(messages.values())
+    table.add_row("all topics", f"{total:,}", f"{total / events:.2f}", style="bold")
+    console.print(table)
+
+
 def _report(results: list[Result], console: Console) -> None:
     raw, bare, _ = results
     table = Table(title="Throughput, first output to last output (broker timestamps)")
-    for column in ("path", "events", "first to last output", "events/s", "/ bare Faust", "/ raw"):
+    columns = (
+        "path",
+        "events",
+        "first to last output",
+        "events/s",
+        "/ bare Faust",
+        "/ raw",
+        "CPU an event",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "path" else "right")
     for result in results:
         if result.per_second is None:
@@ -304,6 +405,7 @@ def _report(results: list[Result], console: Console) -> None:
             rate,
             _ratio(result, bare),
             _ratio(result, raw),
+            f"{result.cpu_per_event * 1e6:,.0f} us" if result.cpu_per_event is not None else "-",
         )
     console.print(table)
     pipeline = results[-1]
@@ -336,8 +438,9 @@ def main() -> None:
         console.print(
             f"{args.events:,} generated contacts loaded before each path starts", soft_wrap=True
         )
-        results = asyncio.run(_measure(bench, args.events, args.timeout))
+        results, messages = asyncio.run(_measure(bench, args.events, args.timeout))
     _report(results, console)
+    _report_messages(messages, args.events, console)
     if not all(result.complete for result in results):
         console.print(
             f"(incomplete: a path delivered fewer than {args.events:,} within the wait)",

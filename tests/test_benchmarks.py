@@ -14,11 +14,12 @@ from streams.platform.settings import KafkaSettings
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-def _run(kafka: KafkaSettings, script: str, *arguments: str) -> str:
-    """The script's output, after checking it exited cleanly."""
+def _run(kafka: KafkaSettings | None, script: str, *arguments: str) -> str:
+    """The script's output, after checking it exited cleanly (on ``kafka``'s broker, if any)."""
+    broker = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers} if kafka else {}
     result = subprocess.run(
         [sys.executable, str(BENCH / script), *arguments],
-        env={"PATH": "/usr/bin:/bin", "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers},
+        env={"PATH": "/usr/bin:/bin", **broker},
         capture_output=True,
         text=True,
         timeout=240,
@@ -26,6 +27,15 @@ def _run(kafka: KafkaSettings, script: str, *arguments: str) -> str:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
+
+
+def test_the_steps_benchmark_runs_and_prints_its_figures() -> None:
+    # The pure steps alone: no broker.
+    output = _run(None, "steps.py", "--contacts", "20", "--rounds", "1")
+
+    assert "identify, index growing from empty" in output
+    assert "route_child_event, empty history" in output
+    assert "route_child_event, earlier history" in output
 
 
 @pytest.mark.integration
@@ -50,6 +60,9 @@ def test_the_throughput_benchmark_runs_and_prints_its_figures(kafka: KafkaSettin
         "pipeline (one frontdoor worker)",
         "pipeline/bare Faust",
         "pipeline/raw",
+        "CPU an event",
+        "Messages on each topic",
+        "accepted-events",
     ):
         assert label in output
 

@@ -213,7 +213,8 @@ class OfficeCalendar:
         work at that moment; otherwise at the next opening.
         """
         local = self._local(received)
-        if (urgent and self.is_open(local)) or self.accepts_routine_work(local):
+        # (urgent and open) or accepts routine work, asking whether it is open only once.
+        if self.is_open(local) and (urgent or local.time() < self._routine_until):
             return local
         return self.next_opening(local)
 
@@ -245,7 +246,8 @@ class OfficeCalendar:
     def _zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)  # ZoneInfo caches instances by key, so this is cheap
 
-    @property
+    # Cached, from fields that are frozen: asked on every event routed.
+    @functools.cached_property
     def _routine_until(self) -> time:
         cutoff = datetime.combine(date.min, self.closes) - timedelta(
             minutes=self.urgent_only_minutes

@@ -32,6 +32,8 @@ from streams.decisions.rules.facts import is_domestic_abuse
 
 LOOK_BACK = timedelta(days=365)
 REFERRAL_LEVEL = 3  # a contact routed at level 3 or 4 counts as a referral to social care
+#: Each plan's place in OpenPlan, the order open plans are listed in (built once, not per event).
+_PLAN_ORDER = {plan: place for place, plan in enumerate(OpenPlan)}
 #: The sender of imported records; their ids are derived from the source system's own record ids.
 IMPORTED = "history-import"
 
@@ -129,7 +131,7 @@ def summarise(history: ChildHistory, at: datetime) -> HistorySummary:
             for plan in history.plans
             if plan.started_on <= today and (plan.ended_on is None or plan.ended_on >= today)
         },
-        key=list(OpenPlan).index,
+        key=_PLAN_ORDER.__getitem__,
     )
     last = max(earlier, key=lambda past: past.received_at, default=None)
     return HistorySummary(

@@ -17,9 +17,8 @@ event id and the child's position, so a replay creates the same key.
 
 from __future__ import annotations
 
-from collections import ChainMap
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -66,8 +65,40 @@ class Identified:
         return [*self.child_events, *request]
 
 
+# Not dataclasses.asdict: it deep-copies every value, and every value is immutable (text, tuples
+# of text, a date) - that copying was a quarter of identifying a child.
+_KNOWN_CHILD_FIELDS = tuple(field.name for field in fields(KnownChild))
+
+
+class _Overlay(Mapping[str, Any]):
+    """The index as it will be once ``updates`` are written: ``ChainMap(updates, index)``, with
+    a quicker ``get``. ChainMap's asks ``in`` of each mapping, then looks the key up again,
+    through generator frames; identifying a child reads the index several times."""
+
+    def __init__(self, updates: dict[str, Any], index: JsonIndex) -> None:
+        self._updates = updates
+        self._index = index
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._updates:
+            return self._updates[key]
+        return self._index[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self._updates:
+            return self._updates[key]
+        return self._index.get(key, default)
+
+    def __iter__(self) -> Iterator[str]:  # in ChainMap's order
+        yield from self._index
+        yield from (key for key in self._updates if key not in self._index)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 def known_child_to_json(known: KnownChild) -> dict[str, Any]:
-    data = asdict(known)
+    data = {name: getattr(known, name) for name in _KNOWN_CHILD_FIELDS}
     data["date_of_birth"] = known.date_of_birth.isoformat() if known.date_of_birth else None
     return data
 
@@ -102,7 +133,7 @@ def identify(accepted: AcceptedEvent, index: JsonIndex, rules: Rules, now: datet
     content: the first event stands and this one goes to a person.
     """
     updates: dict[str, Any] = {_seen_key(accepted): _remember_content(accepted, index)}
-    view: Mapping[str, Any] = ChainMap(updates, index)  # type: ignore[arg-type]
+    view = _Overlay(updates, index)
     missing = _missing_items(accepted, rules)
     child_events = []
     for position, child in enumerate(accepted.payload.children):
@@ -160,15 +191,17 @@ def link_child(
     updates: dict[str, Any],
 ) -> ChildMatch:
     """Resolve one child against the index (``view``), adding what to write to ``updates``."""
-    exact = [
-        (key, str(view[key])) for key in exact_identifiers(child, sender, invalid) if view.get(key)
-    ]
+    # Found once, for the lookups here and the filing below (the NHS number's check digit is not
+    # cheap).
+    identifiers = exact_identifiers(child, sender, invalid)
+    dob_keys = candidate_keys(child, invalid)
+    exact = [(key, str(view[key])) for key in identifiers if view.get(key)]
     # Lazy: read only when no exact identifier matched. Children sharing a date of birth grow
     # with the index, and decoding them all for every imported row made a replay slow down as
     # its table grew.
     candidates = (
         known_child_from_json(view[f"child:{child_key}"])
-        for dob_key in candidate_keys(child, invalid)
+        for dob_key in dob_keys
         for child_key in view.get(dob_key) or []
         if view.get(f"child:{child_key}")
     )
@@ -178,7 +211,15 @@ def link_child(
     if match.kind is not MatchKind.POSSIBLE:
         # A possible match is linked for this event only: merging its identifiers into the other
         # child's record would make a wrong guess look confirmed next time.
-        _file(updates, view, child=child, child_key=match.child_key, sender=sender, invalid=invalid)
+        _file(
+            updates,
+            view,
+            child=child,
+            child_key=match.child_key,
+            invalid=invalid,
+            identifiers=identifiers,
+            dob_keys=dob_keys,
+        )
     return ChildMatch(
         child_key=match.child_key, kind=match.kind, score=match.score, reason=match.reason[:500]
     )
@@ -189,7 +230,7 @@ def identify_import(
 ) -> tuple[ImportedHistory, dict[str, Any]]:
     """Identify the child of one history record from a case-management export."""
     updates: dict[str, Any] = {}
-    view: Mapping[str, Any] = ChainMap(updates, index)  # type: ignore[arg-type]
+    view = _Overlay(updates, index)
     invalid = {
         issue.field.split(".", 1)[1]
         for issue in check_child("child", imported.child, imported.imported_at.date(), None)
@@ -217,19 +258,21 @@ def _file(
     *,
     child: Child,
     child_key: str,
-    sender: str,
     invalid: set[str],
+    identifiers: list[str],
+    dob_keys: list[str],
 ) -> None:
-    """Record what this event says of the child in the index (new or confirmed children)."""
+    """Record what this event says of the child in the index (new or confirmed children), under
+    its :func:`exact_identifiers` and :func:`candidate_keys`."""
     previous_json = view.get(f"child:{child_key}")
     previous = known_child_from_json(previous_json) if previous_json else None
     updates[f"child:{child_key}"] = known_child_to_json(
         known_child_from(child, child_key, invalid, previous)
     )
-    for key in exact_identifiers(child, sender, invalid):
+    for key in identifiers:
         if not view.get(key):
             updates[key] = child_key
-    for dob_key in candidate_keys(child, invalid)[:1]:  # filed under its own date only
+    for dob_key in dob_keys[:1]:  # filed under its own date only
         filed = list(view.get(dob_key) or [])
         if child_key not in filed:
             updates[dob_key] = [*filed, child_key]

@@ -59,6 +59,7 @@ relative to the child, e.g. ``nhs_number``, ``address.postcode``) is never used 
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -141,6 +142,9 @@ _UNDECOMPOSED = str.maketrans(
 )
 
 
+# Bounded, and keyed on the name alone: the same children, and their families' names, come back
+# event after event, and comparing candidates normalises their (known) names again.
+@functools.lru_cache(maxsize=8192)
 def normalise_name(name: str) -> str:
     """Casefolded, without accents or apostrophes; hyphens and other punctuation become single
     spaces. "Zoë" -> "zoe", "O'Brien" -> "obrien", "Smith-Jones" and "SMITH  jones" ->
@@ -166,7 +170,10 @@ def _compact(normalised: str) -> str:
 
 def _unusable(field: str, invalid_fields: Collection[str]) -> bool:
     # An issue on a field or on its parent ("address" for "address.postcode") rules it out.
-    return any(field == bad or field.startswith(f"{bad}.") for bad in invalid_fields)
+    # Most children have no issue at all: asked a dozen times per child, answered without a loop.
+    return bool(invalid_fields) and any(
+        field == bad or field.startswith(f"{bad}.") for bad in invalid_fields
+    )
 
 
 # ---------------------------------------------------------------------------------------------

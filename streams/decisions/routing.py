@@ -203,13 +203,18 @@ def work_items(
     with the MARAC criteria the incident met (``marac``)."""
     accepted = child_event.accepted
     child = child_of(child_event)
+    # A police notification's child (a NotificationChild) says more than a work item keeps: its
+    # Child fields only. A contact's child is a Child already, and frozen: kept as it is rather
+    # than dumped and validated again.
+    if type(child) is not Child:
+        child = Child.model_validate(child.model_dump(include=set(Child.model_fields)))
     common = {
         "source_event_id": accepted.event_id,
         "source_event_type": accepted.event_type,
         "sender": accepted.sender,
         "child_key": child_event.match.child_key,
         "match": child_event.match,
-        "child": Child.model_validate(child.model_dump(include=set(Child.model_fields))),
+        "child": child,
         "level": decision.level,
         "priority": decision.priority,
         "rationale": list(decision.rationale),

@@ -73,24 +73,54 @@ def _grouped(condition: Condition) -> str:
     return f"({text})" if condition.all_ is not None or condition.any_ is not None else text
 
 
+# Values that are plain as they are: most facts, passed over without a call to _plain.
+_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def _plain_facts(facts: Mapping[str, object]) -> dict[str, object]:
+    """``facts`` with enums as their values and collections as lists, as :func:`_evidence`
+    expects them: converted once per evaluation rather than once per condition testing a fact.
+    """
+    return {
+        name: value if type(value) in _SCALARS else _plain(value) for name, value in facts.items()
+    }
+
+
 def _evidence(condition: Condition, facts: Mapping[str, object]) -> str | None:
-    """The evidence that the condition holds on ``facts``, or ``None`` when it does not."""
+    """The evidence that the condition holds on ``facts`` (plain: see :func:`_plain_facts`), or
+    ``None`` when it does not."""
+    fact = condition.fact
+    if fact is None:
+        return _combined_evidence(condition, facts)
+    # A fact test, the most common condition, tested without looking for all, any and not.
+    operator = condition.operator
+    if operator is None:  # a validated fact test always has one
+        return None
+    return _TESTS[operator](fact, facts.get(fact), getattr(condition, operator))
+
+
+def _combined_evidence(condition: Condition, facts: Mapping[str, object]) -> str | None:
+    """:func:`_evidence` of an ``all``, ``any`` or ``not``."""
     if condition.all_ is not None:
-        parts = [_evidence(item, facts) for item in condition.all_]
-        held = [part for part in parts if part is not None]
-        return " and ".join(held) if len(held) == len(parts) else None
+        held = []
+        for item in condition.all_:
+            part = _evidence(item, facts)
+            if part is None:  # the whole fails: the other parts' evidence would go unused
+                return None
+            held.append(part)
+        return " and ".join(held)
     if condition.any_ is not None:
-        held = [part for part in (_evidence(item, facts) for item in condition.any_) if part]
+        held = []
+        for item in condition.any_:  # every part: the evidence names each one that held
+            part = _evidence(item, facts)
+            if part:
+                held.append(part)
         return " and ".join(held) if held else None
     if condition.not_ is not None:
         if _evidence(condition.not_, facts) is not None:
             return None
         return f"not ({_describe(condition.not_)})"
-    fact, operator = condition.fact, condition.operator
-    if fact is None or operator is None:  # a validated condition always has both
-        return None
-    test = _TESTS[operator]
-    return test(fact, _plain(facts.get(fact)), getattr(condition, operator))
+    return None  # a validated condition is a fact test or one of these
 
 
 def _equals_evidence(fact: str, actual: object, wanted: Any) -> str | None:
@@ -139,8 +169,9 @@ def fired_indicators(rules: Rules, facts: Mapping[str, object]) -> list[FiredInd
     A fact missing from ``facts`` counts as unknown (null).
     """
     fired: list[FiredIndicator] = []
+    plain = _plain_facts(facts)
     for indicator in rules.indicators:
-        evidence = _evidence(indicator.when, facts)
+        evidence = _evidence(indicator.when, plain)
         if evidence is not None:
             fired.append(
                 FiredIndicator(
@@ -187,6 +218,8 @@ def missing_information(
         requirements = rules.required_information.contact
     else:
         requirements = rules.required_information.consent_event
+    # event_facts and child_facts give plain values already: no _plain_facts, which would cost
+    # more than the odd only_if it serves.
     facts = event_facts(event)
     missing: list[MissingItem] = []
     for item in requirements.event:

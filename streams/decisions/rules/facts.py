@@ -5,7 +5,8 @@
 rules file may use no other, and :mod:`streams.decisions.rules.model` refuses a condition that
 names an undeclared fact or a value the fact can never take. :func:`event_facts`,
 :func:`child_facts` and :func:`history_facts` compute those facts, in one place for the router and
-the required-information checks.
+the required-information checks, as plain values (text, whole numbers, true or false, null, lists
+of text: no enums), as the rules file spells them.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ errors. Also the results of evaluation, :class:`FiredIndicator` and :class:`Miss
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import types
 import typing
@@ -210,7 +211,10 @@ class Condition(_Model):
     any_: tuple[Condition, ...] | None = Field(default=None, alias="any")
     not_: Condition | None = Field(default=None, alias="not")
 
-    @property
+    # Cached: the router asks for it for every fact test of every indicator on every event, and
+    # the fields it is found from are frozen. (A cached_property, not a private attribute: those
+    # are read through pydantic's __getattr__, slower than finding the operator again.)
+    @functools.cached_property
     def operator(self) -> str | None:
         """The operator of a fact condition (``None`` for a combinator)."""
         given = [name for name in OPERATORS if name in self.model_fields_set]
