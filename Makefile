@@ -40,8 +40,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-## Issue 10's figures at their default sizes, one benchmark at a time (each starts its own broker):
-## codec cost, throughput (raw aiokafka, bare Faust, the pipeline), latency at 200 and 1,000
+## Issue 10's figures at their default sizes, one benchmark at a time (each but the first two starts
+## its own broker): codec cost, the pure steps alone (identification, routing), throughput (raw
+## aiokafka, bare Faust, the pipeline; CPU an event; messages a contact), latency at 200 and 1,000
 ## events/s with duty-team alerts, a 1,000,000-row history replay with the restart after it, and
 ## police notification to the school's e-mail (the delivery issue).
 bench: $(STAMP)

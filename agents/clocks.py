@@ -29,6 +29,7 @@ from typing import Any
 
 import faust
 from aiokafka.partitioner import murmur2
+from faust.stores.memory import Store as MemoryStore
 from faust.types import EventT
 
 from agents.delivery import each_event, published_at
@@ -161,8 +162,9 @@ class ParsedDocuments:
     ``FRONTDOOR_CLOCK_TICK_SECONDS``. A table's values are only ever replaced, never changed in
     place (a write stores a new document; a recovery reads new ones), so a document that is the
     very object parsed last time is unchanged, and only the children written since are parsed
-    again. Holds one parsed state per key in the table: bounded by the table itself. (A RocksDB
-    store hands out a new object at every read, so there every document is parsed, as before.)
+    again. It holds a parsed state per key, so it is for the memory store only, whose documents
+    are in memory anyway: a RocksDB store hands out a new object at every read (nothing would be
+    reused) and keeps its table off the heap on purpose.
     """
 
     def __init__(self) -> None:
@@ -188,7 +190,12 @@ _documents = ParsedDocuments()
 @app.timer(interval=worker_settings.clock_tick_seconds)  # type: ignore[untyped-decorator]
 async def tick_due_clocks() -> None:
     now = datetime.now(UTC)
-    states = _documents.states(topology.clocks.items())
+    table = topology.clocks
+    states = (
+        _documents.states(table.items())
+        if isinstance(table.data, MemoryStore)
+        else [stored_clocks(document, key) for key, document in table.items()]
+    )
     target = topology.topic(CLOCK_TICKS)
     for child_key in due_children(states, now):
         tick = ClockTick(

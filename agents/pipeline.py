@@ -220,14 +220,18 @@ class Acknowledger:
         # Under load the outputs of the events behind the first are usually delivered by the
         # time it is their turn; two asyncio.wait calls an event were a tenth of this loop.
         if all(future.done() for future in pending):
+            self._alert_if_stalled(item)
             return _faults(pending)
         if not item.alerted:
             remaining = self._stall_alert_seconds - (time.monotonic() - item.started)
             await asyncio.wait(pending, timeout=max(remaining, 0.0))
-            if time.monotonic() - item.started >= self._stall_alert_seconds:
-                self._alert(item)
+            self._alert_if_stalled(item)
         await asyncio.wait(pending)
         return _faults(pending)
+
+    def _alert_if_stalled(self, item: _InFlight) -> None:
+        if not item.alerted and time.monotonic() - item.started >= self._stall_alert_seconds:
+            self._alert(item)
 
     def _alert(self, item: _InFlight) -> None:
         item.alerted = True

@@ -4,7 +4,7 @@ A :class:`Reconciler` follows the flow's topics (intake, accepted events, child 
 dead letters) into the :class:`~streams.decisions.ledger.Ledger`, publishes again what has waited
 past ``FRONTDOOR_REDRIVE_AFTER_SECONDS`` although the worker group consumed past it, and puts to a
 person (a MASH task) what has waited past ``FRONTDOOR_OUTCOME_BOUND_SECONDS``. It acts every
-``FRONTDOOR_RECONCILE_INTERVAL_SECONDS`` (reading what is new every second) in the worker that
+``FRONTDOOR_RECONCILE_INTERVAL_SECONDS`` (reading what is new every two seconds) in the worker that
 leads the group (one reconciler per deployment), and on demand as ``frontdoor reconcile``.
 
 This also catches what the stream processor itself loses: faust-streaming was measured to skip a
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -121,26 +122,35 @@ def deployment_reconciler() -> Reconciler:
 
 #: How often the leading worker reads the flow's new messages into its ledger. It used to read a
 #: whole reconcile interval's messages at once: under load, tens of thousands decoded in a thread
-#: that held the interpreter for a second or more every interval, slowing every agent enough to
-#: queue events behind it. Read in small slices, the same work is a steady small share.
-READ_EVERY_SECONDS = 1.0
+#: that holds the interpreter, slowing every agent for a second or more each interval. Read in
+#: small slices, the same work is a steady small share. (A read takes about half a second on
+#: quiet topics, so two seconds keeps the timer's runs from overlapping.)
+READ_EVERY_SECONDS = 2.0
 
 
 @dataclass
 class Cadence:
-    """Acts once every ``every``, from the first time it is asked."""
+    """Says when a repeated run is also to act: once every ``every`` seconds, the first time a
+    whole ``every`` after the first run (as the reconciliation's timer did when it read and acted
+    at once). Monotonic seconds, so a change of the wall clock changes nothing."""
 
-    every: timedelta
-    last: datetime | None = None
+    every: float
+    #: Runs come about this often: a run this much early still counts as on time.
+    slack: float = 0.0
+    last: float | None = None
 
-    def due(self, now: datetime) -> bool:
-        if self.last is not None and now - self.last < self.every:
+    def due(self, now: float) -> bool:
+        if self.last is None:
+            self.last = now
+            return False
+        if now - self.last < self.every - self.slack / 2:
             return False
         self.last = now
         return True
 
 
-_acting = Cadence(timedelta(seconds=worker_settings.reconcile_interval_seconds))
+_READ_EVERY = min(READ_EVERY_SECONDS, worker_settings.reconcile_interval_seconds)
+_acting = Cadence(worker_settings.reconcile_interval_seconds, slack=_READ_EVERY)
 
 
 @functools.cache
@@ -150,13 +160,11 @@ def _workers_reconciler() -> Reconciler:
 
 
 def _tick() -> Report:
-    now = datetime.now(UTC)
-    return _workers_reconciler().step(now, act=_acting.due(now))
+    act = _acting.due(time.monotonic())
+    return _workers_reconciler().step(datetime.now(UTC), act=act)
 
 
-@app.timer(  # type: ignore[untyped-decorator]
-    interval=min(READ_EVERY_SECONDS, worker_settings.reconcile_interval_seconds), on_leader=True
-)
+@app.timer(interval=_READ_EVERY, on_leader=True)  # type: ignore[untyped-decorator]
 async def reconcile_continuously() -> None:
     # Blocking Kafka clients: run off the event loop, one tick at a time (a timer waits for
     # its previous run).

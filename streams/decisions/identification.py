@@ -72,7 +72,7 @@ _KNOWN_CHILD_FIELDS = tuple(field.name for field in fields(KnownChild))
 
 class _Overlay(Mapping[str, Any]):
     """The index as it will be once ``updates`` are written: ``ChainMap(updates, index)``, with
-    a quicker ``get``. ChainMap's asks ``in`` of each mapping, then looks the key up again,
+    a quicker ``get``. ChainMap's ``get`` asks ``in`` of each mapping, then looks the key up again,
     through generator frames; identifying a child reads the index several times."""
 
     def __init__(self, updates: dict[str, Any], index: JsonIndex) -> None:

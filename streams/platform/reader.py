@@ -76,7 +76,7 @@ class TopicFollower:
     """Follows topics from their beginning without a consumer group (nothing is committed).
 
     Each call of :meth:`new_messages` returns what was published since the previous one. Used by
-    the reconciliation, in the worker (a call every few seconds) and on demand.
+    the reconciliation, in the worker (a call every two seconds) and on demand.
     """
 
     def __init__(self, settings: KafkaSettings, topics: Sequence[str], *, client_id: str) -> None:

@@ -213,7 +213,8 @@ class Condition(_Model):
 
     # Cached: the router asks for it for every fact test of every indicator on every event, and
     # the fields it is found from are frozen. (A cached_property, not a private attribute: those
-    # are read through pydantic's __getattr__, slower than finding the operator again.)
+    # are read through pydantic's __getattr__, slower than finding the operator again. A
+    # model_copy(update=...) would keep the cached value: conditions are never copied so.)
     @functools.cached_property
     def operator(self) -> str | None:
         """The operator of a fact condition (``None`` for a combinator)."""

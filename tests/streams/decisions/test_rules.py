@@ -20,6 +20,7 @@ from schemas.models import (
     Agency,
     ConcernCategory,
     ConsentPosition,
+    Contact,
     NotificationChild,
     PoliceNotification,
     Referrer,
@@ -36,6 +37,7 @@ from streams.decisions.rules import (
     load_school_calendar,
     missing_information,
 )
+from streams.decisions.rules.facts import child_facts, event_facts
 from streams.decisions.school_calendar import DEFAULT_TERM_DATES_FILE, Term, load_term_dates
 from tests.helpers import contact, police_notification
 
@@ -729,3 +731,20 @@ def test_consent_not_sought_needs_its_reason(rules: Rules) -> None:
         service_requested=ServiceRequested.CHILD_PROTECTION,
     )
     assert missing_information(rules, with_reason) == []
+
+
+@pytest.mark.parametrize("event", [contact(), police_notification()], ids=["contact", "police"])
+def test_event_and_child_facts_are_plain_values_as_the_rules_file_spells_them(
+    event: object,
+) -> None:
+    # missing_information tests its only_if conditions on these facts as they are (no enums,
+    # tuples or sets): an enum would never equal the text a rules file compares it with.
+    assert isinstance(event, Contact | PoliceNotification)
+    facts = {**event_facts(event)}
+    for child in event.children:
+        facts.update(child_facts(child, event.received_at))
+
+    for name, value in facts.items():
+        plain = value is None or type(value) in (str, int, bool)
+        listed = type(value) is list and all(type(item) is str for item in value)
+        assert plain or listed, f"{name} is {type(value).__name__}"
