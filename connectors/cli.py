@@ -74,6 +74,9 @@ from streams.platform.settings import (
 
 log = logging.getLogger("frontdoor")
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+#: How often the worker's interpreter lets another thread run (Python's default is 5 ms): see
+#: cmd_worker.
+WORKER_SWITCH_INTERVAL_SECONDS = 0.001
 
 #: The demo channel file's webhook partner: where `frontdoor receivers` listens, and the variable
 #: holding the secret it and the delivery service share (`frontdoor up` makes one per run).
@@ -156,6 +159,12 @@ def cmd_worker(_: argparse.Namespace) -> int:
     # so that every debug record (several an event, from aiokafka and Faust) is built for it:
     # about a tenth of the worker's time, measured. A service has no terminal to spin on.
     worker.spinner = None
+    # Faust reads the broker on a thread of its own, which needs the interpreter for a moment
+    # several times a fetch while the agents hold it. With the default switch interval (5 ms) it
+    # waited up to that long each time, at every hop: at 200 contacts a second a 1 ms interval
+    # lowered publish-to-work-item p50 and p99 in each of four paired runs (docs/benchmarks.md),
+    # for about 5% of burst throughput.
+    sys.setswitchinterval(WORKER_SWITCH_INTERVAL_SECONDS)
     worker.execute_from_commandline()  # exits the process when the worker stops
     return 0
 
