@@ -6,15 +6,14 @@ The issue's budget is 50 microseconds per notification on the project's 2-core m
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import sys
 import timeit
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from latency import describe_machine
 
 from schemas.models import PoliceNotification
 from schemas.quality import data_quality_issues
@@ -49,10 +48,7 @@ def main() -> None:
         )
     )
 
-    print(f"date: {datetime.now(UTC):%Y-%m-%d}")
-    print(
-        f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    print(describe_machine())
     print(f"message: police notification, 2 children, {len(data)} bytes on the wire")
     print(f"encode (model -> wire bytes):                {encode:7.1f} us")
     print(f"decode + validate (wire bytes -> model):     {decode:7.1f} us")

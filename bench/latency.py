@@ -130,8 +130,8 @@ def _interrupt(_signal: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def describe_run(bench: Bench) -> str:
-    """One line naming what the figures depend on: when, where, which versions and settings."""
+def describe_machine() -> str:
+    """When, at which commit and on what the figures were taken: every benchmark's heading."""
     try:
         commit = subprocess.run(
             ["git", "describe", "--always", "--dirty"],  # noqa: S607 - read-only, any git on PATH
@@ -142,14 +142,20 @@ def describe_run(bench: Bench) -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+
+
+def describe_run(bench: Bench) -> str:
+    """One line naming what the figures depend on: when, where, which versions and settings."""
     broker = "embedded Tansu" if bench.broker_pid else f"external broker at {bench.address}"
     fetch_wait = fetch_wait_ms(load(WorkerSettings), load(KafkaSettings))
     return (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {commit}, {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, faust-streaming "
-        f"{version('faust-streaming')}, aiokafka {version('aiokafka')}; {broker}; fetch wait "
-        f"{fetch_wait} ms, session {SESSION_TIMEOUT_SECONDS} s / heartbeat "
-        f"{HEARTBEAT_INTERVAL_SECONDS} s"
+        f"{describe_machine()}, faust-streaming {version('faust-streaming')}, aiokafka "
+        f"{version('aiokafka')}; {broker}; fetch wait {fetch_wait} ms, session "
+        f"{SESSION_TIMEOUT_SECONDS} s / heartbeat {HEARTBEAT_INTERVAL_SECONDS} s"
     )
 
 

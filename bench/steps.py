@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from latency import synthetic_contacts
+from latency import describe_machine, synthetic_contacts
 
 from schemas.models import AcceptedEvent, ChildEvent, EventType
 from schemas.wire import SENDER_HEADER, InboundMessage
@@ -128,10 +126,7 @@ def main() -> None:
         lambda: route_all(child_events, earlier, now), len(child_events), args.rounds
     )
 
-    print(f"date: {now:%Y-%m-%d}")
-    print(
-        f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    print(describe_machine())
     print(
         f"{len(accepted):,} contacts, {len(child_events):,} child events; "
         f"median of {args.rounds} rounds"
