@@ -22,6 +22,16 @@ kafka_settings = load(KafkaSettings)
 worker_settings = load(WorkerSettings)
 codec = AvroCodec(registry_from(load(SchemaRegistrySettings)))
 
+#: Events each agent's stream holds before Faust stops fetching its partitions (Faust's default).
+STREAM_BUFFER_SIZE = 4096
+#: Records one poll of the broker hands to the agents at most. Faust stops fetching a partition
+#: once its agent's buffer is 80% full (``mode``'s pressure ratio of 1.25) but still delivers what
+#: one poll returned, and while it waits for room in one agent's full buffer its single fetch loop
+#: feeds no other agent. Unbounded (Faust's default), one poll of a history import's backlog
+#: held up to 22,000 records, and every other agent waited while identification worked through
+#: them. A poll that fits in the 20% left never blocks the loop.
+MAX_POLL_RECORDS = 500
+
 
 def _credentials(settings: KafkaSettings) -> Any:
     """Faust credentials for SSL and SASL, or None for PLAINTEXT."""
@@ -59,6 +69,8 @@ app = faust.App(
     # an unfinished event is never committed. Waiting for in-flight events at shutdown or rebalance
     # would hang for as long as an outage is being retried; not waiting loses nothing.
     stream_wait_empty=False,
+    stream_buffer_maxsize=STREAM_BUFFER_SIZE,
+    broker_max_poll_records=MAX_POLL_RECORDS,
     producer_acks=-1,
     key_serializer="raw",
     value_serializer="raw",

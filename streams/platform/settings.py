@@ -161,7 +161,9 @@ class WorkerSettings(BaseSettings):
         ge=0,
         le=10_000,
         description="How long a worker lets the broker hold a fetch with no records yet. Unset: "
-        "10 ms with the embedded broker (it always waits the whole time), 500 ms elsewhere.",
+        "10 ms with the embedded broker (it always waits the whole time), 500 ms elsewhere. While "
+        "a partition is far behind, the worker waits at least 100 ms (the embedded broker reads "
+        "into a fetch only until the wait is up).",
     )
     health_interval_seconds: float = Field(
         default=5.0,

@@ -1,4 +1,5 @@
-"""The worker's Kafka transport: faust-streaming's own, with our fetch wait and three faults mended.
+"""The worker's Kafka transport: faust-streaming's own, with our fetch waits, a fair order of
+partitions in each poll, and three faults mended.
 
 faust-streaming 0.15.3 builds its stream consumer with ``fetch_max_wait_ms=1500``, fixed. A real
 Kafka broker answers a fetch as soon as records are there, so that is only an upper bound; the
@@ -7,10 +8,23 @@ embedded broker (Tansu) holds every fetch for the whole wait even when records a
 each hop of the pipeline waited up to 1.5 s. ``FRONTDOOR_CONSUMER_FETCH_WAIT_MS`` sets it; unset,
 10 ms with the embedded broker and Kafka's usual 500 ms elsewhere.
 
+The embedded broker also reads a partition's stored batches into a fetch only until the wait is
+up: on this 2-core machine under load, a 10 ms fetch brought one batch, and a partition written one
+record a batch (as the agents write when they keep up) then gave one record a fetch, a few hundred
+a second at most. A consumer behind therefore fell further behind: a 250,000-row history import
+had its second hop starved to about 20 rows/s. So while any partition the worker consumes is
+:data:`CATCH_UP_LAG` records or more behind its end, the wait is at least
+:data:`CATCH_UP_FETCH_WAIT_MS` (a fetch with records to give is answered before the wait is up, so
+this costs latency only for a partition with nothing new, and only while something is behind).
 While a worker rebuilds its tables from their changelogs (after a start or a rebalance) the wait is
-:data:`RECOVERY_FETCH_WAIT_MS` instead: on the embedded broker, Faust's recovery with a 10 ms wait
-crawled (a 50,000-row history table was not back after 600 s; with 500 ms it took 16 s, measured
-with ``bench/replay.py``), and a worker routes nothing until its tables are back.
+:data:`RECOVERY_FETCH_WAIT_MS`: Faust's recovery with a 10 ms wait crawled (a 50,000-row history
+table was not back after 600 s; with 500 ms it took 16 s, measured with ``bench/replay.py``), and
+a worker routes nothing until its tables are back.
+
+aiokafka hands out what it fetched partition by partition, in the order the fetches came, up to
+``max_records`` a poll (:data:`streams.platform.app.MAX_POLL_RECORDS`); so a partition with a
+backlog would be served at every poll until its fetch was used up, and the agents of every other
+partition would wait. The transport moves the partitions a poll served to the back.
 
 The embedded broker also answers "where does this partition end?" (ListOffsets) wrongly: with the
 first offset of the partition's last batch, plus one, so a batch of 100 records at offsets 0-99
@@ -52,6 +66,11 @@ _EMBEDDED_FETCH_WAIT_MS = 10
 _KAFKA_FETCH_WAIT_MS = 500
 #: The fetch wait while tables are recovered from their changelogs, whatever the steady setting.
 RECOVERY_FETCH_WAIT_MS = 500
+#: The shortest fetch wait while a partition is behind: enough for the embedded broker to read a
+#: few hundred small batches into one fetch (measured: 100 ms let a 250,000-row import complete).
+CATCH_UP_FETCH_WAIT_MS = 100
+#: Records a partition must be behind its end for the worker to count as catching up.
+CATCH_UP_LAG = 200
 
 
 def fetch_wait_ms(worker: WorkerSettings, kafka: KafkaSettings) -> int:
@@ -112,6 +131,8 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         self._kafka = load(KafkaSettings)
         self._steady_fetch_wait_ms = fetch_wait_ms(load(WorkerSettings), self._kafka)
         consumer._fetch_max_wait_ms = self._steady_fetch_wait_ms
+        #: Partitions whose last poll left them CATCH_UP_LAG or more records behind their end.
+        self._behind: set[Any] = set()
         return consumer
 
     async def _fetch_records(
@@ -121,12 +142,39 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         timeout: float | None = None,
         max_records: int | None = None,
     ) -> Any:
-        # Read at each fetch, which runs on this thread's loop, as aiokafka's fetcher does: while
-        # the tables are rebuilt from their changelogs the short wait is swapped for a long one.
-        consumer._fetcher._fetch_max_wait_ms = (
-            RECOVERY_FETCH_WAIT_MS if self.app.in_recovery else self._steady_fetch_wait_ms
-        )
-        return await super()._fetch_records(consumer, active_partitions, timeout, max_records)
+        # A poll runs on this thread's loop, as aiokafka's fetcher does, so the wait set here is
+        # the one its next fetch requests carry (the module docstring says which and why).
+        fetcher = consumer._fetcher
+        fetcher._fetch_max_wait_ms = self._next_fetch_wait_ms(active_partitions)
+        if self.app.in_recovery:
+            # Recovery feeds the tables, not the agents' buffers: nothing to keep a poll small for.
+            max_records = None
+        records = await super()._fetch_records(consumer, active_partitions, timeout, max_records)
+        for partition, served in records.items():
+            self._note_lag(partition, consumer.highwater(partition), served[-1].offset + 1)
+            # What is left of this partition's fetch waits behind every other partition's.
+            if partition in fetcher._records:
+                fetcher._records.move_to_end(partition)
+        return records
+
+    def _next_fetch_wait_ms(self, active_partitions: set[Any] | None) -> int:
+        """The wait for the fetches after this poll: long during recovery, longer while behind."""
+        if self.app.in_recovery:
+            return RECOVERY_FETCH_WAIT_MS
+        # A partition no longer consumed (revoked, or paused for a full buffer) is not waited for.
+        # (Faust passes None only to a client-only app, which consumes every partition.)
+        if active_partitions is not None:
+            self._behind.intersection_update(active_partitions)
+        if self._behind:
+            return max(self._steady_fetch_wait_ms, CATCH_UP_FETCH_WAIT_MS)
+        return self._steady_fetch_wait_ms
+
+    def _note_lag(self, partition: Any, end: int | None, next_offset: int) -> None:
+        """Count ``partition`` behind while it has :data:`CATCH_UP_LAG` records yet to read."""
+        if end is not None and end - next_offset >= CATCH_UP_LAG:
+            self._behind.add(partition)
+        else:
+            self._behind.discard(partition)
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
         """Seek every assigned partition to its committed offset, or to its start if it has none.

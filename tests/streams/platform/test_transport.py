@@ -1,10 +1,12 @@
 """The worker's transport: Faust finds it by its scheme, the fetch wait is ours to set (a long one
-while tables recover), and a partition's end is where its last record is."""
+while tables recover, a longer one while a partition is behind), a partition with a backlog does
+not hold up the others, and a partition's end is where its last record is."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import OrderedDict
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,6 +21,8 @@ from kafka.admin import NewTopic
 
 from streams.platform.settings import KafkaSettings, WorkerSettings
 from streams.platform.transport import (
+    CATCH_UP_FETCH_WAIT_MS,
+    CATCH_UP_LAG,
     RECOVERY_FETCH_WAIT_MS,
     SCHEME,
     Consumer,
@@ -69,20 +73,157 @@ async def test_the_fetch_wait_is_long_only_while_tables_recover(
         return {}
 
     monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_fetch_records", fetch)
-    thread = object.__new__(ConsumerThread)
-    thread.app = SimpleNamespace(in_recovery=in_recovery)  # type: ignore[assignment]
-    thread._steady_fetch_wait_ms = 10
+    thread = _thread(steady_wait_ms=10, in_recovery=in_recovery)
     consumer = SimpleNamespace(_fetcher=SimpleNamespace(_fetch_max_wait_ms=10))
     await thread._fetch_records(consumer, set())
     assert seen == [expected]
 
 
+@pytest.mark.parametrize(("in_recovery", "expected"), [(True, None), (False, 500)])
+async def test_a_poll_is_limited_except_while_tables_recover(
+    monkeypatch: pytest.MonkeyPatch, in_recovery: bool, expected: int | None
+) -> None:
+    seen: list[int | None] = []
+
+    async def fetch(
+        _self: object, _consumer: Any, _active: object, _timeout: object, max_records: int | None
+    ) -> dict[str, Any]:
+        seen.append(max_records)
+        return {}
+
+    monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_fetch_records", fetch)
+    thread = _thread(steady_wait_ms=10, in_recovery=in_recovery)
+    consumer = SimpleNamespace(_fetcher=SimpleNamespace(_fetch_max_wait_ms=10))
+    await thread._fetch_records(consumer, set(), 1.0, 500)
+    assert seen == [expected]
+
+
+def _thread(*, steady_wait_ms: int, in_recovery: bool = False) -> ConsumerThread:
+    """The transport's consumer thread as far as its fetch wait and poll order need."""
+    thread = object.__new__(ConsumerThread)
+    thread.app = SimpleNamespace(in_recovery=in_recovery)  # type: ignore[assignment]
+    thread._steady_fetch_wait_ms = steady_wait_ms
+    thread._behind = set()
+    return thread
+
+
+class _Polls:
+    """aiokafka's consumer as a poll sees it: partitions' ends, and a buffer of fetched records."""
+
+    def __init__(self, ends: dict[str, int]) -> None:
+        self.ends = ends
+        self._fetcher = SimpleNamespace(
+            _fetch_max_wait_ms=0, _records=OrderedDict((name, object()) for name in ends)
+        )
+        self.waits: list[int] = []
+
+    def highwater(self, partition: str) -> int:
+        return self.ends[partition]
+
+    def serving(self, monkeypatch: pytest.MonkeyPatch, polls: list[dict[str, int]]) -> None:
+        """Each poll hands out records up to the given offset of each partition."""
+        waits = self.waits
+        remaining = iter(polls)
+
+        async def fetch(_self: object, consumer: Any, *_args: object) -> dict[str, Any]:
+            waits.append(consumer._fetcher._fetch_max_wait_ms)
+            return {
+                partition: [SimpleNamespace(offset=last)]
+                for partition, last in next(remaining).items()
+            }
+
+        monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_fetch_records", fetch)
+
+
+async def test_the_fetch_wait_is_longer_while_a_partition_is_behind_and_short_once_caught_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    polls = _Polls({"history-imports": 250_000, "child-history-imports": 10})
+    polls.serving(
+        monkeypatch,
+        [
+            {"history-imports": 499},  # 249,500 still to read
+            {"child-history-imports": 9},
+            {"history-imports": 249_999},  # caught up
+            {},
+        ],
+    )
+    thread = _thread(steady_wait_ms=10)
+    active = set(polls.ends)
+    for _ in range(4):
+        await thread._fetch_records(polls, active)
+
+    assert polls.waits == [10, CATCH_UP_FETCH_WAIT_MS, CATCH_UP_FETCH_WAIT_MS, 10]
+
+
+async def test_a_partition_a_few_records_behind_keeps_the_short_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    polls = _Polls({"contacts": CATCH_UP_LAG + 10})
+    polls.serving(monkeypatch, [{"contacts": 10}, {}])
+    thread = _thread(steady_wait_ms=10)
+    for _ in range(2):
+        await thread._fetch_records(polls, {"contacts"})
+
+    assert polls.waits == [10, 10]
+
+
+async def test_a_partition_no_longer_consumed_is_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Revoked by a rebalance, or paused while its agent's buffer is full.
+    polls = _Polls({"history-imports": 250_000, "contacts": 5})
+    polls.serving(monkeypatch, [{"history-imports": 499}, {}])
+    thread = _thread(steady_wait_ms=10)
+    await thread._fetch_records(polls, {"history-imports", "contacts"})
+    await thread._fetch_records(polls, {"contacts"})
+
+    assert polls.waits == [10, 10]
+
+
+async def test_catching_up_never_shortens_a_longer_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On Kafka the wait is 500 ms, and Kafka answers a fetch as soon as it has records.
+    polls = _Polls({"history-imports": 250_000})
+    polls.serving(monkeypatch, [{"history-imports": 499}, {}])
+    thread = _thread(steady_wait_ms=500)
+    for _ in range(2):
+        await thread._fetch_records(polls, {"history-imports"})
+
+    assert polls.waits == [500, 500]
+
+
+async def test_the_partitions_a_poll_served_go_to_the_back_of_the_fetched_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    polls = _Polls({"history-imports": 250_000, "child-history-imports:0": 90, "contacts": 3})
+    polls.serving(monkeypatch, [{"history-imports": 499}])
+    await _thread(steady_wait_ms=10)._fetch_records(polls, set(polls.ends))
+
+    assert list(polls._fetcher._records) == [
+        "child-history-imports:0",
+        "contacts",
+        "history-imports",
+    ]
+
+
+def test_aiokafka_still_hands_out_fetched_records_in_the_order_of_an_ordered_dict() -> None:
+    # The transport reorders this dict; if aiokafka renamed it or stopped reading it in order,
+    # a partition's backlog would hold up every other partition again.
+    assert "self._records = collections.OrderedDict()" in inspect.getsource(Fetcher.__init__)
+    assert "for tp in list(self._records.keys()):" in inspect.getsource(Fetcher.fetched_records)
+
+
 async def _batch_of(kafka: KafkaSettings, topic: str, count: int) -> None:
+    """A new one-partition topic holding ``count`` records, written as one batch."""
     admin = KafkaAdminClient(**kafka.kafka_python_config())
     try:
         admin.create_topics([NewTopic(topic, 1, 1)])
     finally:
         admin.close()
+    await _publish_batch(kafka, topic, count)
+
+
+async def _publish_batch(kafka: KafkaSettings, topic: str, count: int) -> None:
     producer = aiokafka.AIOKafkaProducer(bootstrap_servers=kafka.servers, acks="all", linger_ms=200)
     await producer.start()
     try:
@@ -115,6 +256,43 @@ async def test_the_end_of_a_partition_is_where_its_last_record_is(
 async def test_an_empty_partition_ends_at_zero(kafka: KafkaSettings, topic_prefix: str) -> None:
     empty = TopicPartition(f"{topic_prefix}empty", 0)
     assert await fetched_end_offsets(kafka.servers, {empty: 0}) == {empty: 0}
+
+
+@pytest.mark.integration
+async def test_a_partition_with_a_backlog_does_not_hold_up_another(
+    kafka: KafkaSettings, topic_prefix: str
+) -> None:
+    backlog, other = (
+        TopicPartition(f"{topic_prefix}backlog", 0),
+        TopicPartition(f"{topic_prefix}other", 0),
+    )
+    await _batch_of(kafka, backlog.topic, 3_000)
+    await _batch_of(kafka, other.topic, 0)
+    consumer = aiokafka.AIOKafkaConsumer(bootstrap_servers=kafka.servers, enable_auto_commit=False)
+    await consumer.start()
+    thread = _thread(steady_wait_ms=10)
+    thread.consumer = SimpleNamespace(flow_active=True)  # type: ignore[assignment]
+    served: list[tuple[str, int]] = []
+
+    async def poll() -> None:
+        records = await thread._fetch_records(consumer, {backlog, other}, 1.0, 100)
+        served.extend((partition.topic, len(batch)) for partition, batch in records.items())
+
+    try:
+        consumer.assign([backlog, other])
+        await consumer.seek_to_beginning()
+        await poll()  # The backlog's fetch now waits in aiokafka's buffer, 2,900 records to go.
+        await _publish_batch(kafka, other.topic, 20)
+        while sum(count for topic, count in served if topic == other.topic) < 20:
+            # As busy agents do: aiokafka fetches again only once a fetch has waited 100 ms.
+            await asyncio.sleep(0.02)
+            await poll()
+    finally:
+        await consumer.stop()
+
+    from_backlog = sum(count for topic, count in served if topic == backlog.topic)
+    # Without the reordering every poll took 100 of the backlog until all 3,000 were read.
+    assert from_backlog <= 1_500
 
 
 class _FakeConsumer:
