@@ -135,12 +135,30 @@ class _Polls:
         monkeypatch.setattr(faust_aiokafka.AIOKafkaConsumerThread, "_fetch_records", fetch)
 
 
+async def _waits(
+    monkeypatch: pytest.MonkeyPatch,
+    ends: dict[str, int],
+    served: list[dict[str, int]],
+    *,
+    steady_wait_ms: int = 10,
+    consumed: list[set[str]] | None = None,
+) -> list[int]:
+    """The fetch wait set at each poll, over polls handing out records up to the given offsets
+    (of partitions ending at ``ends``), consuming ``consumed`` (every partition, unless given)."""
+    polls = _Polls(ends)
+    polls.serving(monkeypatch, served)
+    thread = _thread(steady_wait_ms=steady_wait_ms)
+    for active in consumed or [set(ends)] * len(served):
+        await thread._fetch_records(polls, active)
+    return polls.waits
+
+
 async def test_the_fetch_wait_is_longer_while_a_partition_is_behind_and_short_once_caught_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    polls = _Polls({"history-imports": 250_000, "child-history-imports": 10})
-    polls.serving(
+    waits = await _waits(
         monkeypatch,
+        {"history-imports": 250_000, "child-history-imports": 10},
         [
             {"history-imports": 499},  # 249,500 still to read
             {"child-history-imports": 9},
@@ -148,48 +166,38 @@ async def test_the_fetch_wait_is_longer_while_a_partition_is_behind_and_short_on
             {},
         ],
     )
-    thread = _thread(steady_wait_ms=10)
-    active = set(polls.ends)
-    for _ in range(4):
-        await thread._fetch_records(polls, active)
-
-    assert polls.waits == [10, CATCH_UP_FETCH_WAIT_MS, CATCH_UP_FETCH_WAIT_MS, 10]
+    assert waits == [10, CATCH_UP_FETCH_WAIT_MS, CATCH_UP_FETCH_WAIT_MS, 10]
 
 
 async def test_a_partition_a_few_records_behind_keeps_the_short_wait(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    polls = _Polls({"contacts": CATCH_UP_LAG + 10})
-    polls.serving(monkeypatch, [{"contacts": 10}, {}])
-    thread = _thread(steady_wait_ms=10)
-    for _ in range(2):
-        await thread._fetch_records(polls, {"contacts"})
-
-    assert polls.waits == [10, 10]
+    waits = await _waits(monkeypatch, {"contacts": CATCH_UP_LAG + 10}, [{"contacts": 10}, {}])
+    assert waits == [10, 10]
 
 
 async def test_a_partition_no_longer_consumed_is_not_waited_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Revoked by a rebalance, or paused while its agent's buffer is full.
-    polls = _Polls({"history-imports": 250_000, "contacts": 5})
-    polls.serving(monkeypatch, [{"history-imports": 499}, {}])
-    thread = _thread(steady_wait_ms=10)
-    await thread._fetch_records(polls, {"history-imports", "contacts"})
-    await thread._fetch_records(polls, {"contacts"})
-
-    assert polls.waits == [10, 10]
+    waits = await _waits(
+        monkeypatch,
+        {"history-imports": 250_000, "contacts": 5},
+        [{"history-imports": 499}, {}],
+        consumed=[{"history-imports", "contacts"}, {"contacts"}],
+    )
+    assert waits == [10, 10]
 
 
 async def test_catching_up_never_shortens_a_longer_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     # On Kafka the wait is 500 ms, and Kafka answers a fetch as soon as it has records.
-    polls = _Polls({"history-imports": 250_000})
-    polls.serving(monkeypatch, [{"history-imports": 499}, {}])
-    thread = _thread(steady_wait_ms=500)
-    for _ in range(2):
-        await thread._fetch_records(polls, {"history-imports"})
-
-    assert polls.waits == [500, 500]
+    waits = await _waits(
+        monkeypatch,
+        {"history-imports": 250_000},
+        [{"history-imports": 499}, {}],
+        steady_wait_ms=500,
+    )
+    assert waits == [500, 500]
 
 
 async def test_the_partitions_a_poll_served_go_to_the_back_of_the_fetched_records(
