@@ -145,10 +145,12 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # A poll runs on this thread's loop, as aiokafka's fetcher does, so the wait set here is
         # the one its next fetch requests carry (the module docstring says which and why).
         fetcher = consumer._fetcher
-        fetcher._fetch_max_wait_ms = self._next_fetch_wait_ms(active_partitions)
         if self.app.in_recovery:
+            fetcher._fetch_max_wait_ms = RECOVERY_FETCH_WAIT_MS
             # Recovery feeds the tables, not the agents' buffers: nothing to keep a poll small for.
             max_records = None
+        else:
+            fetcher._fetch_max_wait_ms = self._steady_or_catch_up_wait_ms(active_partitions)
         records = await super()._fetch_records(consumer, active_partitions, timeout, max_records)
         for partition, served in records.items():
             self._note_lag(partition, consumer.highwater(partition), served[-1].offset + 1)
@@ -157,10 +159,8 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
                 fetcher._records.move_to_end(partition)
         return records
 
-    def _next_fetch_wait_ms(self, active_partitions: set[Any] | None) -> int:
-        """The wait for the fetches after this poll: long during recovery, longer while behind."""
-        if self.app.in_recovery:
-            return RECOVERY_FETCH_WAIT_MS
+    def _steady_or_catch_up_wait_ms(self, active_partitions: set[Any] | None) -> int:
+        """The wait for the fetches after this poll: the setting, or longer while behind."""
         # A partition no longer consumed (revoked, or paused for a full buffer) is not waited for.
         # (Faust passes None only to a client-only app, which consumes every partition.)
         if active_partitions is not None:
