@@ -200,10 +200,10 @@ def link_child(
     # with the index, and decoding them all for every imported row made a replay slow down as
     # its table grew.
     candidates = (
-        known_child_from_json(view[f"child:{child_key}"])
+        known_child_from_json(known)
         for dob_key in dob_keys
         for child_key in view.get(dob_key) or []
-        if view.get(f"child:{child_key}")
+        if (known := view.get(f"child:{child_key}"))
     )
     match = resolve(
         child, exact_matches=exact, candidates=candidates, new_key=new_key, invalid_fields=invalid

@@ -503,34 +503,61 @@ def _compare_family(first: str, second: str) -> _Family:
     return _Family.DIFFERS
 
 
-def _given_agreement(
-    child: Child, candidate: KnownChild, invalid_fields: Collection[str]
-) -> tuple[_Given, bool]:
+@dataclass(frozen=True)
+class _Probe:
+    """The child's usable fields, normalised and checked once: every candidate is compared with
+    these. Worked out again for each candidate (an NHS number's check digit among them), they were
+    a third of identifying a new child against the 80 or so children filed under its date of
+    birth and its transposition in a county's index."""
+
+    born: date | None
+    born_transposed: date | None
+    given: str | None
+    other_names: tuple[str, ...]
+    family: str | None
+    postcode: str | None
+    school: str | None
+    nhs_number: str | None
+    unique_pupil_number: str | None
+
+
+def _probe(child: Child, invalid_fields: Collection[str]) -> _Probe:
+    born = _date_of_birth(child, invalid_fields)
+    return _Probe(
+        born=born,
+        born_transposed=_transposed(born) if born is not None else None,
+        given=_name(child.given_name, "given_name", invalid_fields),
+        other_names=tuple(_other_names(child, invalid_fields)),
+        family=_name(child.family_name, "family_name", invalid_fields),
+        postcode=_postcode(child, invalid_fields),
+        school=_school_urn(child, invalid_fields),
+        nhs_number=_nhs_number(child, invalid_fields),
+        unique_pupil_number=_unique_pupil_number(child, invalid_fields),
+    )
+
+
+def _given_agreement(probe: _Probe, candidate: KnownChild) -> tuple[_Given, bool]:
     """The best agreement of the child's given name with any known form, and whether it came
     only through one of the child's other names (which then counts as a nickname at most)."""
     known = [name for name in map(normalise_name, candidate.given_names) if name]
-    given = _name(child.given_name, "given_name", invalid_fields)
     if not known:
         return _Given.MISSING, False
     best = _Given.MISSING
-    if given is not None:
-        best = max(_compare_given(given, name) for name in known)
+    if probe.given is not None:
+        best = max(_compare_given(probe.given, name) for name in known)
     if best < _Given.NICKNAME:
-        for other in _other_names(child, invalid_fields):
+        for other in probe.other_names:
             for part in {other, *other.split()}:
                 if any(_compare_given(part, name) >= _Given.NICKNAME for name in known):
                     return _Given.NICKNAME, True
     return best, False
 
 
-def _family_agreement(
-    child: Child, candidate: KnownChild, invalid_fields: Collection[str]
-) -> _Family:
+def _family_agreement(probe: _Probe, candidate: KnownChild) -> _Family:
     known = [name for name in map(normalise_name, candidate.family_names) if name]
-    family = _name(child.family_name, "family_name", invalid_fields)
-    if family is None or not known:
+    if probe.family is None or not known:
         return _Family.MISSING
-    return max(_compare_family(family, name) for name in known)
+    return max(_compare_family(probe.family, name) for name in known)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -563,10 +590,59 @@ _FAMILY_EVIDENCE = {
 }
 
 
-@dataclass(frozen=True)
+# Not frozen: one is made for every candidate, and a frozen dataclass sets each field through
+# object.__setattr__, which cost as much as comparing the dates of birth.
+@dataclass(slots=True)
 class _Assessment:
+    """A candidate's score and the evidence behind it.
+
+    The reason is written from the evidence only when it is read: of all the candidates assessed
+    for a child, only the best one's reason is ever used.
+    """
+
     score: float
-    reason: str
+    #: Why nothing was compared (no date of birth on one side, or a different one): score 0.
+    not_compared: str | None = None
+    given: _Given = _Given.MISSING
+    via_other_name: bool = False
+    family: _Family = _Family.MISSING
+    transposed: bool = False
+    #: True when the postcode is one seen, False when it differs from all, None when not compared.
+    same_postcode: bool | None = None
+    same_school: bool = False
+    conflicts: tuple[str, ...] = ()
+
+    @property
+    def reason(self) -> str:
+        if self.not_compared is not None:
+            return self.not_compared
+        agrees: list[str] = []
+        differs: list[str] = []
+        if self.via_other_name:
+            agrees.append("other name")
+        elif self.given in _GIVEN_EVIDENCE:
+            agrees.append(_GIVEN_EVIDENCE[self.given])
+        elif self.given is _Given.DIFFERS:
+            differs.append("given name")
+        if self.family in _FAMILY_EVIDENCE:
+            agrees.append(_FAMILY_EVIDENCE[self.family])
+        elif self.family is _Family.DIFFERS:
+            differs.append("family name")
+        if self.transposed:
+            agrees.append("date of birth (day and month transposed)")
+        else:
+            agrees.append("date of birth")
+        if self.same_postcode is True:
+            agrees.append("postcode")
+        if self.same_school:
+            agrees.append("school")
+        if self.same_postcode is False:
+            differs.append("postcode")
+        differs += self.conflicts
+        reason = _listed(agrees)
+        if differs:
+            reason += f"; {_listed(differs)} {'differ' if len(differs) > 1 else 'differs'}"
+        return f"{reason} ({self.score:.2f})"
 
 
 def _listed(items: Sequence[str]) -> str:
@@ -575,83 +651,51 @@ def _listed(items: Sequence[str]) -> str:
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _name_evidence(given: _Given, via_other_name: bool, family: _Family) -> tuple[list[str], ...]:
-    agrees: list[str] = []
-    differs: list[str] = []
-    if via_other_name:
-        agrees.append("other name")
-    elif given in _GIVEN_EVIDENCE:
-        agrees.append(_GIVEN_EVIDENCE[given])
-    elif given is _Given.DIFFERS:
-        differs.append("given name")
-    if family in _FAMILY_EVIDENCE:
-        agrees.append(_FAMILY_EVIDENCE[family])
-    elif family is _Family.DIFFERS:
-        differs.append("family name")
-    return agrees, differs
+def _same_postcode(probe: _Probe, candidate: KnownChild) -> bool | None:
+    """Postcode: corroboration, not identification, so only a small adjustment either way."""
+    if probe.postcode is None or not candidate.postcodes:
+        return None
+    return any(normalise_postcode(seen) == probe.postcode for seen in candidate.postcodes)
 
 
-def _place_evidence(
-    child: Child, candidate: KnownChild, invalid_fields: Collection[str]
-) -> tuple[float, list[str], list[str]]:
-    """Postcode and school: corroboration, not identification, so small adjustments."""
-    adjustment = 0.0
-    agrees: list[str] = []
-    differs: list[str] = []
-    postcode = _postcode(child, invalid_fields)
-    if postcode is not None and candidate.postcodes:
-        if postcode in {normalise_postcode(seen) for seen in candidate.postcodes}:
-            adjustment += _SAME_POSTCODE
-            agrees.append("postcode")
-        else:
-            adjustment += _OTHER_POSTCODE
-            differs.append("postcode")
-    school = _school_urn(child, invalid_fields)
-    if school is not None and school in candidate.school_urns:
-        adjustment += _SAME_SCHOOL
-        agrees.append("school")
-    return adjustment, agrees, differs
-
-
-def _conflicting_identifiers(
-    child: Child, candidate: KnownChild, invalid_fields: Collection[str]
-) -> list[str]:
+def _conflicting_identifiers(probe: _Probe, candidate: KnownChild) -> tuple[str, ...]:
     # Two different NHS numbers (or UPNs) are two people, or a recording error a person must see.
-    return [
+    return tuple(
         label
         for label, mine, theirs in (
-            ("NHS number", _nhs_number(child, invalid_fields), candidate.nhs_number),
-            ("UPN", _unique_pupil_number(child, invalid_fields), candidate.unique_pupil_number),
+            ("NHS number", probe.nhs_number, candidate.nhs_number),
+            ("UPN", probe.unique_pupil_number, candidate.unique_pupil_number),
         )
         if mine is not None and theirs is not None and mine != theirs
-    ]
+    )
 
 
-def _assess(child: Child, candidate: KnownChild, invalid_fields: Collection[str]) -> _Assessment:
-    born = _date_of_birth(child, invalid_fields)
+def _assess(probe: _Probe, candidate: KnownChild) -> _Assessment:
+    born = probe.born
     if born is None or candidate.date_of_birth is None:
-        return _Assessment(0.0, "no date of birth to compare")
+        return _Assessment(0.0, not_compared="no date of birth to compare")
     transposed = born != candidate.date_of_birth
-    if transposed and _transposed(born) != candidate.date_of_birth:
-        return _Assessment(0.0, "date of birth differs")
+    if transposed and probe.born_transposed != candidate.date_of_birth:
+        return _Assessment(0.0, not_compared="date of birth differs")
 
-    given, via_other_name = _given_agreement(child, candidate, invalid_fields)
-    family = _family_agreement(child, candidate, invalid_fields)
+    given, via_other_name = _given_agreement(probe, candidate)
+    family = _family_agreement(probe, candidate)
     value = _BASE[given][_FAMILY_COLUMNS.index(family)]
-    agrees, differs = _name_evidence(given, via_other_name, family)
     if transposed:
         value += _TRANSPOSED_DOB
-        agrees.append("date of birth (day and month transposed)")
-    else:
-        agrees.append("date of birth")
-    adjustment, place_agrees, place_differs = _place_evidence(child, candidate, invalid_fields)
+    # Summed apart, then added: the same floating-point steps, so the same rounded score.
+    adjustment = 0.0
+    same_postcode = _same_postcode(probe, candidate)
+    if same_postcode is not None:
+        adjustment += _SAME_POSTCODE if same_postcode else _OTHER_POSTCODE
+    # A different school is no evidence: children change school.
+    same_school = probe.school is not None and probe.school in candidate.school_urns
+    if same_school:
+        adjustment += _SAME_SCHOOL
     value += adjustment
-    agrees += place_agrees
-    differs += place_differs
-    conflicts = _conflicting_identifiers(child, candidate, invalid_fields)
+    conflicts = _conflicting_identifiers(probe, candidate)
     if conflicts:
         value += _CONFLICTING_IDENTIFIER
-        differs += conflicts
 
     value = min(max(value, 0.0), 1.0)
     may_confirm = (
@@ -663,16 +707,21 @@ def _assess(child: Child, candidate: KnownChild, invalid_fields: Collection[str]
     )
     if not may_confirm:
         value = min(value, POSSIBLE_CEILING)
-    value = round(value, 3)
-    reason = _listed(agrees)
-    if differs:
-        reason += f"; {_listed(differs)} {'differ' if len(differs) > 1 else 'differs'}"
-    return _Assessment(value, f"{reason} ({value:.2f})")
+    return _Assessment(
+        round(value, 3),
+        given=given,
+        via_other_name=via_other_name,
+        family=family,
+        transposed=transposed,
+        same_postcode=same_postcode,
+        same_school=same_school,
+        conflicts=conflicts,
+    )
 
 
 def score(child: Child, candidate: KnownChild, invalid_fields: Collection[str]) -> float:
     """How likely ``child`` is the known ``candidate``, in [0, 1] (see the module docstring)."""
-    return _assess(child, candidate, invalid_fields).score
+    return _assess(_probe(child, invalid_fields), candidate).score
 
 
 _IDENTIFIER_NAMES = {"nhs": "NHS number", "upn": "unique pupil number", "ref": "partner reference"}
@@ -708,11 +757,12 @@ def resolve(
         why = "unborn child" if unborn else "no usable date of birth"
         return Match(MatchKind.NEW, new_key, 0.0, f"no exact identifier; {why}")
 
+    probe = _probe(child, invalid_fields)
     assessed: dict[str, _Assessment] = {}
     for candidate in candidates:
         if candidate.child_key == new_key:
             continue
-        assessment = _assess(child, candidate, invalid_fields)
+        assessment = _assess(probe, candidate)
         kept = assessed.get(candidate.child_key)
         if kept is None or assessment.score > kept.score:
             assessed[candidate.child_key] = assessment
