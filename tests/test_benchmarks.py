@@ -99,3 +99,16 @@ def test_the_delivery_benchmark_runs_and_prints_its_figures(kafka: KafkaSettings
     assert "3 police notifications at 10.0/s" in output
     assert "publish-to-school-email s p50" in output
     assert "(3/3 e-mailed; goal p99 under 60 s)" in output
+
+
+@pytest.mark.integration
+def test_the_delivery_benchmark_drains_a_backlog_and_prints_its_figures(
+    kafka: KafkaSettings,
+) -> None:
+    output = _run(
+        kafka, "delivery.py", "--count", "3", "--rate", "10", "--timeout", "120", "--backlog"
+    )
+
+    assert "the delivery service down until all are routed" in output
+    assert "3 school notifications waiting; starting the delivery service" in output
+    assert "(3/3 schools e-mailed)" in output

@@ -506,9 +506,9 @@ def _compare_family(first: str, second: str) -> _Family:
 @dataclass(frozen=True)
 class _Probe:
     """The child's usable fields, normalised and checked once: every candidate is compared with
-    these. Worked out again for each candidate (an NHS number's check digit among them), they were
-    a third of identifying a new child against the 80 or so children filed under its date of
-    birth and its transposition in a county's index."""
+    these. A new child is compared with every child filed under its date of birth and its
+    transposition (about 80 in a county's index); working these out again for each (an NHS
+    number's check digit among them) was about a fifth of identifying it."""
 
     born: date | None
     born_transposed: date | None
@@ -590,8 +590,8 @@ _FAMILY_EVIDENCE = {
 }
 
 
-# Not frozen: one is made for every candidate, and a frozen dataclass sets each field through
-# object.__setattr__, which cost as much as comparing the dates of birth.
+# Not frozen: one is made for every candidate, and a frozen dataclass's __init__ sets each field
+# through object.__setattr__.
 @dataclass(slots=True)
 class _Assessment:
     """A candidate's score and the evidence behind it.
