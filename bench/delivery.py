@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -176,6 +178,18 @@ def _latencies(
     return sorted(first.values())
 
 
+async def _all_mailed(
+    catcher: MailCatcher, about: dict[str, str], sent: dict[str, float], timeout: float
+) -> list[float]:
+    """The latencies of the e-mails of ``sent``, once each has one or ``timeout`` has passed."""
+    deadline = time.monotonic() + timeout
+    while len(latencies := _latencies(catcher.mails, about, sent)) < len(sent):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    return latencies
+
+
 async def _run(
     count: int, rate: float, timeout: float, *, partner_down: bool, backlog: bool
 ) -> int:
@@ -199,22 +213,18 @@ async def _run(
             flush=True,
         )
         log = Path(bench.environment["FRONTDOOR_DATA_DIR"]) / "delivery.log"
+        start = functools.partial(
+            start_delivery, bench.worker_environment(), catcher.port, webhook.url, secret, log
+        )
         worker = start_worker(bench.worker_environment())
         if backlog:
             try:
                 return await _drain_backlog(
-                    bench,
-                    catcher,
-                    notices,
-                    partner=(webhook.url, secret, log),
-                    rate=rate,
-                    timeout=timeout,
+                    bench, catcher, notices, start=start, rate=rate, timeout=timeout
                 )
             finally:
                 stop_worker(worker)
-        delivery = start_delivery(
-            bench.worker_environment(), catcher.port, webhook.url, secret, log
-        )
+        delivery = start()
         try:
             # Warm-up: the worker and the delivery service join their groups (seconds on this
             # broker); the measurement starts once one notification has gone all the way.
@@ -228,12 +238,7 @@ async def _run(
                 await asyncio.sleep(0.2)
             sent = await _publish(bench, notices, rate)
             about = await _school_notifications(bench, count + 1, timeout)
-            deadline = time.monotonic() + timeout
-            while len(_latencies(catcher.mails, about, sent)) < count:
-                if time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.2)
-            latencies = _latencies(catcher.mails, about, sent)
+            latencies = await _all_mailed(catcher, about, sent, timeout)
         finally:
             stop_worker(delivery)
             stop_worker(worker)
@@ -255,28 +260,22 @@ async def _drain_backlog(
     catcher: MailCatcher,
     notices: list[PoliceNotification],
     *,
-    partner: tuple[str, str, Path],
+    start: Callable[[], subprocess.Popen[bytes]],
     rate: float,
     timeout: float,
 ) -> int:
-    """Route every notification with no delivery service, then start it and time the drain."""
+    """Route every notification with no delivery service, then ``start`` it and time the drain."""
     count = len(notices)
     sent = await _publish(bench, notices, rate)
     about = await _school_notifications(bench, count, timeout)
     print(f"{count} school notifications waiting; starting the delivery service", flush=True)
-    webhook_url, secret, log = partner
     started = time.time()
-    delivery = start_delivery(bench.worker_environment(), catcher.port, webhook_url, secret, log)
+    delivery = start()
     try:
-        deadline = time.monotonic() + timeout
-        while len(_latencies(catcher.mails, about, sent)) < count:
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.2)
+        mailed = len(await _all_mailed(catcher, about, sent, timeout))
     finally:
         stop_worker(delivery)
     accepted = sorted(mail.received_at.timestamp() for mail in catcher.mails)
-    mailed = len(_latencies(catcher.mails, about, sent))
     if not accepted:
         print("no school e-mail arrived within the wait", flush=True)
         return 1
