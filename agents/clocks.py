@@ -21,14 +21,12 @@ duplicate tick (a standby copy of the table, a tick in flight across a restart) 
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
 from faust.stores.memory import Store as MemoryStore
 from faust.types import EventT
 
@@ -144,16 +142,6 @@ def due_children(states: Iterable[ChildClocks], now: datetime) -> list[str]:
     return due
 
 
-@functools.lru_cache(maxsize=1_000_000)
-def partition_of(child_key: str, partitions: int) -> int:
-    """The partition a child's clocks live in: the one its events are published to.
-
-    Every clock source is keyed by child key and published with the Kafka clients' default
-    partitioner (murmur2 of the key), and a table key lives in its event's partition.
-    """
-    return int(murmur2(child_key.encode("utf-8")) & 0x7FFFFFFF) % partitions
-
-
 class ParsedDocuments:
     """Each child's clocks document as last parsed, for the timer's scan of the whole table.
 
@@ -217,7 +205,7 @@ def _show_overdue(states: list[ChildClocks], now: datetime) -> None:
         (
             state
             for state in states
-            if partition_of(state.child_key, CLOCK_TICKS.partitions) in owned
+            if topology.partition_of(state.child_key, CLOCK_TICKS.partitions) in owned
         ),
         now,
     )

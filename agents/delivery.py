@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from agents.pipeline import (
     FIRST_RETRY_SECONDS,
+    IN_FLIGHT_LIMIT,
     LONGEST_RETRY_SECONDS,
     Acknowledger,
     Delivery,
@@ -143,11 +144,16 @@ async def until_done(
 
 
 async def each_event(
-    stream: faust.StreamT[bytes], process: Process, tables: Sequence[StagedTable[Any]] = ()
+    stream: faust.StreamT[bytes],
+    process: Process,
+    tables: Sequence[StagedTable[Any]] = (),
+    *,
+    in_flight_limit: int = IN_FLIGHT_LIMIT,
 ) -> None:
     """Process every event of ``stream`` at least once, acking each only when its outputs are.
 
-    ``tables`` are the staged tables ``process`` reads and writes (see :mod:`agents.pipeline`).
+    ``tables`` are the staged tables ``process`` reads and writes (see :mod:`agents.pipeline`);
+    ``in_flight_limit`` is how many events may wait for their outputs' acknowledgements at once.
     A message that cannot be used on any topic (internal ones included, where it means a bug or a
     stranger writing to them) goes to the dead-letter topic, where a person is told, instead of
     crashing the agent over and over and holding the partition's commits behind it.
@@ -158,6 +164,7 @@ async def each_event(
         enqueue=_enqueue,
         ack=manual.ack,
         stall_alert_seconds=worker_settings.stall_alert_seconds,
+        limit=in_flight_limit,
         on_delivered=functools.partial(
             _delivered, metrics.AgentMetrics(agent.name if agent else "unknown")
         ),

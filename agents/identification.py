@@ -1,6 +1,7 @@
 """Identification agents: every child of an accepted event, and of an imported history record,
 gets a child key; missing information is asked for. Both read one-partition topics, so one index
-(one table partition, one worker) holds every child.
+(one table partition, one worker) holds every child. Imported records come and go in batches,
+a hundred rows a message; each batch out holds the children of one child-history partition.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import faust
 from faust.types import EventT
 
 from agents.delivery import each_event
-from agents.pipeline import StagedTable, Step
+from agents.pipeline import IMPORT_BATCHES_IN_FLIGHT, StagedTable, Step
 from agents.runtime import rules
-from schemas.models import AcceptedEvent, HistoryImport
-from streams.decisions.identification import identify, identify_import
+from schemas.models import AcceptedEvent, HistoryImportBatch
+from streams.decisions.identification import identify, identify_import_batch
 from streams.platform import topology
 from streams.platform.app import app, codec
-from streams.platform.topics import ACCEPTED_EVENTS, HISTORY_IMPORTS
+from streams.platform.topics import ACCEPTED_EVENTS, CHILD_HISTORY_IMPORTS, HISTORY_IMPORTS
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,18 @@ async def identify_children(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _identify, tables=[index])
 
 
-def _identify_import(event: EventT[bytes]) -> Step:
-    imported = codec.decode(event.value, HistoryImport)
-    identified, updates = identify_import(imported, index.view())
-    return Step(outputs=(identified,), writes=((index, updates),))
+def _identify_imports(event: EventT[bytes]) -> Step:
+    batch = codec.decode(event.value, HistoryImportBatch)
+    identified, updates = identify_import_batch(batch, index.view(), _history_partition)
+    return Step(outputs=identified, writes=((index, updates),))
+
+
+def _history_partition(child_key: str) -> int:
+    return topology.partition_of(child_key, CHILD_HISTORY_IMPORTS.partitions)
 
 
 @app.agent(topology.topic(HISTORY_IMPORTS), name="identification.history-imports")
 async def identify_imported_history(stream: faust.StreamT[bytes]) -> None:
-    await each_event(stream, _identify_import, tables=[index])
+    await each_event(
+        stream, _identify_imports, in_flight_limit=IMPORT_BATCHES_IN_FLIGHT, tables=[index]
+    )

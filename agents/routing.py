@@ -16,10 +16,11 @@ import faust
 from faust.types import EventT
 
 from agents.delivery import each_event
-from agents.pipeline import StagedTable, Step
+from agents.pipeline import IMPORT_BATCHES_IN_FLIGHT, StagedTable, Step
 from agents.runtime import calendar, recipients, rules
-from schemas.models import ChildEvent, ImportedHistory, WorkItem
-from streams.decisions.history import ChildHistory, stored_history, with_imported
+from schemas.errors import ProcessingFailedError
+from schemas.models import ChildEvent, ImportedHistoryBatch, WorkItem
+from streams.decisions.history import ChildHistory, stored_history, with_imported_records
 from streams.decisions.routing import route_child_event
 from streams.platform import topology
 from streams.platform.app import app, codec
@@ -67,13 +68,28 @@ async def route_children(stream: faust.StreamT[bytes]) -> None:
     await each_event(stream, _route, tables=[histories])
 
 
-def _record_import(event: EventT[bytes]) -> Step:
-    imported = codec.decode(event.value, ImportedHistory)
-    return Step(
-        outputs=(), writes=(_written(with_imported(_history(imported.match.child_key), imported)),)
-    )
+def _record_imports(event: EventT[bytes]) -> Step:
+    batch = codec.decode(event.value, ImportedHistoryBatch)
+    partition = event.message.partition
+    for imported in batch.records:
+        # Each child's history must be written in the partition its child events come to;
+        # identification groups a batch so. A record elsewhere would be a history no routing
+        # ever reads: refused whole, for a person, instead.
+        if topology.partition_of(imported.match.child_key, CHILD_HISTORY_IMPORTS.partitions) != (
+            partition
+        ):
+            raise ProcessingFailedError(
+                f"imported record {imported.event_id} is for a child of another partition "
+                f"than {partition}",
+                event_id=batch.event_id,
+            )
+    changed = with_imported_records(batch.records, _history)
+    updates = {key: history.model_dump(mode="json") for key, history in changed.items()}
+    return Step(outputs=(), writes=((histories, updates),))
 
 
 @app.agent(topology.topic(CHILD_HISTORY_IMPORTS), name="routing.history-imports")
 async def record_imported_history(stream: faust.StreamT[bytes]) -> None:
-    await each_event(stream, _record_import, tables=[histories])
+    await each_event(
+        stream, _record_imports, in_flight_limit=IMPORT_BATCHES_IN_FLIGHT, tables=[histories]
+    )

@@ -36,8 +36,8 @@ def main() -> None:
     index: dict[str, Any] = {}
     done = 0
     started = time.perf_counter()
-    for batch in export.batches():
-        events, _problems = parse_export(batch, SOURCE_SYSTEM, datetime.now(UTC))
+    for chunk in export.chunks():
+        events, _problems = parse_export(chunk, SOURCE_SYSTEM, datetime.now(UTC))
         for event in events:
             _identified, updates = identify_import(event, index)
             index.update(updates)

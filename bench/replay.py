@@ -3,8 +3,9 @@ rate, the worker's peak memory, and how long the table takes to recover after a 
 
 1. Writes a synthetic export (``--rows`` rows, four records a child; names and postcodes from
    Faker en_GB, NHS numbers from the 999 test range) through the project's import path,
-   :func:`connectors.history_import.parse_export`, and publishes the events to the history-import
-   topic in batches, as fast as the broker takes them, before any worker runs.
+   :func:`connectors.history_import.parse_export`, and publishes the rows to the history-import
+   topic as the command line does, 500 rows a message (``in_batches``), as fast as the broker takes
+   them, before any worker runs.
 2. Starts one ``frontdoor worker``. Identification and routing turn every row into a write to the
    ``child-history`` table, and each write is a record on the table's changelog topic. The
    changelog is followed until the table holds every row: the rows/s figure is from the first
@@ -54,7 +55,7 @@ from latency import (
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from connectors.history_import import parse_export
+from connectors.history_import import in_batches, parse_export
 from schemas.models import Address, Child, HistoryRecordType, WorkItem
 from schemas.quality import nhs_check_digit
 from schemas.wire import SENDER_HEADER
@@ -62,7 +63,7 @@ from streams.platform.settings import WorkerSettings, load
 from streams.platform.topics import CONTACTS, HISTORY_IMPORTS, QUEUES
 
 RECORDS_PER_CHILD = 4
-ROWS_PER_BATCH = 10_000
+ROWS_PER_CHUNK = 10_000
 SOURCE_SYSTEM = "bench-case-management"
 QUIET_SECONDS = 60.0
 COLUMNS = (
@@ -157,14 +158,14 @@ class Export:
         self.probes = {0: Expected(self.children[0]), -1: Expected(self.children[-1])}
         self._today = today
 
-    def batches(self) -> Iterator[str]:
-        """The export as CSV text, ``ROWS_PER_BATCH`` rows (and the header) at a time."""
-        for start in range(0, self.rows, ROWS_PER_BATCH):
+    def chunks(self) -> Iterator[str]:
+        """The export as CSV text, ``ROWS_PER_CHUNK`` rows (and the header) at a time."""
+        for start in range(0, self.rows, ROWS_PER_CHUNK):
             text = io.StringIO()
             writer = csv.writer(text)
             writer.writerow(COLUMNS)
             writer.writerows(
-                self._row(index) for index in range(start, min(start + ROWS_PER_BATCH, self.rows))
+                self._row(index) for index in range(start, min(start + ROWS_PER_CHUNK, self.rows))
             )
             yield text.getvalue()
 
@@ -211,10 +212,10 @@ def _nhs_test_numbers() -> Iterator[str]:
 
 
 async def _publish_export(bench: Bench, export: Export, console: Console) -> tuple[int, int]:
-    """Every usable row as a history-import event on the topic; (published, rejected rows).
+    """Every usable row on the history-import topic, in batches; (published, rejected rows).
 
     Whole record batches are handed to the producer, and acknowledgements are awaited once a
-    batch of rows, not once a row: publishing must not be what the replay measures.
+    chunk of the export, not once a message: publishing must not be what the replay measures.
     """
     topic = HISTORY_IMPORTS.name_under(bench.prefix)
     headers = [(SENDER_HEADER, SOURCE_SYSTEM.encode())]
@@ -233,12 +234,12 @@ async def _publish_export(bench: Bench, export: Export, console: Console) -> tup
     try:
         with progress:
             task = progress.add_task("rows", total=export.rows)
-            for text in export.batches():
+            for text in export.chunks():
                 events, problems = parse_export(text, SOURCE_SYSTEM, imported_at)
                 acknowledgements = []
                 batch = producer.create_batch()
-                for event in events:
-                    value, key = codec.encode(event), event.event_id.encode()
+                for message in in_batches(events, SOURCE_SYSTEM, 100):
+                    value, key = codec.encode(message), message.event_id.encode()
                     if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                         # Full: send it; the topic has one partition (one identity index).
                         acknowledgements.append(
@@ -348,7 +349,8 @@ async def _replay(
         f"replay of {published:,} rows ({len(export.children):,} children) into the child-history "
         f"table: {outcome}, first to last table write {span:.1f} s (changelog broker timestamps); "
         f"{history.writes:,} table writes; the first {(history.first_ms - started) / 1000:.1f} s "
-        f"after the worker started",
+        f"after the worker started; from the worker's start to the last write "
+        f"{history.records / (max(history.last_ms - started, 1) / 1000):,.0f} rows/s",
         soft_wrap=True,
     )
     console.print(

@@ -82,6 +82,9 @@ WORKER_SWITCH_INTERVAL_SECONDS = 0.001
 #: holding the secret it and the delivery service share (`frontdoor up` makes one per run).
 DEMO_WEBHOOK_PORT = 8026
 DEMO_WEBHOOK_SECRET = "FRONTDOOR_DEMO_WEBHOOK_SECRET"  # noqa: S105 - a variable's name
+#: A history import's default pace: below what one worker identifies and records a second, so live
+#: contacts keep their usual latency while it runs (docs/benchmarks.md, eighth session).
+HISTORY_IMPORT_ROWS_PER_SECOND = 500.0
 
 
 def _out(text: str) -> None:
@@ -540,7 +543,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_history_import(args: argparse.Namespace) -> int:
     """Import a case-management export; report each rejected row; exit 1 if any was rejected."""
 
-    from connectors.history_import import parse_export  # noqa: PLC0415
+    from connectors.history_import import in_batches, parse_export, publish_paced  # noqa: PLC0415
+    from streams.platform.admin import committed_offsets  # noqa: PLC0415
     from streams.platform.app import codec, kafka_settings  # noqa: PLC0415
 
     path = Path(args.file)
@@ -550,11 +554,23 @@ def cmd_history_import(args: argparse.Namespace) -> int:
         raise FrontDoorError(f"cannot read {path} as UTF-8 text") from exc
     events, problems = parse_export(text, args.source_system, datetime.now(UTC))
     topic = topics.HISTORY_IMPORTS.full_name
+    group = load(WorkerSettings).group_id
+
+    def read_position() -> int:
+        return committed_offsets(kafka_settings, group).get((topic, 0), 0)
+
+    def progress(line: str) -> None:
+        print(f"{line} of {len(events)}", file=sys.stderr, flush=True)  # noqa: T201
+
     with Publisher(kafka_settings, codec) as publisher:
-        for count, event in enumerate(events, start=1):
-            publisher.publish(topic, event, headers={SENDER_HEADER: args.source_system})
-            if count % 500 == 0 or count == len(events):
-                print(f"imported {count}/{len(events)} record(s)", file=sys.stderr, flush=True)  # noqa: T201
+        publish_paced(
+            in_batches(events, args.source_system),
+            publisher,
+            topic,
+            read_position,
+            rows_per_second=args.rows_per_second,
+            progress=progress,
+        )
     for problem in problems:
         _out(f"row {problem.row}: rejected: {problem.reason}")
     _out(f"{len(events)} record(s) imported, {len(problems)} row(s) rejected")
@@ -995,6 +1011,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _add_history_import(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    history = commands.add_parser(
+        "history-import", help="import children's history from a case-management CSV export"
+    )
+    history.add_argument("file")
+    history.add_argument("--source-system", default="case-management", help="the export's system")
+    history.add_argument(
+        "--rows-per-second",
+        type=float,
+        default=HISTORY_IMPORT_ROWS_PER_SECOND,
+        help="publish at most this many rows a second, so live work is not held up behind the "
+        "import (0: no limit; either way the import waits while the worker has 20 batches of it "
+        "unread)",
+    )
+    history.set_defaults(run=cmd_history_import)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="frontdoor", description=__doc__.split("\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
@@ -1027,12 +1060,7 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--rate", type=float, default=1.0, help="events a second (0: no pause)")
     generate.add_argument("--seed", type=int, default=1)
     generate.set_defaults(run=cmd_generate)
-    history = commands.add_parser(
-        "history-import", help="import children's history from a case-management CSV export"
-    )
-    history.add_argument("file")
-    history.add_argument("--source-system", default="case-management", help="the export's system")
-    history.set_defaults(run=cmd_history_import)
+    _add_history_import(commands)
     police = commands.add_parser(
         "import-police", help="import a police force's CSV export of notifications about children"
     )

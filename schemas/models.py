@@ -666,6 +666,42 @@ class ImportedHistory(Event):
     imported_at: AwareDatetime
 
 
+#: Rows a history-import batch carries at most: a few hundred rows share one message's fetch, send
+#: and commit, and a full batch stays well under the broker's default 1 MB message limit.
+MAX_ROWS_PER_IMPORT_BATCH = 1000
+
+
+class HistoryImportBatch(Event):
+    """Consecutive rows of one case-management export, published as one message.
+
+    A replay of a whole authority's past is millions of rows: one message a row spent most of the
+    worker's time on per-message work. ``event_id`` is derived from the rows' ids, so importing
+    the same file again publishes the same batches.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.HistoryImportBatch"
+
+    source_system: Code
+    rows: list[HistoryImport] = Field(min_length=1, max_length=MAX_ROWS_PER_IMPORT_BATCH)
+
+
+class ImportedHistoryBatch(Event):
+    """Imported history records, identified, whose children's histories share one partition.
+
+    Keyed by the first record's child key: every record's child key lands on the same partition
+    of the topic (and of the child-history table), so one routing task owns them all.
+    """
+
+    AVRO_NAME: ClassVar[str] = f"{NAMESPACE}.ImportedHistoryBatch"
+
+    records: list[ImportedHistory] = Field(min_length=1, max_length=MAX_ROWS_PER_IMPORT_BATCH)
+
+    @property
+    def first_child_key(self) -> str:
+        """The message key: the first record's child key (all of them share its partition)."""
+        return self.records[0].match.child_key
+
+
 # ---------------------------------------------------------------------------------------------
 # Staff events (published by the staff application).
 
@@ -1145,6 +1181,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ActionDone,
     AlertAcknowledgement,
     DeliveryStatus,
+    HistoryImportBatch,
+    ImportedHistoryBatch,
 )
 
 #: The partner event model for each event type.

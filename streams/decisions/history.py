@@ -11,7 +11,7 @@ Counts "in the last 12 months" look back 365 days from the event being routed an
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -254,3 +254,22 @@ def with_imported(history: ChildHistory, imported: ImportedHistory) -> ChildHist
         level=REFERRAL_LEVEL if referral else None,
     )
     return history.model_copy(update={"events": [*history.events, past]})
+
+
+def with_imported_records(
+    records: Sequence[ImportedHistory], history_of: Callable[[str], ChildHistory]
+) -> dict[str, ChildHistory]:
+    """Each changed child's history after a batch of imported records, in the records' order.
+
+    ``history_of(child_key)`` is a child's history before the batch. A child with several records
+    in the batch is read once and written once; a child whose records were all imported before is
+    left out (nothing to write).
+    """
+    before: dict[str, ChildHistory] = {}
+    after: dict[str, ChildHistory] = {}
+    for imported in records:
+        key = imported.match.child_key
+        if key not in after:
+            before[key] = after[key] = history_of(key)
+        after[key] = with_imported(after[key], imported)
+    return {key: history for key, history in after.items() if history is not before[key]}

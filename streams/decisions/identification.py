@@ -17,7 +17,7 @@ event id and the child's position, so a replay creates the same key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
@@ -29,7 +29,9 @@ from schemas.models import (
     ChildEvent,
     ChildMatch,
     HistoryImport,
+    HistoryImportBatch,
     ImportedHistory,
+    ImportedHistoryBatch,
     InformationRequest,
     MatchKind,
     RequestedItem,
@@ -252,6 +254,30 @@ def identify_import(
     return result, updates
 
 
+def identify_import_batch(
+    batch: HistoryImportBatch, index: JsonIndex, partition_of: Callable[[str], int]
+) -> tuple[list[ImportedHistoryBatch], dict[str, Any]]:
+    """Identify every row of a batch, in order; group the results by their children's partition.
+
+    A row sees the index as the rows before it left it, so two rows about one new child in a
+    batch find one child. ``partition_of(child_key)`` names the partition a child's history lives
+    in; each output batch holds the records of one partition, in the rows' order, and is keyed by
+    its first child (so it is published to that partition).
+    """
+    updates: dict[str, Any] = {}
+    view = _Overlay(updates, index)
+    by_partition: dict[int, list[ImportedHistory]] = {}
+    for row in batch.rows:
+        identified, row_updates = identify_import(row, view)
+        updates.update(row_updates)
+        by_partition.setdefault(partition_of(identified.match.child_key), []).append(identified)
+    outputs = [
+        ImportedHistoryBatch(event_id=derived_id("ihb", batch.event_id, partition), records=records)
+        for partition, records in sorted(by_partition.items())
+    ]
+    return outputs, updates
+
+
 def _file(
     updates: dict[str, Any],
     view: Mapping[str, Any],
@@ -266,9 +292,9 @@ def _file(
     its :func:`exact_identifiers` and :func:`candidate_keys`."""
     previous_json = view.get(f"child:{child_key}")
     previous = known_child_from_json(previous_json) if previous_json else None
-    updates[f"child:{child_key}"] = known_child_to_json(
-        known_child_from(child, child_key, invalid, previous)
-    )
+    known = known_child_from(child, child_key, invalid, previous)
+    if known != previous:  # most confirmations add nothing: no write, no changelog record
+        updates[f"child:{child_key}"] = known_child_to_json(known)
     for key in identifiers:
         if not view.get(key):
             updates[key] = child_key

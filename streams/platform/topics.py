@@ -35,8 +35,8 @@ from schemas.models import (
     Event,
     EventType,
     HealthNotification,
-    HistoryImport,
-    ImportedHistory,
+    HistoryImportBatch,
+    ImportedHistoryBatch,
     InformationRequest,
     MashTask,
     MeetingRecord,
@@ -152,17 +152,19 @@ MASH_TASKS = TopicSpec(
     description="MASH tasks that are not a child's work item (dead-letter review).",
 )
 HISTORY_IMPORTS = TopicSpec(
-    "intake.history-imports",
+    "intake.history-import-batches",
     key="event_id",
-    value=HistoryImport,
-    description="Records of children's past from a case-management export (inbound).",
+    value=HistoryImportBatch,
+    description="Records of children's past from a case-management export, hundreds of rows a "
+    "message (inbound).",
     fixed_partitions=1,  # read by identification, which keeps one index of every child
 )
 CHILD_HISTORY_IMPORTS = TopicSpec(
-    "child-history-imports",
-    key="match.child_key",
-    value=ImportedHistory,
-    description="Imported history records, identified; partitioned like child-events.",
+    "child-history-import-batches",
+    key="first_child_key",
+    value=ImportedHistoryBatch,
+    description="Imported history records, identified, in batches whose children share a "
+    "partition; partitioned like child-events.",
 )
 EARLY_HELP_QUEUE = TopicSpec(
     "queue.early-help",

@@ -8,10 +8,12 @@ reaches our code, and the dead-letter topic, instead of being dropped inside Fau
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import faust
+from aiokafka.partitioner import murmur2
 
 from streams.platform.app import app, worker_settings
 from streams.platform.topics import (
@@ -41,6 +43,17 @@ _FAUST_TOPICS: Mapping[str, faust.TopicT] = MappingProxyType(
 def topic(spec: TopicSpec) -> faust.TopicT:
     """The Faust topic of a declared spec."""
     return _FAUST_TOPICS[spec.name]
+
+
+@functools.lru_cache(maxsize=1_000_000)
+def partition_of(key: str, partitions: int) -> int:
+    """The partition a message keyed ``key`` is published to, and so where its table keys live.
+
+    Our topics are written with the Kafka clients' default partitioner (murmur2 of the key), and
+    a table key lives in its event's partition: a child's clocks and history are in the
+    partition of the child-keyed topics that ``partition_of(child_key, partitions)`` names.
+    """
+    return int(murmur2(key.encode("utf-8")) & 0x7FFFFFFF) % partitions
 
 
 #: Everything the timeliness clocks wait for, read by one agent: all keyed by child key, with the

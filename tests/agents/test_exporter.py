@@ -9,8 +9,8 @@ from __future__ import annotations
 from faust.types import TP
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
-from agents.clocks import partition_of
 from agents.exporter import consumer_lag
+from streams.platform.topology import partition_of
 
 
 def test_lag_is_the_fetched_high_watermark_less_the_committed_offset_of_our_topics() -> None:

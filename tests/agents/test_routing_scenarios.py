@@ -25,6 +25,7 @@ from schemas.models import (
     AcceptedEvent,
     Child,
     ChildEvent,
+    ChildMatch,
     ConcernCategory,
     ConsentPosition,
     Contact,
@@ -32,9 +33,14 @@ from schemas.models import (
     DutyTeamAlert,
     Event,
     HealthNotification,
+    HistoryRecord,
+    HistoryRecordType,
+    ImportedHistory,
+    ImportedHistoryBatch,
     IncidentNotification,
     InformationRequest,
     MashTask,
+    MatchKind,
     NotificationChild,
     NotificationRecipient,
     Priority,
@@ -52,6 +58,7 @@ from streams.platform.settings import KafkaSettings
 from streams.platform.topics import (
     ACCEPTED_EVENTS,
     CHILD_EVENTS,
+    CHILD_HISTORY_IMPORTS,
     CONSENT_EVENTS,
     CONTACTS,
     DEAD_LETTERS,
@@ -64,6 +71,7 @@ from streams.platform.topics import (
     SCHOOL_NOTIFICATIONS,
     TopicSpec,
 )
+from streams.platform.topology import partition_of
 from tests.helpers import (
     consent_override,
     contact,
@@ -399,17 +407,23 @@ def test_a_sender_reusing_its_event_id_for_another_child_is_caught_and_a_person_
 def test_history_imported_on_day_one_counts_towards_the_first_live_notification(
     front_door: FrontDoor, tmp_path: Path
 ) -> None:
-    child = a_child()
+    # Six children in one published batch: identification splits it by the partition each
+    # child's history lives in, and each child's next notification must find its own records.
+    children = [a_child() for _ in range(6)]
     export = tmp_path / "export.csv"
     export.write_text(
         "source_record_id,record_type,started_on,nhs_number\n"
-        f"{uuid.uuid4().hex},domestic_abuse_incident,2026-09-01,{child.nhs_number}\n"
-        f"{uuid.uuid4().hex},domestic_abuse_incident,2026-10-01,{child.nhs_number}\n"
+        + "".join(
+            f"{uuid.uuid4().hex},domestic_abuse_incident,{started},{child.nhs_number}\n"
+            for started in ("2026-09-01", "2026-10-01")
+            for child in children
+        )
     )
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": front_door.kafka.bootstrap_servers,
         "FRONTDOOR_TOPIC_PREFIX": front_door.namespace,
+        "FRONTDOOR_APP_ID": "worker",  # the import waits for this worker's reads
     }
     result = subprocess.run(
         [sys.executable, "-m", "connectors.cli", "history-import", str(export)],
@@ -420,21 +434,57 @@ def test_history_imported_on_day_one_counts_towards_the_first_live_notification(
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "2 record(s) imported, 0 row(s) rejected" in result.stdout
+    assert "12 record(s) imported, 0 row(s) rejected" in result.stdout
 
-    present = NotificationChild.model_validate(child.model_dump() | {"present": True})
-    # Retried notifications share one time: the history counts only earlier events, so a retry
-    # never counts the notification before it.
-    for attempt in range(40):
-        sent = police_notification(children=[present], received_at=london(2026, 11, 2, 11))
-        front_door.send(POLICE_NOTIFICATIONS, sent, "police.synthetic")
-        (item,) = front_door.work_items(Queue.MASH, sent.event_id)
-        if item.history.domestic_abuse_incidents_12m == 2 or attempt == 39:
-            break
-        time.sleep(0.5)  # the import is still on its way through identification
+    for child in children:
+        present = NotificationChild.model_validate(child.model_dump() | {"present": True})
+        # Retried notifications share one time: the history counts only earlier events, so a
+        # retry never counts the notification before it.
+        for attempt in range(40):
+            sent = police_notification(children=[present], received_at=london(2026, 11, 2, 11))
+            front_door.send(POLICE_NOTIFICATIONS, sent, "police.synthetic")
+            (item,) = front_door.work_items(Queue.MASH, sent.event_id)
+            if item.history.domestic_abuse_incidents_12m == 2 or attempt == 39:
+                break
+            time.sleep(0.5)  # the import is still on its way through identification
 
-    assert item.history.domestic_abuse_incidents_12m == 2
-    assert any(entry.rule == "router.priority-raised" for entry in item.rationale)
+        assert item.history.domestic_abuse_incidents_12m == 2
+        assert any(entry.rule == "router.priority-raised" for entry in item.rationale)
+
+
+def test_an_imported_batch_holding_a_child_of_another_partition_goes_to_a_person(
+    front_door: FrontDoor,
+) -> None:
+    # Identification never writes one; if a batch did, its history would be written where no
+    # routing ever reads it: the whole batch is refused instead, for a person.
+    keys: dict[int, str] = {}
+    while len(keys) < 2:
+        key = f"child-{uuid.uuid4()}"
+        keys.setdefault(partition_of(key, CHILD_HISTORY_IMPORTS.partitions), key)
+    batch = ImportedHistoryBatch(
+        event_id=f"ihb-{uuid.uuid4()}",
+        records=[
+            ImportedHistory(
+                event_id=f"hist-{uuid.uuid4()}",
+                match=ChildMatch(child_key=key, kind=MatchKind.NEW, score=0.0, reason="new"),
+                record=HistoryRecord(
+                    record_type=HistoryRecordType.CONTACT, started_on=date(2026, 1, 5)
+                ),
+                imported_at=datetime.now(UTC),
+            )
+            for key in keys.values()
+        ],
+    )
+    front_door.send(CHILD_HISTORY_IMPORTS, batch, "history-import")
+
+    letter = wait_for_event(
+        front_door.kafka,
+        front_door.topic(DEAD_LETTERS),
+        DeadLetter,
+        lambda d: d.original_event_id == batch.event_id,
+    )
+    assert letter.error_code == "FD-PROCESSING-FAILED"
+    assert letter.source.topic == front_door.topic(CHILD_HISTORY_IMPORTS)
 
 
 def test_a_queue_can_be_tailed_readably_without_personal_details_unless_asked(

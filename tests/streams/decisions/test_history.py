@@ -17,7 +17,14 @@ from schemas.models import (
     Queue,
     SourcePosition,
 )
-from streams.decisions.history import ChildHistory, Plan, summarise, with_event, with_imported
+from streams.decisions.history import (
+    ChildHistory,
+    Plan,
+    summarise,
+    with_event,
+    with_imported,
+    with_imported_records,
+)
 from tests.helpers import contact, police_notification
 
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -95,10 +102,16 @@ def test_a_history_survives_its_json_round_trip_through_the_table() -> None:
     assert ChildHistory.model_validate(history.model_dump(mode="json")) == history
 
 
-def imported(record_type: HistoryRecordType, started: date, ended: date | None = None) -> Any:
+def imported(
+    record_type: HistoryRecordType,
+    started: date,
+    ended: date | None = None,
+    *,
+    child_key: str = "ck-1",
+) -> Any:
     return ImportedHistory(
-        event_id=f"hist-{record_type.value}-{started.isoformat()}",
-        match=ChildMatch(child_key="ck-1", kind=MatchKind.NEW, score=0.0, reason="new"),
+        event_id=f"hist-{child_key}-{record_type.value}-{started.isoformat()}",
+        match=ChildMatch(child_key=child_key, kind=MatchKind.NEW, score=0.0, reason="new"),
         record=HistoryRecord(record_type=record_type, started_on=started, ended_on=ended),
         imported_at=AT,
     )
@@ -126,3 +139,35 @@ def test_importing_the_same_record_twice_changes_nothing() -> None:
     record = imported(HistoryRecordType.CHILD_PROTECTION_PLAN, date(2026, 1, 5))
     once = with_imported(ChildHistory(child_key="ck-1"), record)
     assert with_imported(once, record) == once
+
+
+def test_a_batch_of_imported_records_reads_and_writes_each_child_once_in_order() -> None:
+    stored = {
+        "ck-2": with_imported(
+            ChildHistory(child_key="ck-2"),
+            imported(HistoryRecordType.CONTACT, date(2026, 2, 1), child_key="ck-2"),
+        )
+    }
+    reads: list[str] = []
+
+    def history_of(child_key: str) -> ChildHistory:
+        reads.append(child_key)
+        return stored.get(child_key) or ChildHistory(child_key=child_key)
+
+    changed = with_imported_records(
+        [
+            imported(HistoryRecordType.DOMESTIC_ABUSE_INCIDENT, date(2026, 6, 1)),
+            imported(HistoryRecordType.CONTACT, date(2026, 2, 1), child_key="ck-2"),  # had it
+            imported(HistoryRecordType.REFERRAL, date(2026, 7, 1)),
+            imported(HistoryRecordType.DOMESTIC_ABUSE_INCIDENT, date(2026, 8, 1)),
+        ],
+        history_of,
+    )
+
+    assert reads == ["ck-1", "ck-2"]
+    assert list(changed) == ["ck-1"]  # ck-2 already held its only record: nothing to write
+    assert [event.event_id for event in changed["ck-1"].events] == [
+        "hist-ck-1-domestic_abuse_incident-2026-06-01",
+        "hist-ck-1-referral-2026-07-01",
+        "hist-ck-1-domestic_abuse_incident-2026-08-01",
+    ]

@@ -13,13 +13,18 @@ from schemas.models import (
     Child,
     DataQualityIssue,
     EventType,
+    HistoryImport,
+    HistoryImportBatch,
+    HistoryRecord,
+    HistoryRecordType,
     MatchKind,
     NotificationChild,
     PoliceNotification,
     RequestReason,
     SourcePosition,
 )
-from streams.decisions.identification import identify
+from streams.decisions.identification import identify, identify_import_batch
+from streams.decisions.ids import derived_id
 from streams.decisions.rules import load_rules
 from tests.helpers import INVALID_NHS_NUMBER, VALID_NHS_NUMBER, contact, police_notification
 
@@ -173,3 +178,60 @@ def test_a_sender_reusing_its_event_id_for_another_child_is_caught_not_replayed(
     assert caught.value.code == "FD-EVENT-ID-REUSED"
     assert caught.value.event_id == original.event_id
     assert "Zara" not in str(caught.value)
+
+
+def history_row(record_id: str, child: Child) -> HistoryImport:
+    return HistoryImport(
+        event_id=f"history-{record_id}",
+        source_system="mosaic",
+        source_record_id=record_id,
+        child=child,
+        record=HistoryRecord(record_type=HistoryRecordType.CONTACT, started_on=date(2025, 1, 6)),
+        imported_at=NOW,
+    )
+
+
+def test_a_batch_of_imported_rows_is_identified_in_order_and_grouped_by_partition() -> None:
+    rows = [
+        history_row("R1", amelia()),
+        history_row(
+            "R2", amelia(nhs_number=None, given_name="Oliver", date_of_birth=date(2019, 1, 2))
+        ),
+        history_row("R3", amelia()),  # the child of R1, new in this batch: found, not new again
+    ]
+    partitions = {"R1": 1, "R2": 0}  # each new child's partition, by the row that made it
+
+    def partition_of(child_key: str) -> int:
+        (row,) = [r for r in rows if derived_id("child", r.event_id, 0) == child_key]
+        return partitions[row.source_record_id]
+
+    batch = HistoryImportBatch(event_id="batch-0001", source_system="mosaic", rows=rows)
+    outputs, updates = identify_import_batch(batch, {}, partition_of)
+    again, _ = identify_import_batch(batch, {}, partition_of)
+
+    assert [[r.event_id for r in out.records] for out in outputs] == [
+        ["history-R2"],
+        ["history-R1", "history-R3"],
+    ]
+    first, third = outputs[1].records
+    assert first.match.kind is MatchKind.NEW
+    assert third.match.kind is MatchKind.CONFIRMED
+    assert third.match.child_key == first.match.child_key == outputs[1].first_child_key
+    assert updates[f"nhs:{VALID_NHS_NUMBER}"] == first.match.child_key
+    assert outputs == again  # a redelivered batch gives the same batches, ids and keys
+
+
+def test_a_confirmation_that_adds_nothing_writes_nothing_to_the_index() -> None:
+    batch = HistoryImportBatch(
+        event_id="batch-0001", source_system="mosaic", rows=[history_row("R1", amelia())]
+    )
+    _, filed = identify_import_batch(batch, {}, lambda _key: 0)
+    index = dict(filed)
+
+    later = HistoryImportBatch(
+        event_id="batch-0002", source_system="mosaic", rows=[history_row("R2", amelia())]
+    )
+    (out,), updates = identify_import_batch(later, index, lambda _key: 0)
+
+    assert out.records[0].match.kind is MatchKind.CONFIRMED
+    assert updates == {}
