@@ -4,12 +4,15 @@ rate, the worker's peak memory, and how long the table takes to recover after a 
 1. Writes a synthetic export (``--rows`` rows, four records a child; names and postcodes from
    Faker en_GB, NHS numbers from the 999 test range) through the project's import path,
    :func:`connectors.history_import.parse_export`, and publishes the rows to the history-import
-   topic as the command line does, 500 rows a message (``in_batches``), as fast as the broker takes
-   them, before any worker runs.
+   topic as the command line does, ``ROWS_PER_BATCH`` (100) rows a message (``in_batches``), but
+   as fast as the broker takes them (the command line paces itself behind the worker), before any
+   worker runs.
 2. Starts one ``frontdoor worker``. Identification and routing turn every row into a write to the
    ``child-history`` table, and each write is a record on the table's changelog topic. The
-   changelog is followed until the table holds every row: the rows/s figure is from the first
-   changelog record to the last (broker timestamps, the time the worker sent them). The worker's
+   changelog is followed until the table holds every row. Two rows/s figures are printed: from the
+   worker's start to the last changelog record (the one to read), and from the first record to
+   the last (broker timestamps, the time the worker sent them), which leaves out the time
+   identification works before routing's first write. The worker's
    peak resident memory (``VmHWM``) is read then, next to the size of the table's content (each
    child's latest JSON document) and of the identity index, the worker's other table.
 3. Stops the worker (SIGTERM), publishes one contact for each of two imported children (the
@@ -55,7 +58,7 @@ from latency import (
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from connectors.history_import import in_batches, parse_export
+from connectors.history_import import ROWS_PER_BATCH, in_batches, parse_export
 from schemas.models import Address, Child, HistoryRecordType, WorkItem
 from schemas.quality import nhs_check_digit
 from schemas.wire import SENDER_HEADER
@@ -238,7 +241,7 @@ async def _publish_export(bench: Bench, export: Export, console: Console) -> tup
                 events, problems = parse_export(text, SOURCE_SYSTEM, imported_at)
                 acknowledgements = []
                 batch = producer.create_batch()
-                for message in in_batches(events, SOURCE_SYSTEM, 100):
+                for message in in_batches(events, SOURCE_SYSTEM, ROWS_PER_BATCH):
                     value, key = codec.encode(message), message.event_id.encode()
                     if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                         # Full: send it; the topic has one partition (one identity index).
