@@ -207,6 +207,10 @@ def publish_paced(
     """
     published = 0
     started = clock()
+    # The worker's position as last read. It only moves forward, so it is read again only when
+    # the last reading leaves the import too far ahead: each reading is a round trip to the
+    # broker (the command line's asks the group coordinator over a new connection).
+    position = 0
     for batch in batches:
         _partition, offset = publisher.publish(
             topic, batch, headers={SENDER_HEADER: batch.source_system}
@@ -215,7 +219,9 @@ def publish_paced(
         progress(f"imported {published} record(s)")
         if rows_per_second > 0:
             sleep(max(0.0, published / rows_per_second - (clock() - started)))
-        while (unread := offset + 1 - read_position()) > batches_ahead:
-            progress(f"waiting for the worker to read the import: {unread} batch(es) unread")
-            sleep(1.0)
+        while offset + 1 - position > batches_ahead:
+            position = read_position()
+            if (unread := offset + 1 - position) > batches_ahead:
+                progress(f"waiting for the worker to read the import: {unread} batch(es) unread")
+                sleep(1.0)
     return published

@@ -168,3 +168,30 @@ def test_an_import_waits_while_the_worker_has_too_many_of_its_batches_unread() -
     assert len(publisher.published) == 5
     assert time.now == 3.0  # the last batches waited for the worker, a second at a time
     assert "waiting for the worker to read the import: 3 batch(es) unread" in lines
+
+
+def test_the_workers_position_is_asked_only_when_the_import_may_be_too_far_ahead() -> None:
+    time = FakeClock()
+    publisher = FakePublisher()
+    asked: list[int] = []
+
+    def worker_that_keeps_up() -> int:
+        asked.append(len(publisher.published))
+        return len(publisher.published)
+
+    publish_paced(
+        batches_of(100, 10),
+        publisher,
+        "fd.intake.history-import-batches",
+        worker_that_keeps_up,
+        rows_per_second=0,
+        batches_ahead=4,
+        sleep=time.sleep,
+        clock=time.clock,
+    )
+
+    assert len(publisher.published) == 10
+    # Once after the fifth batch (0 read then, as far as the import knew), and again after the
+    # tenth: each reading showed the worker caught up, good for four batches more.
+    assert asked == [5, 10]
+    assert time.now == 0.0
